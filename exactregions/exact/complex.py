@@ -1,0 +1,571 @@
+"""The region complex: activation regions, linear regions and the pieces of B_N,k, exactly.
+
+From the cells of :func:`~exactregions.exact.enumerate.enumerate_cells` this module builds the
+face lattice of the subdivision of K (faces keyed by their exact vertex sets; the activation
+subdivision is face-to-face, and that is checked), glues activation regions into linear regions
+across facets where the full affine map of all outputs is the same, and stratifies
+B_N = closure of the facets that were not glued into B_N,1 ⊔ … ⊔ B_N,n following §5 of the
+paper: B_N,k is where B_N minus B_N,<k is locally an affine plane of codimension k.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+import sympy
+from gmpy2 import mpq
+
+from exactregions.errors import CertificateError
+from exactregions.exact.enumerate import CellArrangement, enumerate_cells, post_activation_map
+from exactregions.exact.domain import Domain
+from exactregions.exact.network import Network, NeuronId
+from exactregions.exact.polytope import Cell, affine_basis_rref, polytope_volume
+
+__all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
+           "build_complex", "region_complex"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationRegion:
+    """A full-dimensional activation region of K: an exact H-polytope ``A u <= b``.
+
+    ``labels[i]`` names row i (``("domain", i)`` or ``("neuron", layer, index, breakpoint,
+    side)``; coincident hyperplanes give a row several labels).  ``output_map`` is the exact
+    affine map of the outputs on the region, rows ``(a_1, …, a_n, c)``.
+    """
+
+    index: int
+    pattern: tuple[tuple[int, ...], ...]
+    A: tuple[tuple[Fraction, ...], ...]
+    b: tuple[Fraction, ...]
+    labels: tuple[tuple[tuple, ...], ...]
+    vertices: tuple[tuple[Fraction, ...], ...]
+    witness: tuple[Fraction, ...]
+    volume: Fraction
+    output_map: tuple[tuple[Fraction, ...], ...]
+    linear_region: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinearRegion:
+    """Activation regions glued across facets where the network's affine map does not change."""
+
+    index: int
+    members: tuple[int, ...]
+    volume: Fraction
+    witness: tuple[Fraction, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundaryPiece:
+    """A piece (connected component) of B_N,k inside the interior of K.
+
+    ``volume`` is its exact (n-k)-volume (sympy; square roots appear for k < n), ``neurons``
+    the neurons at a breakpoint on the whole piece that are good there (Proposition 9).
+    """
+
+    index: int
+    codim: int
+    neurons: tuple[NeuronId, ...]
+    all_neurons: tuple[NeuronId, ...]
+    volume: sympy.Expr
+    witness: tuple[Fraction, ...]
+    faces: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class Face:
+    """A face of the subdivision (internal): its vertices, dimension and incidences."""
+
+    verts: frozenset[int]
+    dim: int
+    cells: list[int]
+    parents: set[int]
+    on_boundary: bool = False
+    in_bn: bool = False
+    k: int = 0
+    glued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegionComplex:
+    """Everything the exact path knows about a net on K, with its certificates.
+
+    Examples
+    --------
+    >>> from exactregions.exact.netfile import network_from_dict
+    >>> from exactregions.exact.domain import box
+    >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+    ...   "layers": [{"weight": [[1], [1]], "bias": [0, -1], "activation": "relu"},
+    ...              {"weight": [[1, 1]], "bias": [0], "activation": "identity"}]})
+    >>> rc = region_complex(net, box([(-2, 2)]))
+    >>> len(rc.activation_regions), len(rc.linear_regions), rc.boundary_counts()
+    (3, 3, {1: 2})
+    """
+
+    net: Network
+    domain: Domain
+    activation_regions: tuple[ActivationRegion, ...]
+    linear_regions: tuple[LinearRegion, ...]
+    pieces: tuple[BoundaryPiece, ...]
+    faces: tuple[Face, ...]
+    vertices: tuple[tuple[Fraction, ...], ...]
+    certificate: dict
+
+    @property
+    def dim(self) -> int:
+        return self.domain.dim
+
+    def boundary_counts(self) -> dict[int, int]:
+        """Number of pieces of B_N,k for k = 1..n."""
+        out = {k: 0 for k in range(1, self.dim + 1)}
+        for p in self.pieces:
+            out[p.codim] += 1
+        return out
+
+    def boundary_volumes(self) -> dict[int, sympy.Expr]:
+        """Exact (n-k)-volume of B_N,k ∩ int K for k = 1..n (sympy)."""
+        out: dict[int, sympy.Expr] = {}
+        for k in range(1, self.dim + 1):
+            out[k] = sympy.Add(*[p.volume for p in self.pieces if p.codim == k])
+        return out
+
+
+def _fr(x: mpq) -> Fraction:
+    return Fraction(int(x.numerator), int(x.denominator))
+
+
+def _good_sets(net: Network, pattern: tuple[tuple[int, ...], ...],
+               masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Per layer, which neurons are good on a region with this pattern.
+
+    z is good iff a path z → … → output exists with non-zero weights whose neurons after z are
+    all open (φ' ≠ 0 on their piece) — the paper's definition, Appendix A.
+    """
+    L = len(net.layers)
+    good: list[np.ndarray] = [np.zeros(0, bool)] * L
+    good[L - 1] = np.ones(net.layers[L - 1].out_dim, bool)
+    open_ok = None
+    for l in range(L - 1, -1, -1):
+        if l < L - 1:
+            good[l] = (masks[l + 1].T.astype(np.int64) @ open_ok.astype(np.int64)) > 0
+        act = net.layers[l].activation
+        is_open = np.array([act.slopes[j] != 0 for j in pattern[l]], bool)
+        open_ok = is_open & good[l]
+    return good
+
+
+class _Builder:
+    def __init__(self, arr: CellArrangement):
+        self.arr = arr
+        self.n = arr.domain.dim
+        self.table = arr.table
+        self.vid: dict[tuple[mpq, ...], int] = {}
+        self.vcoords: list[tuple[mpq, ...]] = []
+        self.faces: list[Face] = []
+        self.fid: dict[frozenset[int], int] = {}
+        self.cell_faces: list[list[int]] = []
+        self.cell_local: list[list[int]] = []
+
+    # ----- face lattice -------------------------------------------------------------------
+    def _gid(self, v: tuple[mpq, ...]) -> int:
+        g = self.vid.get(v)
+        if g is None:
+            g = self.vid[v] = len(self.vcoords)
+            self.vcoords.append(v)
+        return g
+
+    def _dim(self, verts: frozenset[int]) -> int:
+        if len(verts) == 1:
+            return 0
+        if len(verts) == 2:
+            return 1
+        return len(affine_basis_rref([self.vcoords[v] for v in sorted(verts)]))
+
+    def _face(self, verts: frozenset[int], dim: int | None = None) -> int:
+        f = self.fid.get(verts)
+        if f is None:
+            f = self.fid[verts] = len(self.faces)
+            self.faces.append(Face(verts, self._dim(verts) if dim is None else dim, [], set()))
+        return f
+
+    def build_lattice(self) -> None:
+        n = self.n
+        for ci, cell in enumerate(self.arr.cells):
+            local = [self._gid(v) for v in cell.verts]
+            self.cell_local.append(local)
+            by_con: dict[int, set[int]] = defaultdict(set)
+            for li, t in enumerate(cell.tight):
+                for c in t:
+                    by_con[c].add(local[li])
+            facets: set[frozenset[int]] = set()
+            for c, vs in by_con.items():
+                if len(vs) >= n:
+                    fs = frozenset(vs)
+                    if fs not in facets and self._dim(fs) == n - 1:
+                        facets.add(fs)
+            cell_verts = frozenset(local)
+            top = self._face(cell_verts, n)
+            self.faces[top].cells.append(ci)
+            # all faces: closure of the facets under intersection
+            all_faces = set(facets)
+            frontier = set(facets)
+            while frontier:
+                nxt = set()
+                for f in frontier:
+                    for g in facets:
+                        x = f & g
+                        if x and x != f and x not in all_faces:
+                            all_faces.add(x)
+                            nxt.add(x)
+                frontier = nxt
+            for v in local:
+                all_faces.add(frozenset((v,)))
+            ids = [self._face(f) for f in all_faces]
+            self.cell_faces.append(ids)
+            for f in ids:
+                self.faces[f].cells.append(ci)
+            # Hasse edges inside this cell
+            by_dim: dict[int, list[int]] = defaultdict(list)
+            for f in ids:
+                by_dim[self.faces[f].dim].append(f)
+            by_dim[n].append(top)
+            for d in range(n):
+                for f in by_dim[d]:
+                    fv = self.faces[f].verts
+                    for g in by_dim[d + 1]:
+                        if fv <= self.faces[g].verts:
+                            self.faces[f].parents.add(g)
+        # faces on the boundary of K: some domain constraint is tight on all their vertices
+        for face in self.faces:
+            if face.dim == n:
+                continue
+            ci = face.cells[0]
+            cell = self.arr.cells[ci]
+            local = self.cell_local[ci]
+            common = None
+            for li, g in enumerate(local):
+                if g in face.verts:
+                    common = cell.tight[li] if common is None else common & cell.tight[li]
+            face.on_boundary = any(self.table[c].label[0] == "domain" for c in (common or ()))
+
+    def tight_labels(self, face: Face) -> set[NeuronId]:
+        """Neurons with a hyperplane containing the face, from every cell around it."""
+        out: set[NeuronId] = set()
+        for ci in face.cells:
+            cell = self.arr.cells[ci]
+            local = self.cell_local[ci]
+            common = None
+            for li, g in enumerate(local):
+                if g in face.verts:
+                    common = cell.tight[li] if common is None else common & cell.tight[li]
+            for c in common or ():
+                lab = self.table[c].label
+                if lab[0] == "neuron":
+                    out.add((lab[1], lab[2]))
+        return out
+
+
+def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
+    """Decides exactly whether the full affine map of all outputs agrees on two cells."""
+    net = arr.net
+    reduced = arr.reduced
+    if arr.domain.embedding is None:
+        cache: dict[int, list[list[mpq]]] = {}
+
+        def out_map(c: Cell) -> list[list[mpq]]:
+            key = id(c)
+            if key not in cache:
+                cache[key] = arr.output_map(c)
+            return cache[key]
+
+        return lambda c1, c2: out_map(c1) == out_map(c2)
+
+    # A slice: the map on the slice is J_full · D; glue by J_full.  Crossing a facet where one
+    # neuron z changes piece, J changes by Δq · g_z ∇z(x)ᵀ with ∇z ≠ 0 (z cuts the slice), so
+    # the maps agree iff g_z = ∂out/∂(post-activation of z) is 0, computed exactly.
+    Ws = [[[mpq(x) for x in row] for row in layer.weight] for layer in net.layers]
+    slopes = [[mpq(q) for q in layer.activation.slopes] for layer in net.layers]
+    gcache: dict[tuple, tuple[mpq, ...]] = {}
+
+    def g_vector(l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> tuple[mpq, ...]:
+        key = (l, i, pattern[l + 1:])
+        if key in gcache:
+            return gcache[key]
+        v = [mpq(0)] * len(pattern[l])
+        v[i] = mpq(1)
+        for m in range(l + 1, len(net.layers)):
+            W = Ws[m]
+            z = [sum((w * x for w, x in zip(row, v) if x), mpq(0)) for row in W]
+            v = [slopes[m][j] * t for t, j in zip(z, pattern[m])]
+        gcache[key] = tuple(v)
+        return gcache[key]
+
+    def full_grad(pattern: tuple[tuple[int, ...], ...]) -> list[list[mpq]]:
+        # ∂out/∂x in the original coordinates: out_dim x n_in, exact (slow path, rare)
+        rows = None
+        for m, W in enumerate(Ws):
+            J = W if rows is None else [[sum((w * r[c] for w, r in zip(row, rows)), mpq(0))
+                                         for c in range(len(rows[0]))] for row in W]
+            rows = [[slopes[m][j] * x for x in r] for r, j in zip(J, pattern[m])]
+        return rows  # type: ignore[return-value]
+
+    def glued(c1: Cell, c2: Cell) -> bool:
+        diff = [(l, i) for l, (p1, p2) in enumerate(zip(c1.pattern, c2.pattern))
+                for i, (a, b) in enumerate(zip(p1, p2)) if a != b]
+        if not diff:
+            return True
+        if len(diff) == 1:
+            l, i = diff[0]
+            return not any(g_vector(l, i, c1.pattern))
+        return full_grad(c1.pattern) == full_grad(c2.pattern)
+
+    del reduced
+    return glued
+
+
+def build_complex(arr: CellArrangement) -> RegionComplex:
+    """Build the certified region complex from an enumerated arrangement.
+
+    Raises
+    ------
+    CertificateError
+        If any certificate fails (see :mod:`exactregions.exact.certify`).
+    """
+    from exactregions.exact.certify import certify_complex
+
+    b = _Builder(arr)
+    b.build_lattice()
+    n = b.n
+    cells = arr.cells
+    faces = b.faces
+    # ----- gluing into linear regions ----------------------------------------------------
+    same_map = _jacobian_gluer(arr)
+    parent = list(range(len(cells)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for face in faces:
+        if face.dim != n - 1 or face.on_boundary:
+            continue
+        if len(face.cells) != 2:
+            raise CertificateError(
+                f"face-to-face check failed: an interior facet lies on {len(face.cells)} cells")
+        c1, c2 = face.cells
+        if same_map(cells[c1], cells[c2]):
+            face.glued = True
+            parent[find(c1)] = find(c2)
+        else:
+            face.in_bn = True
+    # ----- B_N membership of lower faces and the strata B_N,k -----------------------------
+    order = sorted(range(len(faces)), key=lambda f: -faces[f].dim)
+    for f in order:
+        face = faces[f]
+        if face.dim >= n - 1 or face.on_boundary:
+            continue
+        face.in_bn = any(faces[g].in_bn and faces[g].dim < n for g in face.parents)
+    # star: all faces containing a face (upward closure)
+    star_cache: dict[int, set[int]] = {}
+
+    def star(f: int) -> set[int]:
+        s = star_cache.get(f)
+        if s is None:
+            s = set()
+            for g in faces[f].parents:
+                if faces[g].dim < n:
+                    s.add(g)
+                    s |= star(g)
+            star_cache[f] = s
+        return s
+
+    for f in order:
+        face = faces[f]
+        if not face.in_bn:
+            continue
+        m = n - face.dim
+        if m == 1:
+            face.k = 1
+            continue
+        face.k = m
+        st = [g for g in star(f) if faces[g].in_bn]
+        for j in range(1, m):
+            S = [g for g in st if faces[g].k >= j]
+            top = [g for g in S if faces[g].dim == n - j]
+            if not top:
+                continue
+            pts = set(face.verts)
+            for g in S:
+                pts |= faces[g].verts
+            if len(affine_basis_rref([b.vcoords[v] for v in sorted(pts)])) != n - j:
+                continue
+            # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
+            ridges: dict[int, int] = defaultdict(int)
+            for g in top:
+                for e in [f] + [e for e in st if faces[e].dim == n - j - 1]:
+                    if faces[e].verts <= faces[g].verts and faces[e].verts >= face.verts:
+                        ridges[e] += 1
+            if ridges and all(c == 2 for c in ridges.values()):
+                face.k = j
+                break
+    # ----- pieces: components of faces with equal k -------------------------------------
+    pparent = {f: f for f in range(len(faces)) if faces[f].in_bn}
+
+    def pfind(x: int) -> int:
+        while pparent[x] != x:
+            pparent[x] = pparent[pparent[x]]
+            x = pparent[x]
+        return x
+
+    for f in pparent:
+        for g in faces[f].parents:
+            if g in pparent and faces[g].k == faces[f].k:
+                pparent[pfind(f)] = pfind(g)
+    comps: dict[int, list[int]] = defaultdict(list)
+    for f in pparent:
+        comps[pfind(f)].append(f)
+    # ----- regions ------------------------------------------------------------------------
+    masks = [np.array([[w != 0 for w in row] for row in layer.weight], bool)
+             for layer in arr.net.layers]
+    good_cache: dict[int, list[np.ndarray]] = {}
+
+    def good(ci: int) -> list[np.ndarray]:
+        if ci not in good_cache:
+            good_cache[ci] = _good_sets(arr.net, cells[ci].pattern, masks)
+        return good_cache[ci]
+
+    regions = []
+    for ci, cell in enumerate(cells):
+        local = b.cell_local[ci]
+        rows: dict[frozenset[int], list[int]] = defaultdict(list)
+        by_con: dict[int, set[int]] = defaultdict(set)
+        for li, t in enumerate(cell.tight):
+            for c in t:
+                by_con[c].add(local[li])
+        facet_faces = {faces[f].verts for f in b.cell_faces[ci] if faces[f].dim == n - 1}
+        for c in cell.cons:
+            vs = frozenset(by_con.get(c, ()))
+            if vs in facet_faces:
+                rows[vs].append(c)
+        A, bb, labels = [], [], []
+        for vs, cs in rows.items():
+            con = arr.table[cs[0]]
+            A.append(tuple(_fr(x) for x in con.a))
+            bb.append(_fr(con.b))
+            labels.append(tuple(arr.table[c].label for c in cs))
+        facets_local = []
+        gl = {g: i for i, g in enumerate(local)}
+        for vs in rows:
+            facets_local.append(frozenset(gl[g] for g in vs))
+        vol, _ = polytope_volume(cell.verts, facets_local)
+        out_map = arr.output_map(cell)
+        regions.append(ActivationRegion(
+            ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
+            tuple(tuple(_fr(x) for x in v) for v in cell.verts),
+            tuple(_fr(x) for x in cell.centroid()), _fr(vol),
+            tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
+    roots = sorted({r.linear_region for r in regions})
+    rindex = {r: i for i, r in enumerate(roots)}
+    members: dict[int, list[int]] = defaultdict(list)
+    for r in regions:
+        members[rindex[r.linear_region]].append(r.index)
+    regions = [ActivationRegion(r.index, r.pattern, r.A, r.b, r.labels, r.vertices, r.witness,
+                                r.volume, r.output_map, rindex[r.linear_region]) for r in regions]
+    linear = tuple(LinearRegion(i, tuple(ms), sum((regions[m].volume for m in ms), Fraction(0)),
+                                regions[ms[0]].witness) for i, ms in sorted(members.items()))
+    # ----- piece attributes ---------------------------------------------------------------
+    pieces = []
+    for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: min(kv[1]))):
+        k = faces[root].k
+        d = n - k
+        tops = [f for f in fs if faces[f].dim == d]
+        rational = mpq(0)
+        gram = None
+        for f in tops:
+            pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
+            facets_local = None
+            if d >= 3:
+                sub = [g for g in range(len(faces)) if faces[g].dim == d - 1
+                       and faces[g].verts < faces[f].verts]
+                idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
+                facets_local = [frozenset(idx[v] for v in faces[g].verts) for g in sub]
+            v, basis = polytope_volume(pts, facets_local)
+            g = _gram(basis)
+            if gram is None:
+                gram = g
+            elif g != gram:
+                raise CertificateError("a boundary piece is not contained in one affine plane")
+            rational += v
+        volume = sympy.Rational(int(rational.numerator), int(rational.denominator))
+        if d > 0 and gram is not None and gram != 1:
+            volume = volume * sympy.sqrt(sympy.Rational(int(gram.numerator),
+                                                        int(gram.denominator)))
+        top0 = faces[tops[0]]
+        wpts = [b.vcoords[v] for v in top0.verts]
+        witness = tuple(_fr(sum((p[i] for p in wpts), mpq(0)) / len(wpts)) for i in range(n))
+        all_neurons: set[NeuronId] = set()
+        good_neurons: set[NeuronId] = set()
+        for f in tops:
+            labs = b.tight_labels(faces[f])
+            if f == tops[0]:
+                all_neurons = labs
+            else:
+                all_neurons &= labs
+        for (l, i) in all_neurons:
+            if any(good(ci)[l][i] for ci in top0.cells):
+                good_neurons.add((l, i))
+        pieces.append(BoundaryPiece(pi, k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
+                                    volume, witness, tuple(sorted(fs))))
+    rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
+                       tuple(tuple(_fr(x) for x in v) for v in b.vcoords), {})
+    cert = certify_complex(rc, arr)
+    object.__setattr__(rc, "certificate", cert)
+    return rc
+
+
+def _gram(basis: list[list[mpq]]) -> mpq:
+    """det(B Bᵀ) for the reduced basis B of a face's direction space."""
+    d = len(basis)
+    if d == 0:
+        return mpq(1)
+    G = [[sum((x * y for x, y in zip(r, s)), mpq(0)) for s in basis] for r in basis]
+    # exact determinant by elimination
+    det = mpq(1)
+    M = [row[:] for row in G]
+    for c in range(d):
+        piv = next(i for i in range(c, d) if M[i][c] != 0)
+        if piv != c:
+            M[c], M[piv] = M[piv], M[c]
+            det = -det
+        det *= M[c][c]
+        for i in range(c + 1, d):
+            f = M[i][c] / M[c][c]
+            M[i] = [x - f * y for x, y in zip(M[i], M[c])]
+    return det
+
+
+def region_complex(net: Network, domain: Domain,
+                   progress: Callable[[int, int], None] | None = None) -> RegionComplex:
+    """Enumerate, glue, stratify and certify: the exact answer for ``net`` on ``domain``.
+
+    Examples
+    --------
+    >>> from exactregions.exact.random import random_network
+    >>> from exactregions.exact.domain import box
+    >>> rc = region_complex(random_network([2, 4, 1], seed=1), box([(-1, 1), (-1, 1)]))
+    >>> rc.certificate["ok"]
+    True
+
+    Raises
+    ------
+    CertificateError
+        If a certificate fails; InvalidDomainError if domain and net do not fit.
+    """
+    return build_complex(enumerate_cells(net, domain, progress))

@@ -1,0 +1,250 @@
+"""Input domains K: boxes, H-polytopes, and affine slices (segments and planes).
+
+A slice is an exact affine change of variables x = P1 + D u: the net restricted to it is again
+a PWL net, of input dimension 1 or 2 (:func:`restrict_network`), so a 784-input net gets an exact
+1-D or 2-D picture.  The slice keeps its embedding so that linear regions are glued by the full
+map in the original input space.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+from gmpy2 import mpq
+
+from exactregions.errors import InvalidDomainError
+from exactregions.exact import _cdd
+from exactregions.exact.network import Layer, Network
+from exactregions.exact.rational import exact_rational
+
+__all__ = ["Domain", "Embedding", "box", "hpolytope", "segment", "plane", "parse_box",
+           "parse_point", "restrict_network"]
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """x = origin + Σ_i u_i · directions[i], mapping slice coordinates u to the input space."""
+
+    origin: tuple[Fraction, ...]
+    directions: tuple[tuple[Fraction, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A bounded full-dimensional polytope K = {u : A u <= b} with its exact vertices.
+
+    ``embedding`` is set for slices; then u are slice coordinates.
+
+    Examples
+    --------
+    >>> K = box([(-1, 1), (-1, 1)])
+    >>> K.dim, K.volume()
+    (2, Fraction(4, 1))
+    """
+
+    A: tuple[tuple[Fraction, ...], ...]
+    b: tuple[Fraction, ...]
+    vertices: tuple[tuple[Fraction, ...], ...]
+    embedding: Embedding | None = None
+    description: str = ""
+
+    @property
+    def dim(self) -> int:
+        return len(self.A[0])
+
+    def volume(self) -> Fraction:
+        """Exact n-volume of K (in slice coordinates for a slice)."""
+        from exactregions.exact.polytope import polytope_volume
+        if self.dim <= 2:
+            v, _ = polytope_volume([tuple(mpq(x) for x in p) for p in self.vertices])
+            return Fraction(v)
+        facets = []
+        for a, bb in zip(self.A, self.b):
+            fac = frozenset(i for i, p in enumerate(self.vertices)
+                            if sum((x * y for x, y in zip(a, p)), Fraction(0)) == bb)
+            if len(fac) >= self.dim:
+                facets.append(fac)
+        v, _ = polytope_volume([tuple(mpq(x) for x in p) for p in self.vertices], list(set(facets)))
+        return Fraction(v)
+
+
+def box(bounds: Sequence[tuple[Any, Any]], description: str = "") -> Domain:
+    """The box Π [lo_i, hi_i].
+
+    Raises
+    ------
+    InvalidDomainError
+        If a side is empty or inverted (lo >= hi).
+    """
+    if not bounds:
+        raise InvalidDomainError("a box needs at least one coordinate")
+    los, his = [], []
+    for i, (lo, hi) in enumerate(bounds):
+        lo, hi = exact_rational(lo), exact_rational(hi)
+        if not lo < hi:
+            raise InvalidDomainError(f"box side {i} is empty or inverted: [{lo}, {hi}]")
+        los.append(lo)
+        his.append(hi)
+    n = len(bounds)
+    A, b = [], []
+    for i in range(n):
+        e = [Fraction(0)] * n
+        e[i] = Fraction(1)
+        A.append(tuple(e))
+        b.append(his[i])
+        A.append(tuple(-x for x in e))
+        b.append(-los[i])
+    verts: list[tuple[Fraction, ...]] = [()]
+    for lo, hi in zip(los, his):
+        verts = [v + (x,) for v in verts for x in (lo, hi)]
+    return Domain(tuple(A), tuple(b), tuple(verts), None,
+                  description or "box " + " x ".join(f"[{lo},{hi}]" for lo, hi in zip(los, his)))
+
+
+def hpolytope(A: Sequence[Sequence[Any]], b: Sequence[Any], description: str = "") -> Domain:
+    """K = {x : A x <= b}; its vertices by cddlib (GMP).
+
+    Raises
+    ------
+    InvalidDomainError
+        If K is empty, unbounded, or not full-dimensional.
+    """
+    Ae = tuple(tuple(exact_rational(x) for x in row) for row in A)
+    be = tuple(exact_rational(x) for x in b)
+    if not Ae or len(Ae) != len(be) or len({len(r) for r in Ae}) != 1:
+        raise InvalidDomainError("H-polytope: A must be m x n and b of length m")
+    t, _ = _cdd.interior_point_lp(Ae, be)
+    if t <= 0:
+        raise InvalidDomainError("H-polytope domain is empty or not full-dimensional")
+    verts, bounded = _cdd.vertices_of(Ae, be)
+    if not bounded:
+        raise InvalidDomainError("H-polytope domain is unbounded")
+    return Domain(Ae, be, tuple(verts), None, description or f"H-polytope with {len(Ae)} rows")
+
+
+def segment(p1: Sequence[Any], p2: Sequence[Any]) -> Domain:
+    """The segment x = P1 + t (P2 - P1), t ∈ [0, 1], as a 1-D domain in t."""
+    a = tuple(exact_rational(x) for x in p1)
+    c = tuple(exact_rational(x) for x in p2)
+    if len(a) != len(c):
+        raise InvalidDomainError("segment end points have different dimensions")
+    d = tuple(y - x for x, y in zip(a, c))
+    if not any(d):
+        raise InvalidDomainError("segment end points coincide")
+    K = box([(0, 1)])
+    return Domain(K.A, K.b, K.vertices, Embedding(a, (d,)), "segment P1 + t (P2 - P1), t in [0,1]")
+
+
+def plane(p1: Sequence[Any], p2: Sequence[Any], p3: Sequence[Any],
+          bounds: Sequence[tuple[Any, Any]] = ((0, 1), (0, 1))) -> Domain:
+    """The plane x = P1 + s (P2 - P1) + t (P3 - P1) over (s, t) in the box ``bounds``.
+
+    Raises
+    ------
+    InvalidDomainError
+        If the three points are collinear or of different dimensions.
+    """
+    a = tuple(exact_rational(x) for x in p1)
+    d1 = tuple(exact_rational(y) - x for x, y in zip(a, p2))
+    d2 = tuple(exact_rational(y) - x for x, y in zip(a, p3))
+    if not (len(a) == len(p2) == len(p3)):
+        raise InvalidDomainError("plane points have different dimensions")
+    # collinear iff the 2 x N matrix [d1; d2] has rank < 2
+    from exactregions.exact.polytope import rank
+    if rank([[mpq(x) for x in d1], [mpq(x) for x in d2]]) < 2:
+        raise InvalidDomainError("the three points are collinear: they span no plane")
+    if len(bounds) != 2:
+        raise InvalidDomainError("a plane slice needs a 2-D --box for (s, t)")
+    K = box(bounds)
+    return Domain(K.A, K.b, K.vertices, Embedding(a, (d1, d2)),
+                  f"plane P1 + s (P2-P1) + t (P3-P1), (s,t) in {K.description[4:]}")
+
+
+def parse_box(text: str, dim: int) -> list[tuple[Fraction, Fraction]]:
+    """Parse ``-1:1,-1:1`` (or ``-1:1`` for every one of ``dim`` coordinates).
+
+    Raises
+    ------
+    InvalidDomainError
+        On malformed text or the wrong number of sides.
+    """
+    parts = [p for p in text.split(",") if p.strip()]
+    try:
+        sides = [tuple(exact_rational(x.strip()) for x in p.split(":")) for p in parts]
+    except Exception:
+        raise InvalidDomainError(f"malformed --box {text!r}; write lo:hi[,lo:hi...]") from None
+    if not sides or any(len(s) != 2 for s in sides):
+        raise InvalidDomainError(f"malformed --box {text!r}; write lo:hi[,lo:hi...]")
+    if len(sides) == 1:
+        sides = sides * dim
+    if len(sides) != dim:
+        raise InvalidDomainError(f"--box has {len(sides)} sides but the domain has dimension {dim}")
+    return [(s[0], s[1]) for s in sides]
+
+
+def parse_point(text: str) -> tuple[Fraction, ...]:
+    """A point as comma-separated numbers, or a path to a ``.npy`` / ``.json`` vector.
+
+    ``.npy`` floats enter by their exact binary values.
+
+    Raises
+    ------
+    InvalidDomainError
+        If the file cannot be read or holds no flat vector.
+    """
+    p = Path(text)
+    if text.endswith((".npy", ".json")):
+        try:
+            if text.endswith(".npy"):
+                import numpy as np
+                arr = np.load(p, allow_pickle=False)
+                values: list[Any] = arr.reshape(-1).tolist()
+            else:
+                values = json.loads(p.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidDomainError(f"cannot read point file {text!r}: {exc}") from None
+        if not isinstance(values, list) or not values:
+            raise InvalidDomainError(f"point file {text!r} holds no vector")
+        try:
+            return tuple(exact_rational(v) for v in values)
+        except Exception as exc:
+            raise InvalidDomainError(f"point file {text!r}: {exc}") from None
+    try:
+        return tuple(exact_rational(x.strip()) for x in text.split(",") if x.strip())
+    except Exception:
+        raise InvalidDomainError(f"malformed point {text!r}: comma-separated numbers or a "
+                                 ".npy/.json file") from None
+
+
+def restrict_network(net: Network, domain: Domain) -> Network:
+    """The net composed with the domain's embedding (exact); the net itself for a plain domain.
+
+    Raises
+    ------
+    InvalidDomainError
+        If the domain's points do not have the net's input dimension.
+    """
+    emb = domain.embedding
+    if emb is None:
+        if domain.dim != net.input_dim:
+            raise InvalidDomainError(
+                f"domain has dimension {domain.dim} but the net has input dimension {net.input_dim}")
+        return net
+    if len(emb.origin) != net.input_dim:
+        raise InvalidDomainError(
+            f"slice points have dimension {len(emb.origin)} but the net has input dimension "
+            f"{net.input_dim}")
+    first = net.layers[0]
+    o = [mpq(x) for x in emb.origin]
+    dirs = [[mpq(x) for x in d] for d in emb.directions]
+    W, b = [], []
+    for row, bias in zip(first.weight, first.bias):
+        r = [mpq(x) for x in row]
+        W.append(tuple(Fraction(sum(x * y for x, y in zip(r, d))) for d in dirs))
+        b.append(Fraction(sum((x * y for x, y in zip(r, o)), mpq(bias))))
+    layers = (Layer(tuple(W), tuple(b), first.activation),) + net.layers[1:]
+    return Network(len(emb.directions), layers, source=f"{net.source} restricted to a slice")

@@ -1,0 +1,198 @@
+"""Exact enumeration of the activation regions of a PWL net inside a domain K.
+
+The paper's method (§3.3), made exact: start from K as one cell; layer by layer, compute on each
+cell the exact affine pre-activation of every neuron of the layer and split the cell by every
+hyperplane z(x) = ξ that cuts its interior.  Sign tests are exact ``mpq`` dot products at
+vertices, so nothing is decided by a tolerance; degenerate nets (coincident hyperplanes, zero
+rows, dead layers) need no special case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from gmpy2 import mpq
+
+from exactregions.errors import InvalidDomainError
+from exactregions.exact.domain import Domain, restrict_network
+from exactregions.exact.network import Network
+from exactregions.exact.polytope import ZERO, Cell, Constraint
+
+__all__ = ["CellArrangement", "enumerate_cells"]
+
+
+def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], cell: Cell, gamma: float
+                        ) -> tuple[int, ...]:
+    """The piece of every neuron at the cell's centroid; floats decide only with a margin."""
+    if not bps:
+        return (0,) * len(Z)
+    w = cell.centroid()
+    wf = [float(x) for x in w]
+    out = []
+    for z in Z:
+        zf = sum(float(x) * y for x, y in zip(z, wf)) + float(z[-1])
+        mag = sum(abs(float(x) * y) for x, y in zip(z, wf)) + abs(float(z[-1]))
+        bound = 2 * gamma * (mag + max(abs(float(x)) for x in bps)) + 1e-300
+        if all(abs(zf - float(xi)) > bound for xi in bps):
+            out.append(sum(1 for xi in bps if zf > float(xi)))
+        else:
+            exact = sum((x * y for x, y in zip(z[:-1], w)), z[-1])
+            out.append(act.piece(exact))
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class CellArrangement:
+    """The raw result of enumeration: final cells, the shared constraint table, the nets.
+
+    ``maps[l]`` of a cell is the exact affine map of layer l's pre-activations on that cell, as
+    rows ``(a_1, …, a_n, c)`` meaning z(u) = a·u + c in domain coordinates.
+    """
+
+    net: Network
+    reduced: Network
+    domain: Domain
+    cells: list[Cell]
+    table: list[Constraint]
+
+    def output_map(self, cell: Cell) -> list[list[mpq]]:
+        """Exact affine map of the outputs (post-activations of the last layer) on ``cell``."""
+        return post_activation_map(self.reduced, len(self.reduced.layers) - 1,
+                                   cell.maps[-1], cell.pattern[-1])
+
+
+def post_activation_map(net: Network, layer: int, Z: list[list[mpq]], pieces: tuple[int, ...]
+                        ) -> list[list[mpq]]:
+    """Rows of φ applied piecewise: h_i = q_j z_i + p_j on the pieces given."""
+    act = net.layers[layer].activation
+    out = []
+    for z, j in zip(Z, pieces):
+        q = act.slopes[j]
+        if q == 0:
+            row = [ZERO] * (len(z) - 1) + [mpq(act.offsets[j])]
+        elif q == 1:
+            row = z[:-1] + [z[-1] + mpq(act.offsets[j])]
+        else:
+            qm = mpq(q)
+            row = [qm * x for x in z[:-1]] + [qm * z[-1] + mpq(act.offsets[j])]
+        out.append(row)
+    return out
+
+
+def _layer_map(W: np.ndarray, b: list[mpq], H: list[list[mpq]]) -> list[list[mpq]]:
+    """Z = W H + b for affine-map rows H (each of length n + 1); W an object array of mpq."""
+    keep = [k for k, h in enumerate(H) if any(h)]
+    if not keep:
+        width = len(H[0])
+        return [[ZERO] * (width - 1) + [bi] for bi in b]
+    Hk = np.array([H[k] for k in keep], dtype=object)
+    Z = W[:, keep].dot(Hk).tolist()
+    for row, bi in zip(Z, b):
+        row[-1] += bi
+    return Z
+
+
+# Rigorous rounding bound for a float64 dot product of n+1 terms computed from exactly-rounded
+# inputs (Higham's gamma_k with k = n + 4 operations and roundings), doubled for safety.
+def _float_bound_factor(n: int) -> float:
+    u = 2.0 ** -53
+    k = n + 4
+    return 2.0 * k * u / (1.0 - k * u)
+
+
+def enumerate_cells(net: Network, domain: Domain,
+                    progress: Callable[[int, int], None] | None = None) -> CellArrangement:
+    """Split K into the activation regions of ``net`` (exactly).
+
+    Parameters
+    ----------
+    net : Network
+        The network (for a slice domain: the original net; it is restricted exactly).
+    domain : Domain
+        K, in the net's input coordinates or in slice coordinates.
+    progress : callable, optional
+        Called as ``progress(layer, n_cells)`` after each layer.
+
+    Returns
+    -------
+    CellArrangement
+
+    Raises
+    ------
+    InvalidDomainError
+        If the domain's dimension does not fit the net.
+
+    Examples
+    --------
+    >>> from exactregions.exact.domain import box
+    >>> from exactregions.exact.netfile import network_from_dict
+    >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+    ...   "layers": [{"weight": [[1], [1]], "bias": [0, -1], "activation": "relu"}]})
+    >>> len(enumerate_cells(net, box([(-2, 2)])).cells)
+    3
+    """
+    reduced = restrict_network(net, domain)
+    n = domain.dim
+    if reduced.input_dim != n:
+        raise InvalidDomainError(f"domain dimension {n} != net input dimension {reduced.input_dim}")
+    table: list[Constraint] = []
+    for i, (a, b) in enumerate(zip(domain.A, domain.b)):
+        table.append(Constraint(tuple(mpq(x) for x in a), mpq(b), ("domain", i)))
+    verts = [tuple(mpq(x) for x in v) for v in domain.vertices]
+    tight = []
+    for v in verts:
+        t = frozenset(i for i, c in enumerate(table)
+                      if sum((x * y for x, y in zip(c.a, v)), ZERO) == c.b)
+        tight.append(t)
+    root = Cell(verts, tight, list(range(len(table))), (), [])
+    cells = [root]
+    identity = [[mpq(1) if j == i else ZERO for j in range(n + 1)] for i in range(n)]
+    gamma = _float_bound_factor(n)
+    for l, layer in enumerate(reduced.layers):
+        W = np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
+        b = [mpq(x) for x in layer.bias]
+        act = layer.activation
+        bps = [mpq(x) for x in act.breakpoints]
+        bpf = np.array([float(x) for x in bps])
+        new_cells: list[Cell] = []
+        for cell in cells:
+            H = identity if l == 0 else post_activation_map(reduced, l - 1, cell.maps[-1],
+                                                              cell.pattern[-1])
+            Z = _layer_map(W, b, H)
+            base_pattern, base_maps = cell.pattern, cell.maps
+            subcells = [cell]
+            if bps:
+                # Floats guide: one matmul signs every hyperplane of the layer at every vertex,
+                # with a rigorous rounding bound.  Only a hyperplane the floats cannot prove to
+                # leave all vertices strictly on one side is split exactly.
+                Zf = np.array([[float(x) for x in z] for z in Z])
+                VF = np.array([[float(x) for x in v] for v in cell.verts])
+                vals = VF @ Zf[:, :-1].T + Zf[:, -1]
+                mags = np.abs(VF) @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                for j, xi in enumerate(bps):
+                    d = vals - bpf[j]
+                    bound = gamma * (mags + abs(bpf[j])) + 1e-300
+                    above = (d > bound).all(axis=0)
+                    below = (d < -bound).all(axis=0)
+                    for i in np.flatnonzero(~(above | below)):
+                        z = Z[i]
+                        a = z[:-1]
+                        if not any(a):
+                            continue
+                        rhs = xi - z[-1]
+                        nxt = []
+                        for sc in subcells:
+                            nxt.extend(sc.split(a, rhs, table, ("neuron", l, int(i), j, -1),
+                                                ("neuron", l, int(i), j, 1)))
+                        subcells = nxt
+            maps = base_maps + [Z]
+            for sc in subcells:
+                sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, sc, gamma),)
+                sc.maps = maps
+                new_cells.append(sc)
+        cells = new_cells
+        if progress is not None:
+            progress(l, len(cells))
+    return CellArrangement(net, reduced, domain, cells, table)

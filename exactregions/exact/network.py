@@ -1,0 +1,142 @@
+"""Feed-forward piecewise-linear networks as immutable exact values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Sequence
+
+from exactregions.errors import InvalidNetworkError
+from exactregions.exact.activation import Activation
+from exactregions.exact.rational import exact_rational
+
+__all__ = ["Layer", "Network", "NeuronId"]
+
+NeuronId = tuple[int, int]
+"""A neuron as (layer index from 0, index in the layer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One affine layer followed by its activation: h ↦ φ(W h + b).
+
+    ``weight`` has shape (out, in) as a tuple of row tuples of Fractions.
+    """
+
+    weight: tuple[tuple[Fraction, ...], ...]
+    bias: tuple[Fraction, ...]
+    activation: Activation
+
+    @property
+    def in_dim(self) -> int:
+        return len(self.weight[0])
+
+    @property
+    def out_dim(self) -> int:
+        return len(self.weight)
+
+    @staticmethod
+    def from_numbers(weight: Sequence[Sequence[Any]], bias: Sequence[Any],
+                     activation: Activation) -> "Layer":
+        """Build a layer, sending every number through :func:`exact_rational`.
+
+        Raises
+        ------
+        InvalidNetworkError
+            On ragged or empty weights, or a bias of the wrong length.
+        """
+        rows = [list(r) if not isinstance(r, (str, bytes)) else None for r in weight]
+        if not rows or any(r is None or len(r) == 0 for r in rows):
+            raise InvalidNetworkError("a layer's weight must be a non-empty 2-D array")
+        width = len(rows[0])
+        if any(len(r) != width for r in rows):  # type: ignore[arg-type]
+            raise InvalidNetworkError("a layer's weight rows have different lengths")
+        if isinstance(bias, (str, bytes)) or len(bias) != len(rows):
+            raise InvalidNetworkError(
+                f"bias has length {len(bias)} but the weight has {len(rows)} rows")
+        W = tuple(tuple(exact_rational(x) for x in r) for r in rows)  # type: ignore[union-attr]
+        b = tuple(exact_rational(x) for x in bias)
+        return Layer(W, b, activation)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A fully connected feed-forward net x ↦ φ_L(W_L … φ_1(W_1 x + b_1) …).
+
+    Every layer's neurons count as neurons of the net (the last layer's too, when its activation
+    has breakpoints). ``source`` records where the numbers came from.
+
+    Examples
+    --------
+    >>> from exactregions.exact.activation import Activation
+    >>> net = Network(1, (Layer.from_numbers([[1], [1]], [0, -1], Activation.relu()),
+    ...                   Layer.from_numbers([[1, -2]], [0], Activation.identity())))
+    >>> net.forward([Fraction(3, 2)])
+    (Fraction(1, 2),)
+    """
+
+    input_dim: int
+    layers: tuple[Layer, ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.input_dim, int) or self.input_dim < 1:
+            raise InvalidNetworkError(f"input_dim must be a positive integer, got {self.input_dim!r}")
+        if not self.layers:
+            raise InvalidNetworkError("a network needs at least one layer")
+        width = self.input_dim
+        for i, layer in enumerate(self.layers):
+            if layer.in_dim != width:
+                raise InvalidNetworkError(
+                    f"layer {i} weight has shape ({layer.out_dim}, {layer.in_dim}) but its input "
+                    f"has dimension {width}")
+            width = layer.out_dim
+
+    @property
+    def output_dim(self) -> int:
+        return self.layers[-1].out_dim
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """(n_in, n_1, …, n_L)."""
+        return (self.input_dim,) + tuple(layer.out_dim for layer in self.layers)
+
+    def neurons(self) -> list[NeuronId]:
+        """All neurons whose activation has at least one breakpoint, as (layer, index)."""
+        return [(l, i) for l, layer in enumerate(self.layers)
+                if layer.activation.num_breakpoints for i in range(layer.out_dim)]
+
+    @property
+    def num_neurons(self) -> int:
+        """#neurons in the paper's sense (units with a non-linearity)."""
+        return len(self.neurons())
+
+    def forward_with_pattern(self, x: Sequence[Fraction]) -> tuple[tuple[Fraction, ...],
+                                                                     tuple[tuple[int, ...], ...]]:
+        """Exact forward pass: outputs and the activation pattern (piece of every neuron)."""
+        if len(x) != self.input_dim:
+            raise InvalidNetworkError(f"input has dimension {len(x)}, the net wants {self.input_dim}")
+        h = [exact_rational(v) for v in x]
+        pattern = []
+        for layer in self.layers:
+            z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
+            act = layer.activation
+            pieces = tuple(act.piece(t) for t in z)
+            pattern.append(pieces)
+            h = [act.slopes[j] * t + act.offsets[j] for t, j in zip(z, pieces)]
+        return tuple(h), tuple(pattern)
+
+    def forward(self, x: Sequence[Fraction]) -> tuple[Fraction, ...]:
+        """Exact outputs at ``x``."""
+        return self.forward_with_pattern(x)[0]
+
+    def preactivations(self, x: Sequence[Fraction]) -> list[list[Fraction]]:
+        """Exact pre-activations z(x) of every layer."""
+        h = [exact_rational(v) for v in x]
+        out = []
+        for layer in self.layers:
+            z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
+            out.append(z)
+            act = layer.activation
+            h = [act(t) for t in z]
+        return out

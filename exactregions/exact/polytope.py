@@ -1,0 +1,286 @@
+"""Exact convex polytopes kept in both representations, and their splitting by hyperplanes.
+
+A :class:`Cell` is a full-dimensional polytope in R^n with exact vertices (gmpy2 ``mpq``), a list
+of labelled half-spaces ``a·x <= b`` and the vertex–constraint incidence.  Splitting by a
+hyperplane is exact: vertices are signed by an exact dot product, new vertices are the exact
+crossings of the edges whose endpoints have opposite signs.  Edges come from incidence alone:
+two vertices span an edge iff the normals of the constraints tight at both have rank n - 1.
+
+This module also holds the exact linear algebra the complex needs (rank, affine hulls) and
+exact volumes of faces (rational parts; the square-root factor of a lower-dimensional face is
+returned separately as its Gram determinant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cmp_to_key
+from typing import Iterable, Sequence
+
+from gmpy2 import mpq
+
+__all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume",
+           "hyperplane_key", "ZERO", "ONE"]
+
+ZERO = mpq(0)
+ONE = mpq(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A labelled half-space ``a·x <= b``.
+
+    ``label`` is ``("domain", i)`` for the i-th facet of K, or
+    ``("neuron", layer, index, breakpoint, side)`` with side -1 for ``z <= ξ`` and +1 for
+    ``z >= ξ``.
+    """
+
+    a: tuple[mpq, ...]
+    b: mpq
+    label: tuple
+
+
+def hyperplane_key(a: Sequence[mpq], b: mpq) -> tuple[mpq, ...]:
+    """Canonical key of the unoriented hyperplane a·x = b (first non-zero coefficient 1)."""
+    for v in a:
+        if v != 0:
+            return tuple(x / v for x in a) + (b / v,)
+    raise ValueError("zero normal")
+
+
+def rank(rows: Iterable[Sequence[mpq]]) -> int:
+    """Exact rank of a small rational matrix (Gaussian elimination)."""
+    m = [list(r) for r in rows]
+    if not m:
+        return 0
+    r = 0
+    ncols = len(m[0])
+    for c in range(ncols):
+        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if piv is None:
+            continue
+        m[r], m[piv] = m[piv], m[r]
+        pr = m[r]
+        for i in range(r + 1, len(m)):
+            if m[i][c] != 0:
+                f = m[i][c] / pr[c]
+                m[i] = [x - f * y for x, y in zip(m[i], pr)]
+        r += 1
+        if r == len(m):
+            break
+    return r
+
+
+def affine_basis_rref(points: Sequence[Sequence[mpq]]) -> list[list[mpq]]:
+    """Reduced row-echelon basis of the direction space of the affine hull of ``points``."""
+    p0 = points[0]
+    m = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
+    rows: list[list[mpq]] = []
+    ncols = len(p0)
+    r = 0
+    for c in range(ncols):
+        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if piv is None:
+            continue
+        m[r], m[piv] = m[piv], m[r]
+        inv = 1 / m[r][c]
+        m[r] = [x * inv for x in m[r]]
+        for i in range(len(m)):
+            if i != r and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = [x - f * y for x, y in zip(m[i], m[r])]
+        r += 1
+    rows = m[:r]
+    return rows
+
+
+def _pivots(basis: list[list[mpq]]) -> list[int]:
+    return [next(c for c, x in enumerate(row) if x != 0) for row in basis]
+
+
+def _polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
+    """Exact area of the convex hull of points that are the vertices of a convex polygon."""
+    cx = sum((p[0] for p in pts), ZERO) / len(pts)
+    cy = sum((p[1] for p in pts), ZERO) / len(pts)
+
+    def half(p: tuple[mpq, mpq]) -> int:
+        dx, dy = p[0] - cx, p[1] - cy
+        return 0 if (dy > 0 or (dy == 0 and dx > 0)) else 1
+
+    def cmp(p: tuple[mpq, mpq], q: tuple[mpq, mpq]) -> int:
+        hp, hq = half(p), half(q)
+        if hp != hq:
+            return hp - hq
+        cross = (p[0] - cx) * (q[1] - cy) - (p[1] - cy) * (q[0] - cx)
+        return -1 if cross > 0 else (1 if cross < 0 else 0)
+
+    ordered = sorted(pts, key=cmp_to_key(cmp))
+    s = ZERO
+    for i, p in enumerate(ordered):
+        q = ordered[(i + 1) % len(ordered)]
+        s += p[0] * q[1] - p[1] * q[0]
+    return abs(s) / 2
+
+
+def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[int]] | None = None
+                    ) -> tuple[mpq, list[list[mpq]]]:
+    """Exact d-volume of the convex polytope with vertices ``points`` (d = dim of their hull).
+
+    Returns ``(v, basis)``: the d-volume of the projection onto the pivot coordinates of the
+    reduced basis ``basis`` of the hull's direction space, so the true volume is
+    ``v * sqrt(det(basis · basisᵀ))`` (1 when d = n).  ``facets`` (index sets into ``points``)
+    are needed only when d >= 3.
+    """
+    pts = [tuple(p) for p in points]
+    basis = affine_basis_rref(pts)
+    d = len(basis)
+    if d == 0:
+        return ONE, basis
+    piv = _pivots(basis)
+    proj = [tuple(p[c] for c in piv) for p in pts]
+    if d == 1:
+        xs = [p[0] for p in proj]
+        return max(xs) - min(xs), basis
+    if d == 2:
+        return _polygon_area(proj), basis
+    if facets is None:
+        raise ValueError("facets are needed for volumes of dimension >= 3")
+    return _volume_with_facets(proj, facets), basis
+
+
+def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[int]]) -> mpq:
+    """Lasserre's decomposition vol_d(P) = Σ_F (1/d)(b_F - a_F·c)/|a_Fj| vol_{d-1}(proj_j F)."""
+    d = len(proj[0])
+    c = tuple(sum((p[i] for p in proj), ZERO) / len(proj) for i in range(d))
+    total = ZERO
+    for fac in facets:
+        fpts = [proj[i] for i in sorted(fac)]
+        normal = _facet_normal(fpts, d)
+        b = sum((x * y for x, y in zip(normal, fpts[0])), ZERO)
+        h = b - sum((x * y for x, y in zip(normal, c)), ZERO)
+        j = next(i for i, x in enumerate(normal) if x != 0)
+        dropped = [tuple(x for i, x in enumerate(p) if i != j) for p in fpts]
+        if d - 1 <= 2:
+            sub, _ = polytope_volume(dropped)
+        else:
+            # facets of the facet: intersections with the other facets, of affine dim d - 2
+            ridges = []
+            for g in facets:
+                inter = fac & g
+                if g is not fac and len(inter) >= d - 1:
+                    sub_pts = [proj[i] for i in sorted(inter)]
+                    if len(affine_basis_rref(sub_pts)) == d - 2:
+                        ridges.append(frozenset(sorted(fac).index(i) for i in inter))
+            sub = _volume_with_facets(dropped, list(set(ridges)))
+        total += abs(h) * sub / abs(normal[j]) / d
+    return total
+
+
+def _facet_normal(fpts: list[tuple[mpq, ...]], d: int) -> list[mpq]:
+    """A normal vector of the hyperplane through ``fpts`` (exact null space)."""
+    basis = affine_basis_rref(fpts)
+    piv = _pivots(basis)
+    free = next(c for c in range(d) if c not in piv)
+    normal = [ZERO] * d
+    normal[free] = ONE
+    for row, p in zip(basis, piv):
+        normal[p] = -row[free]
+    return normal
+
+
+@dataclass(slots=True)
+class Cell:
+    """A full-dimensional convex polytope during enumeration (mutable, internal).
+
+    ``verts[i]`` is a tuple of ``mpq``; ``tight[i]`` the set of constraint ids (indices into the
+    shared constraint table) tight at vertex i; ``cons`` the ids of the cell's constraints.
+    """
+
+    verts: list[tuple[mpq, ...]]
+    tight: list[frozenset[int]]
+    cons: list[int]
+    pattern: tuple[tuple[int, ...], ...] = ()
+    maps: list[list[mpq]] = field(default_factory=list)
+
+    def centroid(self) -> tuple[mpq, ...]:
+        """The average of the vertices: a strictly interior rational point."""
+        k = len(self.verts)
+        n = len(self.verts[0])
+        return tuple(sum((v[i] for v in self.verts), ZERO) / k for i in range(n))
+
+    def edges(self, table: Sequence[Constraint]) -> list[tuple[int, int]]:
+        """Vertex pairs spanning an edge: the common tight normals have rank n - 1."""
+        n = len(self.verts[0])
+        out = []
+        nv = len(self.verts)
+        for i in range(nv):
+            ti = self.tight[i]
+            for j in range(i + 1, nv):
+                common = ti & self.tight[j]
+                if n == 1:
+                    out.append((i, j))
+                elif n == 2:
+                    if common:
+                        out.append((i, j))
+                elif len(common) >= n - 1 and rank(table[c].a for c in common) == n - 1:
+                    out.append((i, j))
+        return out
+
+    def split(self, a: Sequence[mpq], b: mpq, table: list[Constraint], label_neg: tuple,
+              label_pos: tuple) -> list["Cell"]:
+        """Split by the hyperplane a·x = b into the parts a·x <= b and a·x >= b.
+
+        Returns one cell (itself, with the hyperplane added as a touching constraint when it
+        meets the cell's boundary) when the hyperplane does not cut the interior, else two.
+        """
+        vals = [sum((x * y for x, y in zip(a, v)), ZERO) - b for v in self.verts]
+        has_neg = any(s < 0 for s in vals)
+        has_pos = any(s > 0 for s in vals)
+        if not (has_neg and has_pos):
+            if any(s == 0 for s in vals):
+                neg_side = not has_pos
+                cid = len(table)
+                if neg_side:
+                    table.append(Constraint(tuple(a), b, label_neg))
+                else:
+                    table.append(Constraint(tuple(-x for x in a), -b, label_pos))
+                self.cons.append(cid)
+                self.tight = [t | {cid} if s == 0 else t for t, s in zip(self.tight, vals)]
+            return [self]
+        edges = self.edges(table)
+        cneg = len(table)
+        table.append(Constraint(tuple(a), b, label_neg))
+        cpos = len(table)
+        table.append(Constraint(tuple(-x for x in a), -b, label_pos))
+        nv, nt, pv, pt = [], [], [], []
+        for v, t, s in zip(self.verts, self.tight, vals):
+            if s < 0:
+                nv.append(v)
+                nt.append(t)
+            elif s > 0:
+                pv.append(v)
+                pt.append(t)
+            else:
+                nv.append(v)
+                nt.append(t | {cneg})
+                pv.append(v)
+                pt.append(t | {cpos})
+        for i, j in edges:
+            si, sj = vals[i], vals[j]
+            if (si < 0 < sj) or (sj < 0 < si):
+                lam = si / (si - sj)
+                u, w = self.verts[i], self.verts[j]
+                x = tuple(p + lam * (q - p) for p, q in zip(u, w))
+                common = self.tight[i] & self.tight[j]
+                nv.append(x)
+                nt.append(common | {cneg})
+                pv.append(x)
+                pt.append(common | {cpos})
+        return [self._child(nv, nt, cneg), self._child(pv, pt, cpos)]
+
+    def _child(self, verts: list[tuple[mpq, ...]], tight: list[frozenset[int]], cid: int) -> "Cell":
+        used: set[int] = set()
+        for t in tight:
+            used |= t
+        cons = [c for c in self.cons if c in used] + [cid]
+        return Cell(verts, tight, cons, self.pattern, self.maps)

@@ -1,0 +1,105 @@
+"""The one door from numbers to exact rationals.
+
+Every number that enters the exact path goes through :func:`exact_rational`:
+
+* ``int`` and :class:`fractions.Fraction` are taken as they are;
+* a ``float`` (or numpy float) becomes its *exact binary value* (``0.1`` becomes
+  ``3602879701896397/36028797018963968``), never a "nice" guess;
+* a string is an exact rational ``"-3/7"`` or an exact decimal ``"0.1"`` (= 1/10).
+
+Anything else (tensors, ``Decimal`` with context, ``None``, NaN, inf) raises.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from fractions import Fraction
+from typing import Any
+
+from exactregions.errors import NotExactError, InvalidNetworkError
+
+__all__ = ["exact_rational", "format_rational", "parse_rational_string"]
+
+_RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
+_DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def parse_rational_string(text: str) -> Fraction:
+    """Parse ``"p/q"`` or a decimal literal exactly.
+
+    Examples
+    --------
+    >>> parse_rational_string("-3/7")
+    Fraction(-3, 7)
+    >>> parse_rational_string("0.1")
+    Fraction(1, 10)
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the text is neither form, or the denominator is zero.
+    """
+    if _RATIONAL_RE.match(text):
+        num, den = text.split("/")
+        if int(den) == 0:
+            raise InvalidNetworkError(f"rational {text!r} has a zero denominator")
+        return Fraction(int(num), int(den))
+    if _DECIMAL_RE.match(text):
+        return Fraction(text.strip())
+    raise InvalidNetworkError(f"{text!r} is not an exact rational ('p/q') or a decimal ('0.1')")
+
+
+def exact_rational(value: Any) -> Fraction:
+    """Convert one number to an exact :class:`~fractions.Fraction` (the only float door).
+
+    Examples
+    --------
+    >>> exact_rational(0.5), exact_rational("2/6"), exact_rational(3)
+    (Fraction(1, 2), Fraction(1, 3), Fraction(3, 1))
+    >>> exact_rational(0.1) == Fraction(1, 10)
+    False
+
+    Raises
+    ------
+    InvalidNetworkError
+        For NaN, infinities, or an unparsable string.
+    NotExactError
+        For types that are not numbers (tensors, arrays, None).
+    """
+    if isinstance(value, bool):
+        raise NotExactError("a bool is not a number here; pass 0 or 1")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, str):
+        return parse_rational_string(value)
+    if isinstance(value, numbers.Integral):  # numpy ints
+        return Fraction(int(value))
+    if isinstance(value, numbers.Real) and type(value).__module__ in ("builtins", "numpy"):
+        f = float(value)
+        if not math.isfinite(f):
+            raise InvalidNetworkError(f"non-finite number {f!r}")
+        return Fraction(f)
+    if isinstance(value, numbers.Rational):  # gmpy2.mpq and friends
+        return Fraction(int(value.numerator), int(value.denominator))
+    raise NotExactError(
+        f"cannot take {type(value).__name__} into the exact path; convert with "
+        "exactregions.exact_rational (floats) or exactregions.network_from_torch (tensors)"
+    )
+
+
+def format_rational(value: Fraction) -> str:
+    """Format a rational as ``"p/q"`` (or ``"p"`` when integral), the JSON form we write.
+
+    Examples
+    --------
+    >>> format_rational(Fraction(-3, 7)), format_rational(Fraction(4))
+    ('-3/7', '4')
+    """
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
