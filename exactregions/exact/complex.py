@@ -16,13 +16,13 @@ from fractions import Fraction
 from typing import Callable
 
 import numpy as np
-import sympy
 from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells, post_activation_map
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
+from exactregions.exact.surd import SurdSum
 from exactregions.exact.polytope import Cell, affine_basis_rref, polytope_volume
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
@@ -64,7 +64,8 @@ class LinearRegion:
 class BoundaryPiece:
     """A piece (connected component) of B_N,k inside the interior of K.
 
-    ``volume`` is its exact (n-k)-volume (sympy; square roots appear for k < n), ``neurons``
+    ``volume`` is its exact (n-k)-volume (a :class:`SurdSum`; ``.to_sympy()`` for sympy;
+    square roots appear for k < n; a point counts 1), ``neurons``
     the neurons at a breakpoint on the whole piece that are good there (Proposition 9).
     """
 
@@ -72,7 +73,7 @@ class BoundaryPiece:
     codim: int
     neurons: tuple[NeuronId, ...]
     all_neurons: tuple[NeuronId, ...]
-    volume: sympy.Expr
+    volume: SurdSum
     witness: tuple[Fraction, ...]
     faces: tuple[int, ...]
 
@@ -127,12 +128,10 @@ class RegionComplex:
             out[p.codim] += 1
         return out
 
-    def boundary_volumes(self) -> dict[int, sympy.Expr]:
-        """Exact (n-k)-volume of B_N,k ∩ int K for k = 1..n (sympy)."""
-        out: dict[int, sympy.Expr] = {}
-        for k in range(1, self.dim + 1):
-            out[k] = sympy.Add(*[p.volume for p in self.pieces if p.codim == k])
-        return out
+    def boundary_volumes(self) -> dict[int, SurdSum]:
+        """Exact (n-k)-volume of B_N,k ∩ int K for k = 1..n (Σ c √r; ``.to_sympy()``)."""
+        return {k: SurdSum.total(p.volume for p in self.pieces if p.codim == k)
+                for k in range(1, self.dim + 1)}
 
 
 def _fr(x: mpq) -> Fraction:
@@ -503,10 +502,10 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             elif g != gram:
                 raise CertificateError("a boundary piece is not contained in one affine plane")
             rational += v
-        volume = sympy.Rational(int(rational.numerator), int(rational.denominator))
-        if d > 0 and gram is not None and gram != 1:
-            volume = volume * sympy.sqrt(sympy.Rational(int(gram.numerator),
-                                                        int(gram.denominator)))
+        if d == 0:
+            volume = SurdSum.of(Fraction(1))
+        else:
+            volume = SurdSum.of(_fr(rational), _fr(gram) if gram is not None else Fraction(1))
         top0 = faces[tops[0]]
         wpts = [b.vcoords[v] for v in top0.verts]
         witness = tuple(_fr(sum((p[i] for p in wpts), mpq(0)) / len(wpts)) for i in range(n))

@@ -23,23 +23,23 @@ from exactregions.exact.polytope import ZERO, Cell, Constraint
 __all__ = ["CellArrangement", "enumerate_cells"]
 
 
-def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], cell: Cell, gamma: float
-                        ) -> tuple[int, ...]:
+def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], Zf: np.ndarray | None,
+                        cell: Cell, gamma: float) -> tuple[int, ...]:
     """The piece of every neuron at the cell's centroid; floats decide only with a margin."""
-    if not bps:
+    if not bps or Zf is None:
         return (0,) * len(Z)
     w = cell.centroid()
-    wf = [float(x) for x in w]
-    out = []
-    for z in Z:
-        zf = sum(float(x) * y for x, y in zip(z, wf)) + float(z[-1])
-        mag = sum(abs(float(x) * y) for x, y in zip(z, wf)) + abs(float(z[-1]))
-        bound = 2 * gamma * (mag + max(abs(float(x)) for x in bps)) + 1e-300
-        if all(abs(zf - float(xi)) > bound for xi in bps):
-            out.append(sum(1 for xi in bps if zf > float(xi)))
-        else:
-            exact = sum((x * y for x, y in zip(z[:-1], w)), z[-1])
-            out.append(act.piece(exact))
+    wf = np.array([float(x) for x in w])
+    zf = Zf[:, :-1] @ wf + Zf[:, -1]
+    mag = np.abs(Zf[:, :-1]) @ np.abs(wf) + np.abs(Zf[:, -1])
+    bpf = np.array([float(x) for x in bps])
+    bound = 2 * gamma * (mag + np.abs(bpf).max()) + 1e-300
+    margin = np.abs(zf[:, None] - bpf[None, :]).min(axis=1)
+    pieces = (zf[:, None] > bpf[None, :]).sum(axis=1)
+    out = pieces.tolist()
+    for i in np.flatnonzero(margin <= bound):
+        z = Z[i]
+        out[i] = act.piece(sum((x * y for x, y in zip(z[:-1], w)), z[-1]))
     return tuple(out)
 
 
@@ -163,6 +163,7 @@ def enumerate_cells(net: Network, domain: Domain,
             Z = _layer_map(W, b, H)
             base_pattern, base_maps = cell.pattern, cell.maps
             subcells = [cell]
+            Zf = None
             if bps:
                 # Floats guide: one matmul signs every hyperplane of the layer at every vertex,
                 # with a rigorous rounding bound.  Only a hyperplane the floats cannot prove to
@@ -189,7 +190,7 @@ def enumerate_cells(net: Network, domain: Domain,
                         subcells = nxt
             maps = base_maps + [Z]
             for sc in subcells:
-                sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, sc, gamma),)
+                sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, Zf, sc, gamma),)
                 sc.maps = maps
                 new_cells.append(sc)
         cells = new_cells

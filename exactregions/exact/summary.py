@@ -1,0 +1,70 @@
+"""The JSON-ready summary of a region complex (what ``exactregions enumerate --json`` writes)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from exactregions.exact.rational import format_rational
+
+if TYPE_CHECKING:
+    from exactregions.exact.complex import RegionComplex
+
+__all__ = ["complex_summary"]
+
+
+def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[str, Any]:
+    """Counts, exact boundary volumes and the certificate, with exact numbers as strings.
+
+    Examples
+    --------
+    >>> from exactregions.exact.random import random_network
+    >>> from exactregions.exact.domain import box
+    >>> from exactregions.exact.complex import region_complex
+    >>> s = complex_summary(region_complex(random_network([1, 5, 1], seed=0), box([(-1, 1)])))
+    >>> s["linear_regions"] == s["boundary_pieces"]["1"] + 1
+    True
+    """
+    cert = rc.certificate
+    vols = rc.boundary_volumes()
+    out: dict[str, Any] = {
+        "input_dim": rc.dim,
+        "domain": rc.domain.description,
+        "net": rc.net.source,
+        "widths": list(rc.net.widths),
+        "neurons": rc.net.num_neurons,
+        "activation_regions": len(rc.activation_regions),
+        "linear_regions": len(rc.linear_regions),
+        "boundary_pieces": {str(k): c for k, c in rc.boundary_counts().items()},
+        "boundary_volumes": {str(k): {"exact": str(v), "float": float(v)} for k, v in vols.items()},
+        "proposition_10_violations": sum(1 for p in rc.pieces if len(p.neurons) != p.codim),
+        "certificate": {
+            "ok": bool(cert["ok"]),
+            "volume_sum": format_rational(cert["volume_sum"]),
+            "domain_volume": format_rational(cert["domain_volume"]),
+            "patterns_distinct": cert["patterns_distinct"],
+            "witnesses_interior": cert["witnesses_interior"],
+            "euler_characteristic": cert["euler_characteristic"],
+            "face_counts": cert["face_counts"],
+            "vertex_sides": cert["vertex_sides"],
+            "cdd_redundancy": cert["cdd_redundancy"],
+        },
+    }
+    if rc.domain.embedding is not None:
+        emb = rc.domain.embedding
+        out["slice"] = {"origin": [format_rational(x) for x in emb.origin],
+                        "directions": [[format_rational(x) for x in d] for d in emb.directions]}
+    if include_regions:
+        out["regions"] = [
+            {"index": r.index, "linear_region": r.linear_region,
+             "pattern": [list(p) for p in r.pattern],
+             "A": [[format_rational(x) for x in row] for row in r.A],
+             "b": [format_rational(x) for x in r.b],
+             "labels": [[list(lab) for lab in labs] for labs in r.labels],
+             "witness": [format_rational(x) for x in r.witness],
+             "volume": format_rational(r.volume)}
+            for r in rc.activation_regions]
+        out["pieces"] = [
+            {"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
+             "volume": str(p.volume), "witness": [format_rational(x) for x in p.witness]}
+            for p in rc.pieces]
+    return out

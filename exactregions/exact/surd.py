@@ -1,0 +1,94 @@
+"""Exact sums of square roots Σ c_i √r_i (c_i, r_i rational): the volumes of boundary pieces.
+
+A piece of B_N,k lies in one affine plane, so its (n-k)-volume is (rational) · √(Gram
+determinant).  Keeping that as a value type avoids sympy's factoring of huge radicands in the
+inner loop; :meth:`SurdSum.to_sympy` gives the sympy expression when it is wanted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable
+
+import gmpy2
+import sympy
+
+__all__ = ["SurdSum"]
+
+
+def _canonical_radicand(r: Fraction) -> tuple[int, Fraction]:
+    """√(p/q) = √(p q) / q: an integer radicand and a rational factor."""
+    return r.numerator * r.denominator, Fraction(1, r.denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class SurdSum:
+    """Σ coefficient · √radicand with integer radicands, kept sorted; exact and hashable.
+
+    Examples
+    --------
+    >>> s = SurdSum.of(Fraction(1, 2), Fraction(2)) + SurdSum.of(Fraction(3), Fraction(8))
+    >>> str(s), round(float(s), 6)
+    ('13*sqrt(2)/2', 9.192388)
+    """
+
+    terms: tuple[tuple[int, Fraction], ...] = ()
+
+    @staticmethod
+    def of(coefficient: Fraction, radicand: Fraction = Fraction(1)) -> "SurdSum":
+        """coefficient · √radicand (radicand ≥ 0)."""
+        if radicand < 0:
+            raise ValueError("negative radicand")
+        if coefficient == 0 or radicand == 0:
+            return SurdSum()
+        r, f = _canonical_radicand(Fraction(radicand))
+        root, exact = gmpy2.iroot(gmpy2.mpz(r), 2)
+        if exact:
+            return SurdSum(((1, Fraction(coefficient) * f * int(root)),))
+        # pull out the square part that is cheap to find (small primes only: no factoring)
+        for p in (2, 3, 5, 7, 11, 13):
+            while r % (p * p) == 0:
+                r //= p * p
+                f *= p
+        return SurdSum(((r, Fraction(coefficient) * f),))
+
+    @staticmethod
+    def total(items: Iterable["SurdSum"]) -> "SurdSum":
+        """Sum of many, grouped by radicand (linear time)."""
+        acc: dict[int, Fraction] = {}
+        for s in items:
+            for r, c in s.terms:
+                acc[r] = acc.get(r, Fraction(0)) + c
+        return SurdSum(tuple(sorted((r, c) for r, c in acc.items() if c != 0)))
+
+    def __add__(self, other: "SurdSum") -> "SurdSum":
+        return SurdSum.total((self, other))
+
+    def __float__(self) -> float:
+        with gmpy2.local_context(gmpy2.context(), precision=200):
+            v = sum((gmpy2.mpq(c.numerator, c.denominator) * gmpy2.sqrt(gmpy2.mpz(r))
+                     for r, c in self.terms), gmpy2.mpfr(0))
+        return float(v)
+
+    def is_rational(self) -> bool:
+        return all(r == 1 for r, _ in self.terms)
+
+    def to_sympy(self) -> sympy.Expr:
+        """The sympy expression (no factoring is attempted)."""
+        parts = []
+        for r, c in self.terms:
+            q = sympy.Rational(c.numerator, c.denominator)
+            parts.append(q if r == 1 else q * sympy.Pow(sympy.Integer(r), sympy.S.Half,
+                                                         evaluate=False))
+        return sympy.Add(*parts)
+
+    def __str__(self) -> str:
+        if not self.terms:
+            return "0"
+        out = []
+        for r, c in self.terms:
+            num, den = c.numerator, c.denominator
+            s = str(num) if r == 1 else (f"sqrt({r})" if num == 1 else f"{num}*sqrt({r})")
+            out.append(s if den == 1 else f"{s}/{den}")
+        return " + ".join(out).replace("+ -", "- ")
