@@ -21,6 +21,7 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
+from exactregions.exact.rational import mpq_to_fraction
 
 if TYPE_CHECKING:
     from exactregions.exact.complex import RegionComplex
@@ -70,8 +71,7 @@ def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tup
     out = []
     for r in range(len(X)):
         if unsure[r]:
-            out.append(net.forward_with_pattern([Fraction(int(x.numerator), int(x.denominator))
-                                                 for x in X[r]])[1])
+            out.append(net.forward_with_pattern([mpq_to_fraction(x) for x in X[r]])[1])
         else:
             out.append(tuple(tuple(int(j) for j in p[r]) for p in pats))
     return out
@@ -123,8 +123,8 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
         for r, cell in zip(regions, arr.cells):
             rowsA = [arr.table[c].a for c in cell.cons]
             rowsb = [arr.table[c].b for c in cell.cons]
-            A = [[Fraction(int(x.numerator), int(x.denominator)) for x in a] for a in rowsA]
-            bb = [Fraction(int(x.numerator), int(x.denominator)) for x in rowsb]
+            A = [[mpq_to_fraction(x) for x in a] for a in rowsA]
+            bb = [mpq_to_fraction(x) for x in rowsb]
             kept, lin = _cdd.canonical_rows(A, bb)
             if lin or len({_key(A[i], bb[i]) for i in kept}) != len(r.A):
                 raise CertificateError(f"region {r.index}: cddlib keeps {len(kept)} rows, "

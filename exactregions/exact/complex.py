@@ -22,6 +22,7 @@ from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells, post_activation_map
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
+from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.polytope import Cell, affine_basis_rref, polytope_volume
 
@@ -134,8 +135,7 @@ class RegionComplex:
                 for k in range(1, self.dim + 1)}
 
 
-def _fr(x: mpq) -> Fraction:
-    return Fraction(int(x.numerator), int(x.denominator))
+_fr = mpq_to_fraction
 
 
 def _good_sets(net: Network, pattern: tuple[tuple[int, ...], ...],

@@ -19,7 +19,7 @@ from gmpy2 import mpq
 from exactregions.errors import InvalidDomainError
 from exactregions.exact import _cdd
 from exactregions.exact.network import Layer, Network
-from exactregions.exact.rational import exact_rational
+from exactregions.exact.rational import exact_rational, mpq_to_fraction
 
 __all__ = ["Domain", "Embedding", "box", "hpolytope", "segment", "plane", "parse_box",
            "parse_point", "restrict_network"]
@@ -61,7 +61,7 @@ class Domain:
         from exactregions.exact.polytope import polytope_volume
         if self.dim <= 2:
             v, _ = polytope_volume([tuple(mpq(x) for x in p) for p in self.vertices])
-            return Fraction(v)
+            return mpq_to_fraction(v)
         facets = []
         for a, bb in zip(self.A, self.b):
             fac = frozenset(i for i, p in enumerate(self.vertices)
@@ -69,7 +69,7 @@ class Domain:
             if len(fac) >= self.dim:
                 facets.append(fac)
         v, _ = polytope_volume([tuple(mpq(x) for x in p) for p in self.vertices], list(set(facets)))
-        return Fraction(v)
+        return mpq_to_fraction(v)
 
 
 def box(bounds: Sequence[tuple[Any, Any]], description: str = "") -> Domain:
@@ -244,7 +244,7 @@ def restrict_network(net: Network, domain: Domain) -> Network:
     W, b = [], []
     for row, bias in zip(first.weight, first.bias):
         r = [mpq(x) for x in row]
-        W.append(tuple(Fraction(sum(x * y for x, y in zip(r, d))) for d in dirs))
-        b.append(Fraction(sum((x * y for x, y in zip(r, o)), mpq(bias))))
+        W.append(tuple(mpq_to_fraction(sum(x * y for x, y in zip(r, d))) for d in dirs))
+        b.append(mpq_to_fraction(sum((x * y for x, y in zip(r, o)), mpq(bias))))
     layers = (Layer(tuple(W), tuple(b), first.activation),) + net.layers[1:]
     return Network(len(emb.directions), layers, source=f"{net.source} restricted to a slice")

@@ -20,7 +20,7 @@ from typing import Any
 
 from exactregions.errors import NotExactError, InvalidNetworkError
 
-__all__ = ["exact_rational", "format_rational", "parse_rational_string"]
+__all__ = ["exact_rational", "format_rational", "parse_rational_string", "mpq_to_fraction"]
 
 _RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
 _DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -103,3 +103,8 @@ def format_rational(value: Fraction) -> str:
     if value.denominator == 1:
         return str(value.numerator)
     return f"{value.numerator}/{value.denominator}"
+
+
+def mpq_to_fraction(value: Any) -> Fraction:
+    """An exact ``gmpy2.mpq`` (or any rational) as a Fraction with plain ``int`` parts."""
+    return Fraction(int(value.numerator), int(value.denominator))

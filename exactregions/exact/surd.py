@@ -66,7 +66,7 @@ class SurdSum:
         return SurdSum.total((self, other))
 
     def __float__(self) -> float:
-        with gmpy2.local_context(gmpy2.context(), precision=200):
+        with gmpy2.context(gmpy2.get_context(), precision=200):
             v = sum((gmpy2.mpq(c.numerator, c.denominator) * gmpy2.sqrt(gmpy2.mpz(r))
                      for r, c in self.terms), gmpy2.mpfr(0))
         return float(v)

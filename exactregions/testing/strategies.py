@@ -1,0 +1,112 @@
+"""Hypothesis strategies for networks, activations and domains.
+
+Weights can be dyadic rationals (exact in float64, so a float counter can be judged exactly),
+small integers (degenerate on purpose: coincident hyperplanes, zero rows), or He-init floats.
+Shrinking goes towards fewer neurons and smaller numbers.
+
+>>> from hypothesis import given
+>>> @given(networks(input_dim=2, max_width=3))
+... def test_inputs(net):
+...     assert net.input_dim == 2
+>>> test_inputs()
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import strategies as st
+
+from exactregions.exact.activation import Activation
+from exactregions.exact.domain import Domain, box
+from exactregions.exact.network import Layer, Network
+
+__all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks", "boxes"]
+
+
+def dyadic_rationals(max_exponent: int = 4, max_abs: int = 3) -> st.SearchStrategy[Fraction]:
+    """k / 2^m with |k / 2^m| <= max_abs: exact in float64."""
+    return st.integers(0, max_exponent).flatmap(
+        lambda m: st.integers(-max_abs * 2 ** m, max_abs * 2 ** m).map(lambda k: Fraction(k, 2 ** m)))
+
+
+def small_integers(max_abs: int = 2) -> st.SearchStrategy[Fraction]:
+    """Integers in [-max_abs, max_abs]: degenerate nets on purpose."""
+    return st.integers(-max_abs, max_abs).map(Fraction)
+
+
+def he_floats(fan_in: int) -> st.SearchStrategy[Fraction]:
+    """Floats of about He-normal size, entering by their exact binary value."""
+    s = (2.0 / fan_in) ** 0.5
+    return st.floats(-3 * s, 3 * s, allow_nan=False, allow_infinity=False).map(Fraction)
+
+
+def activations(kinds: tuple[str, ...] = ("relu", "leaky_relu", "abs", "hardtanh", "pwl")
+                ) -> st.SearchStrategy[Activation]:
+    """ReLU, leaky ReLU (slope 1/4), |x|, hard tanh, and a PWL with a zero-slope piece."""
+    table = {
+        "relu": Activation.relu(),
+        "leaky_relu": Activation.leaky_relu(Fraction(1, 4)),
+        "abs": Activation.abs(),
+        "hardtanh": Activation.hardtanh(),
+        "pwl": Activation.pwl([Fraction(-1, 2), Fraction(1, 2)], [1, 0, 2], Fraction(-1, 2)),
+    }
+    return st.sampled_from([table[k] for k in kinds])
+
+
+@st.composite
+def networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integers(1, 3),
+             depth: st.SearchStrategy[int] = st.integers(1, 3), max_width: int = 6,
+             weights: str | None = None, biases: str | None = None,
+             activation: st.SearchStrategy[Activation] | None = None,
+             max_neurons: int = 12) -> Network:
+    """A random feed-forward PWL net with a linear output layer of width 1.
+
+    Parameters
+    ----------
+    weights : {"dyadic", "integer", "float"}, optional
+        Drawn when not given.
+    biases : {"dyadic", "integer", "zero", "tiny"}, optional
+        "zero" is the paper's collapse case; "tiny" is ±2^-20-scale (tiny regions).
+    """
+    n = draw(input_dim) if isinstance(input_dim, st.SearchStrategy) else input_dim
+    d = draw(depth)
+    widths = [draw(st.integers(1, max_width)) for _ in range(d)]
+    while sum(widths) > max_neurons and max(widths) > 1:
+        widths[widths.index(max(widths))] -= 1
+    wkind = weights or draw(st.sampled_from(["dyadic", "integer", "float"]))
+    bkind = biases or draw(st.sampled_from(["dyadic", "integer", "zero", "tiny"]))
+    act = draw(activation if activation is not None else activations())
+    layers = []
+    fan_in = n
+    for w in widths + [1]:
+        if wkind == "dyadic":
+            num = dyadic_rationals()
+        elif wkind == "integer":
+            num = small_integers()
+        else:
+            num = he_floats(fan_in)
+        W = tuple(tuple(draw(num) for _ in range(fan_in)) for _ in range(w))
+        if bkind == "zero":
+            b = tuple(Fraction(0) for _ in range(w))
+        elif bkind == "tiny":
+            b = tuple(Fraction(draw(st.integers(-8, 8)), 2 ** 20) for _ in range(w))
+        elif bkind == "integer":
+            b = tuple(draw(small_integers()) for _ in range(w))
+        else:
+            b = tuple(draw(dyadic_rationals(3, 1)) for _ in range(w))
+        is_out = len(layers) == len(widths)
+        layers.append(Layer(W, b, Activation.identity() if is_out else act))
+        fan_in = w
+    return Network(n, tuple(layers), source=f"hypothesis ({wkind} weights, {bkind} biases)")
+
+
+@st.composite
+def boxes(draw: st.DrawFn, dim: int) -> Domain:
+    """A box with dyadic sides, each of positive length."""
+    sides = []
+    for _ in range(dim):
+        lo = draw(dyadic_rationals(2, 2))
+        length = draw(st.integers(1, 8)) * Fraction(1, 4)
+        sides.append((lo, lo + length))
+    return box(sides)

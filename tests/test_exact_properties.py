@@ -1,0 +1,149 @@
+"""Property tests of the exact core against independent oracles and closed forms."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, strategies as st
+
+import exactregions as er
+from exactregions.exact.constructions import sawtooth_network
+from exactregions.exact.network import Layer, Network
+from exactregions.testing.strategies import boxes, networks
+
+from oracles import brute_force_1d, brute_force_regions
+
+
+@given(st.data())
+def test_certificates_hold_on_random_small_nets(data):
+    n = data.draw(st.integers(1, 3))
+    net = data.draw(networks(input_dim=n, max_width=6 if n < 3 else 4, max_neurons=12 if n < 3 else 8))
+    K = data.draw(boxes(n))
+    rc = er.region_complex(net, K)
+    cert = rc.certificate
+    assert cert["ok"] and cert["volume_sum"] == cert["domain_volume"] == K.volume()
+    assert cert["euler_characteristic"] == 1
+    assert 1 <= len(rc.linear_regions) <= len(rc.activation_regions)
+    if n == 1:
+        assert len(rc.linear_regions) == rc.boundary_counts()[1] + 1
+
+
+@given(st.data())
+def test_activation_regions_equal_brute_force(data):
+    n = data.draw(st.integers(1, 2))
+    net = data.draw(networks(input_dim=n, max_width=4, max_neurons=6,
+                             activation=st.sampled_from([er.Activation.relu(), er.Activation.abs(),
+                                                         er.Activation.leaky_relu("1/4")])))
+    K = data.draw(boxes(n))
+    rc = er.region_complex(net, K)
+    oracle = brute_force_regions(net, K)
+    assert {r.pattern for r in rc.activation_regions} == set(oracle)
+
+
+@given(st.data())
+def test_1d_counts_equal_brute_force(data):
+    net = data.draw(networks(input_dim=1, max_width=4, max_neurons=7))
+    K = data.draw(boxes(1))
+    (lo,), (hi,) = min(K.vertices), max(K.vertices)
+    n_act, n_lin = brute_force_1d(net, lo, hi)
+    rc = er.region_complex(net, K)
+    assert len(rc.activation_regions) == n_act
+    assert len(rc.linear_regions) == n_lin
+    assert rc.boundary_counts()[1] == n_lin - 1
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_sawtooth_has_exactly_2_to_the_n_pieces(n):
+    rc = er.region_complex(sawtooth_network(n), er.box([(0, 1)]))
+    assert len(rc.linear_regions) == 2 ** n
+    assert rc.boundary_counts() == {1: 2 ** n - 1}
+
+
+@given(st.data())
+def test_graph_invariants(data):
+    n = data.draw(st.integers(2, 3))
+    net = data.draw(networks(input_dim=n, max_width=4, max_neurons=7 if n == 2 else 5))
+    rc = er.region_complex(net, data.draw(boxes(n)))
+    G = er.region_graph(rc)
+    for v, d in G.nodes(data=True):
+        if d["kind"] == "boundary_piece":
+            nbr_codims = {G.nodes[u]["codim"] for u in G[v]
+                          if G.edges[u, v]["relation"] == "face"}
+            # every codim-k piece lies in the closure of some codim-(k-1) piece or region
+            assert d["codim"] - 1 in nbr_codims
+    adj = er.adjacency_view(G, "activation_region")
+    assert all(G.nodes[v]["kind"] == "activation_region" for v in adj)
+
+
+@given(st.integers(0, 10_000), st.integers(2, 3))
+def test_generic_nets_satisfy_proposition_10(seed, n):
+    net = er.random_network([n, 4, 3, 1] if n == 3 else [n, 5, 4, 1], seed=seed, bias_std=0.5)
+    rc = er.region_complex(net, er.box([(-1, 1)] * n))
+    for p in rc.pieces:
+        assert len(p.neurons) == p.codim
+
+
+def _volumes(rc):
+    return sorted(r.volume for r in rc.activation_regions)
+
+
+@given(networks(input_dim=2, max_width=4, max_neurons=6, weights="dyadic"), st.randoms())
+def test_permuting_hidden_units_changes_nothing(net, rnd):
+    layers = list(net.layers)
+    if len(layers) < 2:
+        return
+    perm = list(range(layers[0].out_dim))
+    rnd.shuffle(perm)
+    l0, l1 = layers[0], layers[1]
+    layers[0] = Layer(tuple(l0.weight[p] for p in perm), tuple(l0.bias[p] for p in perm),
+                      l0.activation)
+    layers[1] = Layer(tuple(tuple(row[p] for p in perm) for row in l1.weight), l1.bias,
+                      l1.activation)
+    K = er.box([(-1, 1), (-1, 1)])
+    a, b = er.region_complex(net, K), er.region_complex(Network(2, tuple(layers)), K)
+    assert _volumes(a) == _volumes(b)
+    assert len(a.linear_regions) == len(b.linear_regions)
+    assert a.boundary_counts() == b.boundary_counts()
+
+
+@given(networks(input_dim=2, max_width=4, max_neurons=6, weights="dyadic",
+                activation=st.just(er.Activation.relu())),
+       st.fractions(min_value=Fraction(1, 8), max_value=8))
+def test_positive_rescaling_and_a_dead_neuron_change_nothing(net, c):
+    K = er.box([(-1, 1), (-1, 1)])
+    base = er.region_complex(net, K)
+    layers = list(net.layers)
+    l0, l1 = layers[0], layers[1]
+    # rescale neuron 0 of layer 0 by c > 0 (ReLU is positively homogeneous) ...
+    W0 = [list(r) for r in l0.weight]
+    b0 = list(l0.bias)
+    W0[0] = [c * x for x in W0[0]]
+    b0[0] *= c
+    W1 = [list(r) for r in l1.weight]
+    for r in W1:
+        r[0] /= c
+    # ... and add a dead neuron (zero row, negative bias) feeding the next layer
+    W0.append([Fraction(0)] * 2)
+    b0.append(Fraction(-1))
+    for r in W1:
+        r.append(Fraction(5))
+    layers[0] = Layer(tuple(map(tuple, W0)), tuple(b0), l0.activation)
+    layers[1] = Layer(tuple(map(tuple, W1)), l1.bias, l1.activation)
+    other = er.region_complex(Network(2, tuple(layers)), K)
+    assert _volumes(base) == _volumes(other)
+    assert len(base.linear_regions) == len(other.linear_regions)
+    assert base.boundary_volumes() == other.boundary_volumes()
+
+
+def test_refining_the_domain_adds_up():
+    net = er.random_network([2, 6, 6, 1], seed=3)
+    whole = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    left = er.region_complex(net, er.box([(-1, 0), (-1, 1)]))
+    right = er.region_complex(net, er.box([(0, 1), (-1, 1)]))
+    assert (sum(r.volume for r in left.activation_regions)
+            + sum(r.volume for r in right.activation_regions)) == 4
+    # regions cut by x = 0 are counted on both sides, so the halves count at least the whole
+    assert len(left.activation_regions) + len(right.activation_regions) >= len(whole.activation_regions)
+    pats = {r.pattern for r in left.activation_regions} | {r.pattern for r in right.activation_regions}
+    assert pats == {r.pattern for r in whole.activation_regions}

@@ -1,0 +1,136 @@
+"""The file format, the rational door, bad input, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+
+import exactregions as er
+from exactregions.cli import main
+from exactregions.testing.strategies import networks
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_the_door_takes_floats_by_their_binary_value():
+    assert er.exact_rational(0.1) == Fraction(3602879701896397, 36028797018963968)
+    assert er.exact_rational("0.1") == Fraction(1, 10)
+    assert er.exact_rational("-3/7") == Fraction(-3, 7)
+    with pytest.raises(er.InvalidNetworkError):
+        er.exact_rational(float("nan"))
+    with pytest.raises(er.NotExactError):
+        er.exact_rational([1.0])
+    with pytest.raises(TypeError):  # NotExactError is a TypeError too
+        er.exact_rational(None)
+
+
+@given(networks())
+def test_network_file_round_trip_is_lossless(net):
+    assert er.network_from_dict(json.loads(json.dumps(er.network_to_dict(net)))).layers == net.layers
+
+
+def test_json_numbers_mean_their_float_value():
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[0.1]], "bias": ["0.1"], "activation": "relu"}]})
+    assert net.layers[0].weight[0][0] == Fraction(0.1) != net.layers[0].bias[0] == Fraction(1, 10)
+
+
+BAD_NETS = {
+    "sigmoid": ({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                 "layers": [{"weight": [[1]], "bias": [0], "activation": "sigmoid"}]}, "not piecewise linear"),
+    "shape": ({"format": "exactregions-network", "version": 1, "input_dim": 2,
+               "layers": [{"weight": [[1, 2, 3]], "bias": [0], "activation": "relu"}]}, "shape"),
+    "bias": ({"format": "exactregions-network", "version": 1, "input_dim": 1,
+              "layers": [{"weight": [[1], [2]], "bias": [0], "activation": "relu"}]}, "bias"),
+    "format": ({"format": "onnx", "layers": []}, "format"),
+    "slopes": ({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                "layers": [{"weight": [[1]], "bias": [0], "activation":
+                            {"name": "pwl", "breakpoints": [0], "slopes": [1, 1]}}]}, "slopes"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NETS))
+def test_bad_networks_exit_2_with_one_line_and_no_output(case, tmp_path, capsys):
+    data, words = BAD_NETS[case]
+    f = tmp_path / "net.json"
+    f.write_text(json.dumps(data))
+    out = tmp_path / "out.json"
+    assert main(["enumerate", str(f), "--box", "-1:1", "--json", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == [f]
+
+
+def test_nan_and_malformed_json_exit_2(tmp_path, capsys):
+    f = tmp_path / "net.json"
+    f.write_text('{"format": "exactregions-network", "version": 1, "input_dim": 1, '
+                 '"layers": [{"weight": [[NaN]], "bias": [0], "activation": "relu"}]}')
+    assert main(["enumerate", str(f), "--box", "-1:1"]) == 2
+    assert "non-finite" in capsys.readouterr().err
+    f.write_text('{"format": ')
+    assert main(["enumerate", str(f), "--box", "-1:1"]) == 2
+    assert "malformed JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("box, words", [("1:-1", "inverted"), ("0:0", "empty"), ("a:b", "malformed"),
+                                        ("-1:1,-1:1,0:1", "dimension")])
+def test_bad_domains_exit_2(box, words, tmp_path, capsys):
+    out = tmp_path / "o.json"
+    assert main(["enumerate", str(DATA / "demo_2d.json"), "--box", box, "--json", str(out)]) == 2
+    assert words in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_api_raises_subclasses():
+    with pytest.raises(er.InvalidDomainError):
+        er.box([(1, 0)])
+    with pytest.raises(er.InvalidDomainError):
+        er.hpolytope([[1, 0], [-1, 0], [0, 1], [0, -1]], [0, -1, 1, 1])  # empty
+    with pytest.raises(er.InvalidDomainError):
+        er.hpolytope([[1, 0], [0, 1]], [1, 1])  # unbounded
+    with pytest.raises(er.UnsupportedActivationError):
+        er.activation_from_spec("tanh")
+
+
+def test_hpolytope_domain_gives_the_same_regions_as_the_box():
+    net = er.load_network(DATA / "demo_2d.json")
+    a = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    b = er.region_complex(net, er.hpolytope([[1, 0], [-1, 0], [0, 1], [0, -1]], [1, 1, 1, 1]))
+    assert sorted(r.volume for r in a.activation_regions) == sorted(r.volume for r in b.activation_regions)
+
+
+def test_enumerate_cli_writes_the_summary_and_graphs(tmp_path, capsys):
+    out = tmp_path / "o.json"
+    for ext in (".graphml", ".json", ".gexf"):
+        g = tmp_path / f"g{ext}"
+        assert main(["enumerate", str(DATA / "sawtooth_4.json"), "--box", "0:1",
+                     "--json", str(out), "--graph", str(g)]) == 0
+        G = er.read_graph(g)
+        assert sum(1 for _, k in G.nodes(data="kind") if k == "linear_region") == 16
+    s = json.loads(out.read_text())
+    assert s["activation_regions"] == 16 and s["linear_regions"] == 16
+    assert s["boundary_pieces"] == {"1": 15}
+    assert s["certificate"] == {**s["certificate"], "ok": True, "volume_sum": "1", "domain_volume": "1"}
+    assert "linear regions: 16" in capsys.readouterr().out
+
+
+def test_degenerate_net_counts_by_hand(tmp_path):
+    """data/degenerate_2d.json, worked by hand in data/MANIFEST.md's spirit: the layer-1 lines are
+    x+y=0 (twice: coincident), x-y=0 and x=1/2; the zero row never cuts."""
+    rc = er.region_complex(er.load_network(DATA / "degenerate_2d.json"), er.box([(-1, 1), (-1, 1)]))
+    assert rc.certificate["ok"]
+    # coincident hyperplanes give one facet with two labels
+    assert any(len(labs) >= 2 for r in rc.activation_regions for labs in r.labels)
+    assert len(rc.linear_regions) < len(rc.activation_regions)
+
+
+def test_net_random_is_seeded(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["net", "random", "--widths", "2,5,1", "--seed", "7", "-o", str(a)]) == 0
+    assert main(["net", "random", "--widths", "2,5,1", "--seed", "7", "-o", str(b)]) == 0
+    assert a.read_text() == b.read_text()
+    assert main(["net", "random", "--widths", "2,x", "-o", str(a)]) == 2
