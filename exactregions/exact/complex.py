@@ -24,7 +24,7 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
-from exactregions.exact.polytope import Cell, affine_basis_rref, polytope_volume
+from exactregions.exact.polytope import Cell, affine_dim, hyperplane_key, polytope_volume
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
            "build_complex", "region_complex"]
@@ -169,6 +169,17 @@ class _Builder:
         self.fid: dict[frozenset[int], int] = {}
         self.cell_faces: list[list[int]] = []
         self.cell_local: list[list[int]] = []
+        self.not_facet: set[frozenset[int]] = set()
+        self.facet_key: dict[frozenset[int], object] = {}
+        self.key_cache: dict[frozenset[int], tuple] = {}
+
+    def plane_key(self, verts: frozenset[int]) -> tuple:
+        """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
+        k = self.key_cache.get(verts)
+        if k is None:
+            con = self.facet_key[verts]
+            k = self.key_cache[verts] = hyperplane_key(con.a, con.b)  # type: ignore[attr-defined]
+        return k
 
     # ----- face lattice -------------------------------------------------------------------
     def _gid(self, v: tuple[mpq, ...]) -> int:
@@ -179,11 +190,9 @@ class _Builder:
         return g
 
     def _dim(self, verts: frozenset[int]) -> int:
-        if len(verts) == 1:
-            return 0
-        if len(verts) == 2:
-            return 1
-        return len(affine_basis_rref([self.vcoords[v] for v in sorted(verts)]))
+        if len(verts) <= 2:
+            return len(verts) - 1
+        return affine_dim([self.vcoords[v] for v in verts])
 
     def _face(self, verts: frozenset[int], dim: int | None = None) -> int:
         f = self.fid.get(verts)
@@ -205,8 +214,12 @@ class _Builder:
             for c, vs in by_con.items():
                 if len(vs) >= n:
                     fs = frozenset(vs)
-                    if fs not in facets and self._dim(fs) == n - 1:
-                        facets.add(fs)
+                    if fs not in facets and fs not in self.not_facet:
+                        if affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1:
+                            facets.add(fs)
+                            self.facet_key.setdefault(fs, self.table[c])
+                        else:
+                            self.not_facet.add(fs)
             cell_verts = frozenset(local)
             top = self._face(cell_verts, n)
             self.faces[top].cells.append(ci)
@@ -224,7 +237,7 @@ class _Builder:
                 frontier = nxt
             for v in local:
                 all_faces.add(frozenset((v,)))
-            ids = [self._face(f) for f in all_faces]
+            ids = [self._face(f, n - 1 if f in facets else None) for f in all_faces]
             self.cell_faces.append(ids)
             for f in ids:
                 self.faces[f].cells.append(ci)
@@ -400,11 +413,21 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             top = [g for g in S if faces[g].dim == n - j]
             if not top:
                 continue
-            pts = set(face.verts)
-            for g in S:
-                pts |= faces[g].verts
-            if len(affine_basis_rref([b.vcoords[v] for v in sorted(pts)])) != n - j:
-                continue
+            if j == 1:
+                # one hyperplane: every B_N face around F lies in the plane of the first facet
+                key = b.plane_key(faces[top[0]].verts)
+                if any(b.plane_key(faces[g].verts) != key for g in top[1:]):
+                    continue
+                others = [g for g in S if faces[g].dim < n - 1]
+                if others and not all(any(faces[g].verts <= faces[t].verts for t in top)
+                                      for g in others):
+                    continue
+            else:
+                pts = set(face.verts)
+                for g in S:
+                    pts |= faces[g].verts
+                if affine_dim([b.vcoords[v] for v in pts]) != n - j:
+                    continue
             # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
             ridges: dict[int, int] = defaultdict(int)
             for g in top:
@@ -453,17 +476,18 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             vs = frozenset(by_con.get(c, ()))
             if vs in facet_faces:
                 rows[vs].append(c)
-        A, bb, labels = [], [], []
+        A, bb, labels, normals = [], [], [], []
         for vs, cs in rows.items():
             con = arr.table[cs[0]]
             A.append(tuple(_fr(x) for x in con.a))
             bb.append(_fr(con.b))
             labels.append(tuple(arr.table[c].label for c in cs))
+            normals.append(con.a)
         facets_local = []
         gl = {g: i for i, g in enumerate(local)}
         for vs in rows:
             facets_local.append(frozenset(gl[g] for g in vs))
-        vol, _ = polytope_volume(cell.verts, facets_local)
+        vol, _ = polytope_volume(cell.verts, facets_local, normals)
         out_map = arr.output_map(cell)
         regions.append(ActivationRegion(
             ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
@@ -487,7 +511,20 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         tops = [f for f in fs if faces[f].dim == d]
         rational = mpq(0)
         gram = None
-        for f in tops:
+        if k == 1:
+            key = b.plane_key(faces[tops[0]].verts)
+            normal = key[:-1]
+            j = next(i for i, x in enumerate(normal) if x != 0)  # normal[j] == 1
+            for f in tops:
+                if b.plane_key(faces[f].verts) != key:
+                    raise CertificateError("a B_N,1 piece is not contained in one hyperplane")
+                pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j) for v in faces[f].verts]
+                rational += polytope_volume(pts)[0] if n > 1 else mpq(1)
+            gram = sum((x * x for x in normal), mpq(0))
+            tops_done = True
+        else:
+            tops_done = False
+        for f in ([] if tops_done else tops):
             pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
             facets_local = None
             if d >= 3:

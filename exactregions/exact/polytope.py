@@ -14,6 +14,7 @@ returned separately as its Gram determinant).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from functools import cmp_to_key
 from typing import Iterable, Sequence
 
@@ -94,36 +95,103 @@ def affine_basis_rref(points: Sequence[Sequence[mpq]]) -> list[list[mpq]]:
     return rows
 
 
+def _any_nonzero(tests: Sequence[tuple[Sequence[tuple[mpq, mpq]], Sequence[int]]]) -> bool:
+    """Whether any of several Σ ± x·y is non-zero: all floats first, exact only if needed."""
+    unsure = []
+    for terms, sign in tests:
+        fl = 0.0
+        mag = 0.0
+        for (x, y), sg in zip(terms, sign):
+            v = float(x) * float(y)
+            fl += v if sg > 0 else -v
+            mag += abs(v)
+        if abs(fl) > 8 * (len(terms) + 2) * 2.0 ** -53 * mag + 1e-300:
+            return True
+        unsure.append((terms, sign))
+    return any(sum(((x * y) if sg > 0 else -(x * y) for (x, y), sg in zip(terms, sign)), ZERO) != 0
+               for terms, sign in unsure)
+
+
+def affine_dim(points: Sequence[Sequence[mpq]], upper: int | None = None) -> int:
+    """Exact dimension of the affine hull of ``points`` (fast paths for n <= 3).
+
+    ``upper`` is a known upper bound (e.g. n - 1 for points on one hyperplane): the search
+    stops there.  Non-zero tests are float-filtered with a rigorous bound, zeros are exact.
+    """
+    n = len(points[0])
+    upper = n if upper is None else upper
+    if len(points) == 1 or upper == 0:
+        return 0
+    if n > 3:
+        return len(affine_basis_rref(points))
+    p0 = points[0]
+    diffs = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
+    d1 = next((d for d in diffs if any(d)), None)
+    if d1 is None:
+        return 0
+    if n == 1 or upper == 1:
+        return 1
+    if n == 2:
+        return 2 if _any_nonzero([(((d1[0], d[1]), (d1[1], d[0])), (1, -1)) for d in diffs]) else 1
+    d2 = None
+    for d in diffs:
+        if _any_nonzero([(((d1[i], d[j]), (d1[j], d[i])), (1, -1))
+                         for i, j in ((1, 2), (2, 0), (0, 1))]):
+            d2 = d
+            break
+    if d2 is None:
+        return 1
+    if upper == 2:
+        return 2
+    cross = (d1[1] * d2[2] - d1[2] * d2[1], d1[2] * d2[0] - d1[0] * d2[2],
+             d1[0] * d2[1] - d1[1] * d2[0])
+    if _any_nonzero([(((cross[0], d[0]), (cross[1], d[1]), (cross[2], d[2])), (1, 1, 1))
+                     for d in diffs]):
+        return 3
+    return 2
+
+
 def _pivots(basis: list[list[mpq]]) -> list[int]:
     return [next(c for c, x in enumerate(row) if x != 0) for row in basis]
 
 
 def _polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
-    """Exact area of the convex hull of points that are the vertices of a convex polygon."""
-    cx = sum((p[0] for p in pts), ZERO) / len(pts)
-    cy = sum((p[1] for p in pts), ZERO) / len(pts)
+    """Exact area of a convex polygon given by its vertices in any order.
 
-    def half(p: tuple[mpq, mpq]) -> int:
-        dx, dy = p[0] - cx, p[1] - cy
-        return 0 if (dy > 0 or (dy == 0 and dx > 0)) else 1
+    A fan from the first vertex: floats guide the angular order of the others as seen from it
+    (they span less than π there), and the order is verified exactly — every fan triangle must
+    turn strictly counter-clockwise — else sorted by an exact comparator.
+    """
+    p0 = pts[0]
+    rel = [(p[0] - p0[0], p[1] - p0[1]) for p in pts[1:]]
+    if len(rel) < 2:
+        return ZERO
+    fl = [(float(x), float(y)) for x, y in rel]
+    # direction of the centroid of the others: an angle reference inside the fan
+    mx = sum(f[0] for f in fl)
+    my = sum(f[1] for f in fl)
+    ref = math.atan2(my, mx)
 
-    def cmp(p: tuple[mpq, mpq], q: tuple[mpq, mpq]) -> int:
-        hp, hq = half(p), half(q)
-        if hp != hq:
-            return hp - hq
-        cross = (p[0] - cx) * (q[1] - cy) - (p[1] - cy) * (q[0] - cx)
-        return -1 if cross > 0 else (1 if cross < 0 else 0)
+    def ang(i: int) -> float:
+        a = math.atan2(fl[i][1], fl[i][0]) - ref
+        return (a + math.pi) % (2 * math.pi) - math.pi
 
-    ordered = sorted(pts, key=cmp_to_key(cmp))
-    s = ZERO
-    for i, p in enumerate(ordered):
-        q = ordered[(i + 1) % len(ordered)]
-        s += p[0] * q[1] - p[1] * q[0]
-    return abs(s) / 2
+    order = sorted(range(len(rel)), key=ang)
+    crosses = [rel[i][0] * rel[j][1] - rel[i][1] * rel[j][0] for i, j in zip(order, order[1:])]
+    if not all(c > 0 for c in crosses):
+        def cmp(p: tuple[mpq, mpq], q: tuple[mpq, mpq]) -> int:
+            c = p[0] * q[1] - p[1] * q[0]
+            return -1 if c > 0 else (1 if c < 0 else 0)
+        # all points lie in a half-plane seen from p0: the cross product orders them
+        ordered = sorted(rel, key=cmp_to_key(cmp))
+        crosses = [p[0] * q[1] - p[1] * q[0] for p, q in zip(ordered, ordered[1:])]
+        if not all(c > 0 for c in crosses):
+            raise ValueError("points are not the vertices of a convex polygon")
+    return sum(crosses, ZERO) / 2
 
 
-def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[int]] | None = None
-                    ) -> tuple[mpq, list[list[mpq]]]:
+def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[int]] | None = None,
+                    normals: Sequence[Sequence[mpq]] | None = None) -> tuple[mpq, list[list[mpq]]]:
     """Exact d-volume of the convex polytope with vertices ``points`` (d = dim of their hull).
 
     Returns ``(v, basis)``: the d-volume of the projection onto the pivot coordinates of the
@@ -132,6 +200,11 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
     are needed only when d >= 3.
     """
     pts = [tuple(p) for p in points]
+    n = len(pts[0])
+    if facets is not None and normals is not None and len(pts) > n:
+        # full-dimensional with known facet normals: Lasserre directly, no basis needed
+        identity = [[ONE if j == i else ZERO for j in range(n)] for i in range(n)]
+        return _volume_with_facets(pts, facets, normals), identity
     basis = affine_basis_rref(pts)
     d = len(basis)
     if d == 0:
@@ -148,14 +221,18 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
     return _volume_with_facets(proj, facets), basis
 
 
-def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[int]]) -> mpq:
+def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[int]],
+                        normals: Sequence[Sequence[mpq]] | None = None) -> mpq:
     """Lasserre's decomposition vol_d(P) = Σ_F (1/d)(b_F - a_F·c)/|a_Fj| vol_{d-1}(proj_j F)."""
     d = len(proj[0])
-    c = tuple(sum((p[i] for p in proj), ZERO) / len(proj) for i in range(d))
+    apex = 0  # any point of the polytope works; facets through the apex contribute nothing
+    c = proj[apex]
     total = ZERO
-    for fac in facets:
+    for fi, fac in enumerate(facets):
+        if apex in fac:
+            continue
         fpts = [proj[i] for i in sorted(fac)]
-        normal = _facet_normal(fpts, d)
+        normal = list(normals[fi]) if normals is not None else _facet_normal(fpts, d)
         b = sum((x * y for x, y in zip(normal, fpts[0])), ZERO)
         h = b - sum((x * y for x, y in zip(normal, c)), ZERO)
         j = next(i for i, x in enumerate(normal) if x != 0)
