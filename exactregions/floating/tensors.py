@@ -1,0 +1,93 @@
+"""A network as float tensors on a device: the float path's view of an exact :class:`Network`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from exactregions.exact.network import Network
+
+__all__ = ["TorchNet", "DEFAULT_DTYPE", "DEFAULT_TOL"]
+
+DEFAULT_DTYPE = torch.float64
+DEFAULT_TOL = 1e-9
+"""Relative tolerance below which two float events (breakpoints, a value and a breakpoint) are
+reported as a near-tie instead of being trusted."""
+
+
+@dataclass(frozen=True)
+class TorchNet:
+    """Weights ``W[l]: (n_l, n_{l-1})``, biases ``b[l]: (n_l,)`` and per-layer activation tables
+    (breakpoints ``xi[l]: (T_l,)``, slopes ``q[l]: (T_l+1,)``, offsets ``p[l]: (T_l+1,)``).
+
+    Each exact rational is rounded once to ``dtype``.
+
+    Examples
+    --------
+    >>> from exactregions.exact.random import random_network
+    >>> tn = TorchNet.from_network(random_network([2, 3, 1], seed=0))
+    >>> tn.forward(torch.zeros(4, 2, dtype=torch.float64)).shape
+    torch.Size([4, 1])
+    """
+
+    W: tuple[torch.Tensor, ...]
+    b: tuple[torch.Tensor, ...]
+    xi: tuple[torch.Tensor, ...]
+    q: tuple[torch.Tensor, ...]
+    p: tuple[torch.Tensor, ...]
+
+    @staticmethod
+    def from_network(net: Network, device: str | torch.device = "cpu",
+                     dtype: torch.dtype = DEFAULT_DTYPE) -> "TorchNet":
+        """Round the exact net to float tensors on ``device``."""
+        def t(values: list) -> torch.Tensor:
+            return torch.tensor([float(v) for v in values], dtype=dtype, device=device)
+        W, b, xi, q, p = [], [], [], [], []
+        for layer in net.layers:
+            W.append(torch.tensor([[float(w) for w in row] for row in layer.weight], dtype=dtype,
+                                  device=device))
+            b.append(t(list(layer.bias)))
+            a = layer.activation
+            xi.append(t(list(a.breakpoints)))
+            q.append(t(list(a.slopes)))
+            p.append(t(list(a.offsets)))
+        return TorchNet(tuple(W), tuple(b), tuple(xi), tuple(q), tuple(p))
+
+    @property
+    def device(self) -> torch.device:
+        return self.W[0].device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.W[0].dtype
+
+    @property
+    def depth(self) -> int:
+        return len(self.W)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.W[0].shape[1],) + tuple(w.shape[0] for w in self.W)
+
+    def num_neurons(self) -> int:
+        """Neurons with at least one breakpoint."""
+        return sum(w.shape[0] for w, x in zip(self.W, self.xi) if x.numel())
+
+    def piece(self, l: int, z: torch.Tensor) -> torch.Tensor:
+        """Piece index of every entry of ``z`` (ties go to the right piece, as in the exact path)."""
+        if self.xi[l].numel() == 0:
+            return torch.zeros_like(z, dtype=torch.long)
+        return torch.bucketize(z, self.xi[l], right=True)
+
+    def act(self, l: int, z: torch.Tensor) -> torch.Tensor:
+        """φ_l(z), elementwise."""
+        j = self.piece(l, z)
+        return self.q[l][j] * z + self.p[l][j]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(B, n_out)`` for inputs ``x: (B, n_in)``."""
+        h = x
+        for l in range(self.depth):
+            h = self.act(l, h @ self.W[l].T + self.b[l])
+        return h

@@ -1,0 +1,125 @@
+"""The float kernels cross-validated against the exact core (hypothesis, dyadic nets)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+import exactregions as er
+from exactregions.exact.constructions import sawtooth_network
+from exactregions.floating.distance import boundary_distance
+from exactregions.floating.lines import line_regions
+from exactregions.floating.tensors import TorchNet
+from exactregions.testing.strategies import dyadic_rationals, networks
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def _t(rows):
+    return torch.tensor([[float(v) for v in r] for r in rows], dtype=torch.float64)
+
+
+@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9),
+       st.lists(dyadic_rationals(3, 1), min_size=4, max_size=4))
+def test_float_line_counts_equal_exact_counts(net, coords):
+    p1, p2 = coords[:2], coords[2:]
+    if p1 == p2:
+        return
+    rc = er.region_complex(net, er.segment(p1, p2))
+    r = line_regions(TorchNet.from_network(net), _t([p1]), _t([[b - a for a, b in zip(p1, p2)]]))
+    if int(r.near_ties[0]) == 0:
+        assert int(r.activation_pieces[0]) == len(rc.activation_regions)
+        assert int(r.linear_pieces[0]) == len(rc.linear_regions)
+
+
+@given(networks(input_dim=2, weights="integer", biases="zero", max_width=4, max_neurons=6))
+def test_degenerate_nets_agree_or_report_near_ties(net):
+    p1, p2 = [Fraction(-1), Fraction(-1, 2)], [Fraction(1), Fraction(1, 2)]
+    rc = er.region_complex(net, er.segment(p1, p2))
+    r = line_regions(TorchNet.from_network(net), _t([p1]), _t([[2, 1]]))
+    agree = (int(r.activation_pieces[0]) == len(rc.activation_regions)
+             and int(r.linear_pieces[0]) == len(rc.linear_regions))
+    assert agree or int(r.near_ties[0]) > 0
+
+
+@pytest.mark.parametrize("n", [2, 5, 8])
+def test_float_lines_count_the_sawtooth(n):
+    r = line_regions(TorchNet.from_network(sawtooth_network(n)), _t([[0]]), _t([[1]]))
+    assert int(r.linear_pieces[0]) == 2 ** n
+
+
+def _exact_distance_sq(net: er.Network, x):
+    """Oracle: exact min over neurons/breakpoints of (z - ξ)² / ‖∇z‖², by exact forward-mode
+    gradients (independent of the float kernel); also over good neurons only."""
+    n = net.input_dim
+    h = [Fraction(v) for v in x]
+    J = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    best = None
+    for layer in net.layers:
+        Z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
+        G = [[sum((w * J[k][c] for k, w in enumerate(row)), Fraction(0)) for c in range(n)]
+             for row in layer.weight]
+        act = layer.activation
+        for z, g in zip(Z, G):
+            nsq = sum(c * c for c in g)
+            for xi in act.breakpoints:
+                if nsq:
+                    v = (z - xi) ** 2 / nsq
+                    best = v if best is None or v < best else best
+        pieces = [act.piece(z) for z in Z]
+        h = [act.slopes[j] * z + act.offsets[j] for z, j in zip(Z, pieces)]
+        J = [[act.slopes[j] * c for c in g] for g, j in zip(G, pieces)]
+    return best
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@given(net=networks(input_dim=3, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9),
+       x=st.lists(st.lists(dyadic_rationals(3, 1), min_size=3, max_size=3), min_size=1, max_size=4))
+def test_float_distances_equal_exact_distances(device, net, x):
+    tn = TorchNet.from_network(net, device=device)
+    r = boundary_distance(tn, _t(x).to(device))
+    for i, p in enumerate(x):
+        ex = _exact_distance_sq(net, p)
+        got = float(r.region[i])
+        if bool(r.near_ties[i]):
+            continue
+        if ex is None:
+            assert math.isinf(got)
+        else:
+            assert got == pytest.approx(math.sqrt(ex), rel=1e-9, abs=1e-12)
+        assert float(r.good[i]) >= got
+
+
+def test_distance_to_region_boundary_matches_the_exact_polytope():
+    """DESIGN.md: min over all constraints of the region's H-polytope, exactly."""
+    net = er.random_network([2, 6, 6, 1], seed=4, bias_std=0.3)
+    rc = er.region_complex(net, er.box([(-4, 4), (-4, 4)]))
+    tn = TorchNet.from_network(net)
+    for reg in rc.activation_regions[:20]:
+        w = reg.witness
+        r = boundary_distance(tn, _t([w]))
+        # the region's facets inside the box are neuron facets; all pattern constraints count
+        ex = _exact_distance_sq(net, w)
+        assert float(r.region[0]) == pytest.approx(math.sqrt(ex), rel=1e-9)
+        facet_d = min((b - sum(a_i * w_i for a_i, w_i in zip(a, w))) ** 2 / sum(a_i * a_i for a_i in a)
+                      for a, b, labs in zip(reg.A, reg.b, reg.labels) if labs[0][0] == "neuron")
+        assert ex <= facet_d
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cpu_and_cuda_agree():
+    net = er.random_network([20, 32, 32, 1], seed=0, bias_std=0.1)
+    g = torch.Generator().manual_seed(0)
+    p = torch.rand(64, 20, generator=g, dtype=torch.float64)
+    d = torch.randn(64, 20, generator=g, dtype=torch.float64)
+    a = line_regions(TorchNet.from_network(net), p, d)
+    b = line_regions(TorchNet.from_network(net, device="cuda"), p.cuda(), d.cuda())
+    assert torch.equal(a.activation_pieces, b.activation_pieces.cpu())
+    ra = boundary_distance(TorchNet.from_network(net), p)
+    rb = boundary_distance(TorchNet.from_network(net, device="cuda"), p.cuda())
+    assert torch.allclose(ra.region, rb.region.cpu(), rtol=1e-9)
