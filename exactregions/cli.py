@@ -144,6 +144,210 @@ def cmd_net_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device(name: str):
+    import torch
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidDomainError(f"--device {name}: no CUDA device is available here")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise InvalidDomainError(f"--device {name!r} is not a torch device") from None
+
+
+def _load_points(path: str, dim: int):
+    import numpy as np
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidDomainError(f"cannot read points {path!r}: {exc}") from None
+    arr = arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise InvalidDomainError(f"{path}: points must be an (N, {dim}) array, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise InvalidDomainError(f"{path}: points contain NaN or infinity")
+    return arr.astype(np.float64)
+
+
+def cmd_lines(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from exactregions.exact.domain import parse_box, parse_point
+    from exactregions.floating.lines import line_regions
+    from exactregions.floating.tensors import TorchNet
+
+    _check_outputs(args.json)
+    net = _net_arg(args.net)
+    dev = _device(args.device)
+    n = net.input_dim
+    t0, t1 = (0.0, 1.0)
+    if args.t_range:
+        lo, hi = parse_box(args.t_range, 1)[0]
+        t0, t1 = float(lo), float(hi)
+    if args.through:
+        if len(args.through) != 2:
+            raise InvalidDomainError("lines --through takes exactly 2 points")
+        a, b = (np.array([float(v) for v in parse_point(q)]) for q in args.through)
+        if a.shape != (n,) or b.shape != (n,):
+            raise InvalidDomainError(f"--through points must have dimension {n}")
+        P, D = a[None], (b - a)[None]
+    elif args.points:
+        X = _load_points(args.points, n)
+        P = np.zeros_like(X) if args.through_origin else X
+        D = X
+    elif args.random:
+        rng = np.random.default_rng(args.seed)
+        X = rng.uniform(0, 1, size=(args.random, n))
+        P, D = np.zeros_like(X), X
+    else:
+        raise InvalidDomainError("give lines: --through P1 P2, --through-origin --points FILE.npy, "
+                                 "or --random N")
+    tn = TorchNet.from_network(net, device=dev)
+    t_start = time.perf_counter()
+    r = line_regions(tn, torch.tensor(P, device=dev), torch.tensor(D, device=dev), t0, t1,
+                     tol=args.tol)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - t_start
+    neurons = tn.num_neurons()
+    act = r.activation_pieces.cpu().tolist()
+    lin = r.linear_pieces.cpu().tolist()
+    ties = r.near_ties.cpu().tolist()
+    out = {
+        "net": args.net, "widths": list(net.widths), "neurons": neurons, "t_range": [t0, t1],
+        "device": str(dev), "tolerance": r.tol, "seconds": round(elapsed, 4),
+        "lines": [{"activation_pieces": a, "linear_pieces": b, "near_ties": c}
+                  for a, b, c in zip(act, lin, ties)],
+        "totals": {"lines": len(act), "activation_pieces": sum(act), "linear_pieces": sum(lin),
+                   "near_ties": sum(ties),
+                   "mean_linear_pieces_per_neuron": sum(lin) / len(lin) / max(neurons, 1)},
+    }
+    if args.exact:
+        from exactregions.exact.complex import region_complex
+        from exactregions.exact.domain import segment
+        agree = []
+        for i in range(len(act)):
+            seg = segment([float(v) for v in P[i] + t0 * D[i]], [float(v) for v in P[i] + t1 * D[i]])
+            rc = region_complex(net, seg)
+            agree.append(len(rc.activation_regions) == act[i] and len(rc.linear_regions) == lin[i])
+            out["lines"][i]["exact_linear_pieces"] = len(rc.linear_regions)
+        out["totals"]["exact_agree"] = sum(agree)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    tot = out["totals"]
+    print(f"{tot['lines']} lines through {'-'.join(map(str, net.widths))} on {dev}: "
+          f"{tot['activation_pieces']} activation pieces, {tot['linear_pieces']} linear pieces, "
+          f"{tot['near_ties']} near-ties; linear pieces per line / #neurons = "
+          f"{tot['mean_linear_pieces_per_neuron']:.4f}; {elapsed:.3f} s "
+          f"({len(act) / elapsed if elapsed > 0 else float('inf'):.0f} lines/s)")
+    if args.exact:
+        print(f"exact core agrees on {tot['exact_agree']} of {tot['lines']} lines")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_distance(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from exactregions.floating.distance import boundary_distance
+    from exactregions.floating.tensors import TorchNet
+
+    _check_outputs(args.json)
+    net = _net_arg(args.net)
+    dev = _device(args.device)
+    if args.points:
+        X = _load_points(args.points, net.input_dim)
+    elif args.random:
+        X = np.random.default_rng(args.seed).uniform(0, 1, size=(args.random, net.input_dim))
+    else:
+        raise InvalidDomainError("give points: --points FILE.npy or --random N")
+    tn = TorchNet.from_network(net, device=dev)
+    t_start = time.perf_counter()
+    r = boundary_distance(tn, torch.tensor(X, device=dev), tol=args.tol)
+    elapsed = time.perf_counter() - t_start
+    neurons = tn.num_neurons()
+    reg = r.region.cpu().numpy()
+    good = r.good.cpu().numpy()
+    fin = np.isfinite(good)
+    out = {"net": args.net, "widths": list(net.widths), "neurons": neurons, "device": str(dev),
+           "tolerance": r.tol, "seconds": round(elapsed, 4),
+           "points": [{"region": float(a), "good": float(b), "near_tie": bool(c)}
+                      for a, b, c in zip(reg, good, r.near_ties.cpu().tolist())],
+           "mean_region_distance": float(reg[np.isfinite(reg)].mean()) if np.isfinite(reg).any() else None,
+           "mean_good_distance": float(good[fin].mean()) if fin.any() else None,
+           "near_ties": int(r.near_ties.sum())}
+    out["mean_good_distance_times_neurons"] = (out["mean_good_distance"] or 0.0) * neurons
+    if args.json:
+        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    print(f"{len(X)} points through {'-'.join(map(str, net.widths))} on {dev}: mean distance to "
+          f"B_N {out['mean_good_distance']:.6g} (x #neurons = "
+          f"{out['mean_good_distance_times_neurons']:.4f}); to the region boundary "
+          f"{out['mean_region_distance']:.6g}; {out['near_ties']} near-ties; {elapsed:.3f} s")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_slice(args: argparse.Namespace) -> int:
+    import torch
+
+    from exactregions.exact.domain import parse_box, parse_point
+    from exactregions.floating.slice import plot_slice, slice_regions
+    from exactregions.floating.tensors import TorchNet
+
+    if not args.through or len(args.through) != 3:
+        raise InvalidDomainError("slice needs --through P1 P2 P3")
+    if args.png and not args.png.lower().endswith(".png"):
+        raise InvalidDomainError(f"--png {args.png!r}: the picture is written as PNG")
+    _check_outputs(args.json, args.png)
+    net = _net_arg(args.net)
+    dev = _device(args.device)
+    pts = [parse_point(q) for q in args.through]
+    if any(len(q) != net.input_dim for q in pts):
+        raise InvalidDomainError(f"--through points must have dimension {net.input_dim}")
+    bounds = parse_box(args.box, 2) if args.box else [(0, 1), (0, 1)]
+    if args.exact:
+        from exactregions.exact.domain import plane
+        plane(*pts, bounds=bounds)  # validates (collinear points) before any float work
+    box = tuple((float(a), float(b)) for a, b in bounds)
+    tn = TorchNet.from_network(net, device=dev)
+    t_start = time.perf_counter()
+    res = slice_regions(tn, *[torch.tensor([float(v) for v in q], device=dev, dtype=torch.float64)
+                              for q in pts], box=box, tol=args.tol)
+    elapsed = time.perf_counter() - t_start
+    out = {"net": args.net, "widths": list(net.widths), "box": [list(b) for b in box],
+           "device": str(dev), "tolerance": res.tol, "seconds": round(elapsed, 4),
+           "activation_regions": res.activation_regions, "linear_regions": res.linear_regions,
+           "near_ties": res.near_ties}
+    if args.exact:
+        from exactregions.exact.complex import region_complex
+        from exactregions.exact.domain import plane
+        rc = region_complex(net, plane(*pts, bounds=bounds))
+        out["exact"] = {"activation_regions": len(rc.activation_regions),
+                        "linear_regions": len(rc.linear_regions),
+                        "agree": (len(rc.activation_regions) == res.activation_regions
+                                  and len(rc.linear_regions) == res.linear_regions)}
+    if args.png:
+        tmp = str(Path(args.png).with_name("." + Path(args.png).name + ".tmp.png"))
+        plot_slice(res, tmp, title=f"{Path(args.net).name}: {res.activation_regions} activation, "
+                                   f"{res.linear_regions} linear regions")
+        Path(tmp).replace(args.png)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    print(f"slice of {'-'.join(map(str, net.widths))} on {dev}: {res.activation_regions} activation "
+          f"regions, {res.linear_regions} linear regions, {res.near_ties} near-ties; {elapsed:.3f} s")
+    if args.exact:
+        e = out["exact"]
+        print(f"exact core: {e['activation_regions']} activation, {e['linear_regions']} linear "
+              f"regions: {'agree' if e['agree'] else 'DISAGREE'}")
+    for p in (args.png, args.json):
+        if p:
+            print(f"wrote {p}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``exactregions`` command."""
     p = argparse.ArgumentParser(prog="exactregions",
@@ -162,6 +366,42 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--regions", action="store_true",
                    help="include every region's H-polytope, pattern and witness in --json")
     e.set_defaults(func=cmd_enumerate)
+
+    ln = sub.add_parser("lines", help="float: regions along lines (Theorem 1), batched torch")
+    ln.add_argument("net")
+    ln.add_argument("--through", action="append", metavar="P", help="2 points: the segment P1->P2")
+    ln.add_argument("--through-origin", action="store_true",
+                    help="with --points: lines from the origin through each point")
+    ln.add_argument("--points", help="an (N, n_in) .npy file of points")
+    ln.add_argument("--random", type=int, help="N lines from the origin through uniform [0,1]^n points")
+    ln.add_argument("--seed", type=int, default=0)
+    ln.add_argument("--t-range", help="lo:hi for t (default 0:1)")
+    ln.add_argument("--device", default="cpu")
+    ln.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
+    ln.add_argument("--exact", action="store_true", help="re-run every line in the exact core")
+    ln.add_argument("--json")
+    ln.set_defaults(func=cmd_lines)
+
+    sl = sub.add_parser("slice", help="float: 2-D slice through three points, with a picture")
+    sl.add_argument("net")
+    sl.add_argument("--through", action="append", metavar="P", help="three points P1 P2 P3")
+    sl.add_argument("--box", help="the (s,t) box, default 0:1,0:1")
+    sl.add_argument("--device", default="cpu")
+    sl.add_argument("--tol", type=float, default=1e-9)
+    sl.add_argument("--exact", action="store_true", help="re-run in the exact core and compare")
+    sl.add_argument("--png")
+    sl.add_argument("--json")
+    sl.set_defaults(func=cmd_slice)
+
+    di = sub.add_parser("distance", help="float: distance to the region boundary and to B_N")
+    di.add_argument("net")
+    di.add_argument("--points", help="an (N, n_in) .npy file")
+    di.add_argument("--random", type=int, help="N points uniform in [0,1]^n")
+    di.add_argument("--seed", type=int, default=0)
+    di.add_argument("--device", default="cpu")
+    di.add_argument("--tol", type=float, default=1e-9)
+    di.add_argument("--json")
+    di.set_defaults(func=cmd_distance)
 
     net = sub.add_parser("net", help="make, import and export networks")
     nsub = net.add_subparsers(dest="net_command", required=True)

@@ -123,3 +123,38 @@ def test_cpu_and_cuda_agree():
     ra = boundary_distance(TorchNet.from_network(net), p)
     rb = boundary_distance(TorchNet.from_network(net, device="cuda"), p.cuda())
     assert torch.allclose(ra.region, rb.region.cpu(), rtol=1e-9)
+
+
+@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9))
+def test_float_slice_counts_equal_exact_counts(net):
+    from exactregions.floating.slice import slice_regions
+    e = torch.eye(2, dtype=torch.float64)
+    r = slice_regions(TorchNet.from_network(net), torch.zeros(2, dtype=torch.float64), e[0], e[1],
+                      ((-1.0, 1.0), (-1.0, 1.0)))
+    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    if r.near_ties == 0:
+        assert r.activation_regions == len(rc.activation_regions)
+        assert r.linear_regions == len(rc.linear_regions)
+
+
+@given(networks(input_dim=2, weights="integer", biases="zero", max_width=4, max_neurons=6))
+def test_float_slice_on_degenerate_nets_agrees_or_reports_near_ties(net):
+    from exactregions.floating.slice import slice_regions
+    e = torch.eye(2, dtype=torch.float64)
+    r = slice_regions(TorchNet.from_network(net), torch.zeros(2, dtype=torch.float64), e[0], e[1],
+                      ((-1.0, 1.0), (-1.0, 1.0)))
+    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    agree = (r.activation_regions == len(rc.activation_regions)
+             and r.linear_regions == len(rc.linear_regions))
+    assert agree or r.near_ties > 0
+
+
+def test_float_slice_of_a_high_dimensional_net_equals_the_exact_slice():
+    from exactregions.floating.slice import slice_regions
+    import numpy as np
+    net = er.random_network([30, 10, 10, 2], seed=2, bias_std=0.1)
+    p = np.random.default_rng(1).uniform(0, 1, size=(3, 30))
+    r = slice_regions(TorchNet.from_network(net), *[torch.tensor(q) for q in p], box=((-1.0, 2.0), (-1.0, 2.0)))
+    rc = er.region_complex(net, er.plane(*p.tolist(), bounds=[(-1, 2), (-1, 2)]))
+    assert r.near_ties == 0
+    assert (r.activation_regions, r.linear_regions) == (len(rc.activation_regions), len(rc.linear_regions))

@@ -1,0 +1,316 @@
+"""Float partition of a 2-D slice into convex polygons (Figures 1 and 8 of the paper).
+
+Polygons live in flat tensors: vertex coordinates ``(K, 2)`` in slice coordinates (s, t),
+grouped by polygon and in counter-clockwise order, with each vertex carrying the label of the
+edge that starts at it (the neuron whose breakpoint made it, or -1 for the slice's box).  Layer
+by layer, every polygon is clipped at once by each hyperplane z(x) = ξ of the layer (the loop
+is over neurons only).  Only the current layer's pre-activations at the vertices are kept; new
+vertices get theirs by interpolation (z is affine on a polygon), so a 784-1000-1000-1000 net
+streams through.
+
+Linear regions: across an edge made by neuron z the neighbour's pattern is this polygon's with
+z's piece changed; the two are glued iff z is not good there (Proposition 9), then
+union-find (vectorised label propagation) counts the components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from exactregions.errors import InvalidDomainError
+from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
+
+__all__ = ["SliceResult", "slice_regions", "plot_slice"]
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """A float partition of the box ``[s0,s1] x [t0,t1]`` of the plane P1 + s(P2-P1) + t(P3-P1).
+
+    ``verts (K, 2)``, ``poly (K,)`` (polygon of each vertex, grouped, counter-clockwise),
+    ``patterns (P, N)`` (piece of every neuron in each polygon), ``linear (P,)`` (linear
+    region id of each polygon), ``near_ties``: vertices within tolerance of a hyperplane they
+    were not cut by plus polygons of relative area below the tolerance.
+    """
+
+    verts: torch.Tensor
+    poly: torch.Tensor
+    patterns: torch.Tensor
+    linear: torch.Tensor
+    activation_regions: int
+    linear_regions: int
+    near_ties: int
+    tol: float
+
+
+def _next_index(poly: torch.Tensor) -> torch.Tensor:
+    """Index of the next vertex of the same polygon (cyclic); vertices grouped by polygon."""
+    K = poly.shape[0]
+    idx = torch.arange(K, device=poly.device)
+    last = torch.ones(K, dtype=torch.bool, device=poly.device)
+    last[:-1] = poly[1:] != poly[:-1]
+    first = torch.ones(K, dtype=torch.bool, device=poly.device)
+    first[1:] = poly[1:] != poly[:-1]
+    start = torch.cummax(torch.where(first, idx, torch.zeros_like(idx)), 0).values
+    return torch.where(last, start, idx + 1)
+
+
+def _clip(V, Z, lab, poly, n_poly, s, neuron):
+    """Clip, by s = 0, the polygons of the rows (V, Z, lab, poly) — all of them cut.
+
+    Returns the rows of the pieces: the s <= 0 part keeps the polygon id, the s >= 0 part gets a
+    fresh id from ``n_poly`` on; and the parents of the fresh ids.
+    """
+    dev = V.device
+    uniq, local = torch.unique(poly, return_inverse=True)
+    nxt = _next_index(poly)
+    sn = s[nxt]
+    new_id = n_poly + torch.arange(uniq.numel(), device=dev)
+    cross = s * sn < 0
+    lam = torch.where(cross, s / torch.where(cross, s - sn, torch.ones_like(s)), torch.zeros_like(s))
+    XV = V + lam[:, None] * (V[nxt] - V)
+    XZ = Z + lam[:, None] * (Z[nxt] - Z)
+    zlab = torch.full_like(lab, neuron)
+    keep_neg_v = s <= 0
+    keep_pos_v = s >= 0
+    lab_neg_v = torch.where((s == 0) & (sn > 0), zlab, lab)
+    lab_pos_v = torch.where((s == 0) & (sn < 0), zlab, lab)
+    lab_neg_x = torch.where(s < 0, zlab, lab)     # leaving the negative side: the cut follows
+    lab_pos_x = torch.where(s > 0, zlab, lab)
+    K = V.shape[0]
+    pos = torch.arange(K, device=dev)
+    outs = [(keep_neg_v, lab_neg_v, V, Z, poly, 0), (cross, lab_neg_x, XV, XZ, poly, 1),
+            (keep_pos_v, lab_pos_v, V, Z, new_id[local], 0), (cross, lab_pos_x, XV, XZ, new_id[local], 1)]
+    Vn = torch.cat([v[m] for m, _, v, _, _, _ in outs])
+    Zn = torch.cat([z[m] for m, _, _, z, _, _ in outs])
+    Ln = torch.cat([lb[m] for m, lb, _, _, _, _ in outs])
+    Pn = torch.cat([pi[m] for m, _, _, _, pi, _ in outs])
+    key = torch.cat([2 * pos[m] + sl for m, _, _, _, _, sl in outs])
+    order = torch.argsort(key, stable=True)
+    order = order[torch.argsort(Pn[order], stable=True)]
+    return Vn[order], Zn[order], Ln[order], Pn[order], uniq
+
+
+class _Rows:
+    """Growable row buffers; dead rows (clipped polygons) are dropped once per layer."""
+
+    def __init__(self, V, Z, lab, poly):
+        self.V, self.Z, self.lab, self.poly = V, Z, lab, poly
+        self.alive = torch.ones(V.shape[0], dtype=torch.bool, device=V.device)
+        self.size = V.shape[0]
+
+    def _grow(self, extra: int) -> None:
+        need = self.size + extra
+        cap = self.V.shape[0]
+        if need <= cap:
+            return
+        new_cap = max(need, 2 * cap)
+
+        def grow(t, fill=0):
+            out = torch.full((new_cap,) + tuple(t.shape[1:]), fill, dtype=t.dtype, device=t.device)
+            out[:self.size] = t[:self.size]
+            return out
+        self.V, self.Z, self.lab, self.poly = grow(self.V), grow(self.Z), grow(self.lab), grow(self.poly)
+        self.alive = grow(self.alive, False)
+
+    def append(self, V, Z, lab, poly) -> None:
+        k = V.shape[0]
+        self._grow(k)
+        sl = slice(self.size, self.size + k)
+        self.V[sl], self.Z[sl], self.lab[sl], self.poly[sl] = V, Z, lab, poly
+        self.alive[sl] = True
+        self.size += k
+
+    def compact(self):
+        m = self.alive[:self.size]
+        return self.V[:self.size][m], self.Z[:self.size][m], self.lab[:self.size][m], self.poly[:self.size][m]
+
+
+def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor,
+                  box: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0)),
+                  tol: float = DEFAULT_TOL) -> SliceResult:
+    """Partition the slice box into activation regions, and glue them into linear regions.
+
+    Parameters
+    ----------
+    net : TorchNet
+    p1, p2, p3 : (n_in,) tensors
+        The plane x = p1 + s (p2 - p1) + t (p3 - p1).
+    box : ((s0, s1), (t0, t1))
+
+    Raises
+    ------
+    InvalidDomainError
+        On wrong shapes or an empty box.
+
+    Examples
+    --------
+    >>> from exactregions.exact.random import random_network
+    >>> tn = TorchNet.from_network(random_network([2, 3, 1], seed=0))
+    >>> e = torch.eye(2, dtype=torch.float64)
+    >>> r = slice_regions(tn, torch.zeros(2, dtype=torch.float64), e[0], e[1], ((-1, 1), (-1, 1)))
+    >>> r.activation_regions >= 1
+    True
+    """
+    n = net.widths[0]
+    dev, dt = net.device, net.dtype
+    pts = [torch.as_tensor(q, dtype=dt).to(dev).reshape(-1) for q in (p1, p2, p3)]
+    if any(q.shape[0] != n for q in pts):
+        raise InvalidDomainError(f"the three points must have dimension {n}")
+    (s0, s1), (t0, t1) = box
+    if not (s1 > s0 and t1 > t0):
+        raise InvalidDomainError(f"empty or inverted slice box {box}")
+    D = torch.stack([pts[1] - pts[0], pts[2] - pts[0]])          # (2, n)
+    V = torch.tensor([[s0, t0], [s1, t0], [s1, t1], [s0, t1]], dtype=dt, device=dev)
+    lab = torch.full((4,), -1, dtype=torch.long, device=dev)
+    poly = torch.zeros(4, dtype=torch.long, device=dev)
+    n_poly = 1
+    H = pts[0] + V @ D                                             # (K, n)
+    patterns = torch.zeros((1, 0), dtype=torch.long, device=dev)
+    offset = 0
+    ties = 0
+    for l in range(net.depth):
+        Z = H @ net.W[l].T + net.b[l]
+        xi = net.xi[l]
+        rows = _Rows(V, Z, lab, poly)
+        for j in range(Z.shape[1]):          # loop over the layer's neurons only
+            for k in range(xi.numel()):
+                n = rows.size
+                alive = rows.alive[:n]
+                sv = rows.Z[:n, j] - xi[k]
+                pl = rows.poly[:n]
+                neg = torch.zeros(n_poly, dtype=torch.bool, device=dev)
+                pos_ = torch.zeros(n_poly, dtype=torch.bool, device=dev)
+                neg[pl[alive & (sv < 0)]] = True
+                pos_[pl[alive & (sv > 0)]] = True
+                cut = neg & pos_
+                if not cut.any():
+                    continue
+                sel = torch.nonzero(alive & cut[pl]).flatten()
+                Vc, Zc, Lc, Pc, parents = _clip(rows.V[sel], rows.Z[sel], rows.lab[sel], pl[sel],
+                                                n_poly, sv[sel], offset + j)
+                rows.alive[sel] = False
+                rows.append(Vc, Zc, Lc, Pc)
+                patterns = torch.cat([patterns, patterns[parents]])
+                n_poly += parents.numel()
+        V, Z, lab, poly = rows.compact()
+        # pattern of this layer: pieces at each polygon's vertex average (z affine on it)
+        cnt = torch.bincount(poly, minlength=n_poly).to(dt)
+        zc = torch.zeros((n_poly, Z.shape[1]), dtype=dt, device=dev).index_add_(0, poly, Z) / cnt[:, None]
+        patterns = torch.cat([patterns, net.piece(l, zc)], dim=1)
+        if xi.numel():
+            scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
+            close = (Z[:, :, None] - xi).abs() <= tol * scale[:, :, None]
+            own = torch.zeros_like(close[:, :, 0])
+            mine = (lab >= offset) & (lab < offset + Z.shape[1])
+            own[mine, lab[mine] - offset] = True
+            prev_lab = lab[_prev_index(poly)]
+            mine = (prev_lab >= offset) & (prev_lab < offset + Z.shape[1])
+            own[mine, prev_lab[mine] - offset] = True
+            ties += int((close.any(dim=2) & ~own).any(dim=1).sum())
+        offset += Z.shape[1]
+        H = net.act(l, Z)
+    area = _areas(V, poly, n_poly)
+    # a polygon whose size nears the float resolution is itself a near-tie
+    ties += int((area <= tol * tol * (s1 - s0) * (t1 - t0)).sum())
+    linear = _glue(net, patterns, lab, poly, n_poly)
+    return SliceResult(V, poly, patterns, linear, n_poly, int(linear.unique().numel()), ties, tol)
+
+
+def _prev_index(poly: torch.Tensor) -> torch.Tensor:
+    nxt = _next_index(poly)
+    prev = torch.empty_like(nxt)
+    prev[nxt] = torch.arange(poly.shape[0], device=poly.device)
+    return prev
+
+
+def _areas(V: torch.Tensor, poly: torch.Tensor, n_poly: int) -> torch.Tensor:
+    nxt = _next_index(poly)
+    cross = V[:, 0] * V[nxt, 1] - V[:, 1] * V[nxt, 0]
+    return torch.zeros(n_poly, dtype=V.dtype, device=V.device).index_add_(0, poly, cross) / 2
+
+
+def _good_mask(net: TorchNet, patterns: torch.Tensor) -> torch.Tensor:
+    """(P, N) bool: neuron good in polygon (path of open neurons after it to the output)."""
+    widths = [w.shape[0] for w in net.W]
+    cols = []
+    start = 0
+    opens = []
+    for l, w in enumerate(widths):
+        opens.append(net.q[l][patterns[:, start:start + w]] != 0)
+        start += w
+    L = net.depth
+    reach = torch.ones((patterns.shape[0], widths[-1]), dtype=net.dtype, device=patterns.device)
+    cols = [reach > 0]
+    for l in range(L - 1, 0, -1):
+        reach = (((opens[l].to(net.dtype) * reach) @ (net.W[l] != 0).to(net.dtype)) > 0).to(net.dtype)
+        cols.insert(0, reach > 0)
+    return torch.cat(cols, dim=1)
+
+
+def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.Tensor,
+          n_poly: int) -> torch.Tensor:
+    """Linear-region label of each polygon."""
+    dev = patterns.device
+    labels = torch.arange(n_poly, device=dev)
+    inner = lab >= 0
+    if not inner.any():
+        return labels
+    A = poly[inner]
+    z = lab[inner]
+    good = _good_mask(net, patterns)
+    # neighbour across a z-edge: same pattern except at z (the piece on the other side)
+    P = patterns.shape[1]
+    weights = torch.randint(1, 2 ** 61, (P,), generator=torch.Generator().manual_seed(0)).to(dev)
+    h = (patterns * weights).sum(dim=1)                              # hash of each pattern
+    key_self = h[A] - patterns[A, z] * weights[z]
+    # map (hash without z, z) -> polygons; two entries with the same key are the two sides
+    k = key_self * 1_000_003 + z
+    order = torch.argsort(k)
+    ks, As, zs = k[order], A[order], z[order]
+    same = ks[1:] == ks[:-1]
+    a, b, zz = As[:-1][same], As[1:][same], zs[:-1][same]
+    diff = a != b
+    a, b, zz = a[diff], b[diff], zz[diff]
+    glued = ~(good[a, zz] | good[b, zz])
+    a, b = a[glued], b[glued]
+    while a.numel():
+        la, lb = labels[a], labels[b]
+        m = torch.minimum(la, lb)
+        new = labels.clone()
+        new.scatter_reduce_(0, a, m, reduce="amin")
+        new.scatter_reduce_(0, b, m, reduce="amin")
+        new = new[new]  # pointer jumping
+        if torch.equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def plot_slice(res: SliceResult, path: str, points: bool = True, title: str = "") -> None:
+    """Draw the partition, one colour per activation region (edges of linear regions darker)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+
+    V = res.verts.cpu().numpy()
+    poly = res.poly.cpu().numpy()
+    bounds = np.flatnonzero(np.r_[True, poly[1:] != poly[:-1], True])
+    polys = [V[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    rng = np.random.default_rng(0)
+    colours = rng.uniform(0.15, 0.95, size=(len(polys), 3))
+    fig, ax = plt.subplots(figsize=(7, 7), dpi=120)
+    ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors="k", linewidths=0.1))
+    if points:
+        ax.scatter([0, 1, 0], [0, 0, 1], c="k", s=25, zorder=3)
+    ax.set_xlim(V[:, 0].min(), V[:, 0].max())
+    ax.set_ylim(V[:, 1].min(), V[:, 1].max())
+    ax.set_aspect("equal")
+    ax.set_title(title or f"{res.activation_regions} activation regions, "
+                          f"{res.linear_regions} linear regions")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
