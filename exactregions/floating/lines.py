@@ -58,7 +58,7 @@ def _sort_points(line: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.0, t1: float = 1.0,
-                 tol: float = DEFAULT_TOL) -> LineResult:
+                 tol: float = DEFAULT_TOL, chunk: int | None = None) -> LineResult:
     """Activation and linear pieces along the segments x(t) = p + t d, t ∈ [t0, t1].
 
     Parameters
@@ -70,6 +70,9 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
         The parameter range.
     tol : float
         Relative tolerance for near-ties.
+    chunk : int, optional
+        Lines per batch (bounds memory: a batch holds every breakpoint's pre-activations).
+        Default: all lines at once for narrow nets, fewer for wide ones.
 
     Returns
     -------
@@ -93,6 +96,21 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
                                  f"{tuple(p.shape)} and {tuple(d.shape)}")
     if not t1 > t0:
         raise InvalidDomainError(f"empty parameter range [{t0}, {t1}]")
+    if chunk is None:
+        # about 2 GB of float64 pre-activations: ~#neurons breakpoints a line, width-wide rows
+        per_line = max(1, net.num_neurons()) * max(net.widths) * 8 * 3
+        chunk = max(1, int(2e9 // per_line))
+    if p.shape[0] > chunk:
+        parts = [line_regions(net, p[i:i + chunk], d[i:i + chunk], t0, t1, tol, chunk)
+                 for i in range(0, p.shape[0], chunk)]
+        offs = [i for i in range(0, p.shape[0], chunk)]
+        return LineResult(torch.cat([r.t for r in parts]),
+                          torch.cat([r.line + o for r, o in zip(parts, offs)]),
+                          torch.cat([r.layer for r in parts]), torch.cat([r.neuron for r in parts]),
+                          torch.cat([r.good for r in parts]),
+                          torch.cat([r.activation_pieces for r in parts]),
+                          torch.cat([r.linear_pieces for r in parts]),
+                          torch.cat([r.near_ties for r in parts]), tol)
     B = p.shape[0]
     dev, dt = net.device, net.dtype
     p, d = p.to(dev, dt), d.to(dev, dt)

@@ -93,6 +93,23 @@ def _clip(V, Z, lab, poly, n_poly, s, neuron):
     return Vn[order], Zn[order], Ln[order], Pn[order], uniq
 
 
+class _Rows1:
+    """A growable 1-D long buffer (the layer-start ancestor of each row)."""
+
+    def __init__(self, t: torch.Tensor):
+        self.t = t
+        self.size = t.shape[0]
+
+    def append(self, v: torch.Tensor) -> None:
+        need = self.size + v.shape[0]
+        if need > self.t.shape[0]:
+            out = torch.empty(max(need, 2 * self.t.shape[0]), dtype=self.t.dtype, device=self.t.device)
+            out[:self.size] = self.t[:self.size]
+            self.t = out
+        self.t[self.size:need] = v
+        self.size = need
+
+
 class _Rows:
     """Growable row buffers; dead rows (clipped polygons) are dropped once per layer."""
 
@@ -100,6 +117,7 @@ class _Rows:
         self.V, self.Z, self.lab, self.poly = V, Z, lab, poly
         self.alive = torch.ones(V.shape[0], dtype=torch.bool, device=V.device)
         self.size = V.shape[0]
+        self._grow(2 * self.size)  # room for a layer's worth of new rows without copying
 
     def _grow(self, extra: int) -> None:
         need = self.size + extra
@@ -108,12 +126,13 @@ class _Rows:
             return
         new_cap = max(need, 2 * cap)
 
-        def grow(t, fill=0):
-            out = torch.full((new_cap,) + tuple(t.shape[1:]), fill, dtype=t.dtype, device=t.device)
+        def grow(t):
+            out = torch.empty((new_cap,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
             out[:self.size] = t[:self.size]
             return out
         self.V, self.Z, self.lab, self.poly = grow(self.V), grow(self.Z), grow(self.lab), grow(self.poly)
-        self.alive = grow(self.alive, False)
+        self.alive = grow(self.alive)
+        self.alive[self.size:] = False
 
     def append(self, V, Z, lab, poly) -> None:
         k = V.shape[0]
@@ -175,41 +194,75 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
         Z = H @ net.W[l].T + net.b[l]
         xi = net.xi[l]
         rows = _Rows(V, Z, lab, poly)
+        n_before = n_poly
+        parent_chunks = [torch.arange(n_poly, device=dev)]
+        root_of_poly = torch.arange(n_poly, device=dev)
+        root_rows = _Rows1(poly.clone())
+        # which (neuron, breakpoint) cuts which polygon at the start of the layer: a neuron that
+        # does not cut a polygon cuts none of the pieces it is later clipped into
+        cuts = []
+        for k in range(xi.numel()):
+            S = Z - xi[k]
+            lo = torch.full((n_poly, Z.shape[1]), float("inf"), dtype=dt, device=dev)
+            hi = torch.full((n_poly, Z.shape[1]), float("-inf"), dtype=dt, device=dev)
+            idx = poly[:, None].expand_as(S)
+            lo.scatter_reduce_(0, idx, S, reduce="amin")
+            hi.scatter_reduce_(0, idx, S, reduce="amax")
+            cuts.append((lo < 0) & (hi > 0))
         for j in range(Z.shape[1]):          # loop over the layer's neurons only
             for k in range(xi.numel()):
                 n = rows.size
-                alive = rows.alive[:n]
-                sv = rows.Z[:n, j] - xi[k]
-                pl = rows.poly[:n]
-                neg = torch.zeros(n_poly, dtype=torch.bool, device=dev)
-                pos_ = torch.zeros(n_poly, dtype=torch.bool, device=dev)
-                neg[pl[alive & (sv < 0)]] = True
-                pos_[pl[alive & (sv > 0)]] = True
-                cut = neg & pos_
-                if not cut.any():
+                if not cuts[k][:, j].any():
                     continue
-                sel = torch.nonzero(alive & cut[pl]).flatten()
-                Vc, Zc, Lc, Pc, parents = _clip(rows.V[sel], rows.Z[sel], rows.lab[sel], pl[sel],
-                                                n_poly, sv[sel], offset + j)
+                cand = torch.nonzero(rows.alive[:n] & cuts[k][:, j][root_rows.t[:n]]).flatten()
+                if cand.numel() == 0:
+                    continue
+                sv = rows.Z[cand, j] - xi[k]
+                pl = rows.poly[cand]
+                uniq, local = torch.unique(pl, return_inverse=True)
+                neg = torch.zeros(uniq.numel(), dtype=torch.bool, device=dev)
+                pos_ = torch.zeros_like(neg)
+                neg[local[sv < 0]] = True
+                pos_[local[sv > 0]] = True
+                cutl = neg & pos_
+                if not cutl.any():
+                    continue
+                keep = cutl[local]
+                sel = cand[keep]
+                Vc, Zc, Lc, Pc, parents = _clip(rows.V[sel], rows.Z[sel], rows.lab[sel], pl[keep],
+                                                n_poly, sv[keep], offset + j)
                 rows.alive[sel] = False
                 rows.append(Vc, Zc, Lc, Pc)
-                patterns = torch.cat([patterns, patterns[parents]])
+                root_of_poly = torch.cat([root_of_poly, root_of_poly[parents]])
+                root_rows.append(root_of_poly[Pc])
+                parent_chunks.append(parents)
                 n_poly += parents.numel()
         V, Z, lab, poly = rows.compact()
+        if n_poly > n_before:
+            # every new polygon's pattern so far is its oldest ancestor's: pointer jumping
+            parent = torch.cat(parent_chunks)
+            while True:
+                nxt = parent[parent]
+                if torch.equal(nxt, parent):
+                    break
+                parent = nxt
+            patterns = patterns[parent]
         # pattern of this layer: pieces at each polygon's vertex average (z affine on it)
         cnt = torch.bincount(poly, minlength=n_poly).to(dt)
         zc = torch.zeros((n_poly, Z.shape[1]), dtype=dt, device=dev).index_add_(0, poly, Z) / cnt[:, None]
         patterns = torch.cat([patterns, net.piece(l, zc)], dim=1)
         if xi.numel():
-            scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
-            close = (Z[:, :, None] - xi).abs() <= tol * scale[:, :, None]
-            own = torch.zeros_like(close[:, :, 0])
+            scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0) * tol
+            close = torch.zeros_like(Z, dtype=torch.bool)
+            for k in range(xi.numel()):
+                close |= (Z - xi[k]).abs_() <= scale
+            own = torch.zeros_like(close)
             mine = (lab >= offset) & (lab < offset + Z.shape[1])
             own[mine, lab[mine] - offset] = True
             prev_lab = lab[_prev_index(poly)]
             mine = (prev_lab >= offset) & (prev_lab < offset + Z.shape[1])
             own[mine, prev_lab[mine] - offset] = True
-            ties += int((close.any(dim=2) & ~own).any(dim=1).sum())
+            ties += int((close & ~own).any(dim=1).sum())
         offset += Z.shape[1]
         H = net.act(l, Z)
     area = _areas(V, poly, n_poly)

@@ -81,9 +81,15 @@ class TorchNet:
         return torch.bucketize(z, self.xi[l], right=True)
 
     def act(self, l: int, z: torch.Tensor) -> torch.Tensor:
-        """φ_l(z), elementwise."""
-        j = self.piece(l, z)
-        return self.q[l][j] * z + self.p[l][j]
+        """φ_l(z), elementwise: q_0 z + p_0 + Σ_j (q_j - q_{j-1}) relu(z - ξ_j) (no gathers)."""
+        xi, q, p = self.xi[l], self.q[l], self.p[l]
+        T = xi.numel()
+        if T == 1 and float(q[0]) == 0.0 and float(p[0]) == 0.0 and float(xi[0]) == 0.0:
+            return torch.relu(z) * q[1] if float(q[1]) != 1.0 else torch.relu(z)
+        out = z * q[0] + p[0]
+        for j in range(T):  # T breakpoints of φ, not points
+            out = out + (q[j + 1] - q[j]) * torch.relu(z - xi[j])
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs ``(B, n_out)`` for inputs ``x: (B, n_in)``."""
