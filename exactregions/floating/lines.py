@@ -95,7 +95,7 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
         raise InvalidDomainError(f"points and directions must be (B, {net.widths[0]}), got "
                                  f"{tuple(p.shape)} and {tuple(d.shape)}")
     if not t1 > t0:
-        raise InvalidDomainError(f"empty parameter range [{t0}, {t1}]")
+        raise InvalidDomainError(f"empty or inverted parameter range [{t0}, {t1}]")
     if chunk is None:
         # about 2 GB of float64 pre-activations: ~#neurons breakpoints a line, width-wide rows
         per_line = max(1, net.num_neurons()) * max(net.widths) * 8 * 3
