@@ -1,6 +1,6 @@
 """The ``exactregions`` command line.
 
-Exit codes: 0 success; 2 bad input (one line on stderr naming the problem, no output file
+Exit codes: 0 success; 1 ``check-counter`` found the counter wrong; 2 bad input (one line on stderr naming the problem, no output file
 written); 3 a certificate failed (a bug: please report it with the input).
 """
 
@@ -348,6 +348,32 @@ def cmd_slice(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_counter(args: argparse.Namespace) -> int:
+    import importlib
+
+    from exactregions.testing.check import check_line_counter, check_slice_counter
+    from exactregions.errors import FormatError
+
+    mod_name, _, func_name = args.target.partition(":")
+    if not mod_name or not func_name:
+        raise FormatError(f"{args.target!r}: write MODULE:FUNCTION")
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        func = getattr(importlib.import_module(mod_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise FormatError(f"cannot import {args.target!r}: {exc}") from None
+    check = check_line_counter if args.kind == "lines" else check_slice_counter
+    t0 = time.perf_counter()
+    rep = check(func, model=args.model, examples=args.examples, seed=args.seed)
+    el = time.perf_counter() - t0
+    if rep.passed:
+        print(f"{args.target}: passed {rep.examples} examples ({args.kind}, exact oracle"
+              f"{', metamorphic checks' if args.kind == 'lines' else ''}) in {el:.1f} s")
+        return 0
+    print(f"{args.target}: FAILED\n{rep.message}\nminimal failing example: {rep.example}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``exactregions`` command."""
     p = argparse.ArgumentParser(prog="exactregions",
@@ -402,6 +428,15 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--tol", type=float, default=1e-9)
     di.add_argument("--json")
     di.set_defaults(func=cmd_distance)
+
+    cc = sub.add_parser("check-counter", help="check your own region counter against the exact core")
+    cc.add_argument("target", help="MODULE:FUNCTION (see exactregions.testing.oracles for the protocol)")
+    cc.add_argument("--kind", choices=["lines", "slice"], default="lines")
+    cc.add_argument("--model", choices=["numpy", "torch", "exact"], default="numpy",
+                    help="what your function takes as the net")
+    cc.add_argument("--examples", type=int, default=30)
+    cc.add_argument("--seed", type=int, default=0)
+    cc.set_defaults(func=cmd_check_counter)
 
     net = sub.add_parser("net", help="make, import and export networks")
     nsub = net.add_subparsers(dest="net_command", required=True)

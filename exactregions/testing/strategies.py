@@ -25,9 +25,9 @@ __all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "ne
 
 
 def dyadic_rationals(max_exponent: int = 4, max_abs: int = 3) -> st.SearchStrategy[Fraction]:
-    """k / 2^m with |k / 2^m| <= max_abs: exact in float64."""
-    return st.integers(0, max_exponent).flatmap(
-        lambda m: st.integers(-max_abs * 2 ** m, max_abs * 2 ** m).map(lambda k: Fraction(k, 2 ** m)))
+    """k / 2^max_exponent with |value| <= max_abs: exact in float64; shrinks towards 0."""
+    scale = 2 ** max_exponent
+    return st.integers(-max_abs * scale, max_abs * scale).map(lambda k: Fraction(k, scale))
 
 
 def small_integers(max_abs: int = 2) -> st.SearchStrategy[Fraction]:
@@ -39,6 +39,10 @@ def he_floats(fan_in: int) -> st.SearchStrategy[Fraction]:
     """Floats of about He-normal size, entering by their exact binary value."""
     s = (2.0 / fan_in) ** 0.5
     return st.floats(-3 * s, 3 * s, allow_nan=False, allow_infinity=False).map(Fraction)
+
+
+_DYADIC = dyadic_rationals()
+_SMALL_INT = small_integers()
 
 
 def activations(kinds: tuple[str, ...] = ("relu", "leaky_relu", "abs", "hardtanh", "pwl")
@@ -71,33 +75,49 @@ def networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integ
     """
     n = draw(input_dim) if isinstance(input_dim, st.SearchStrategy) else input_dim
     d = draw(depth)
-    widths = [draw(st.integers(1, max_width)) for _ in range(d)]
-    while sum(widths) > max_neurons and max(widths) > 1:
-        widths[widths.index(max(widths))] -= 1
     wkind = weights or draw(st.sampled_from(["dyadic", "integer", "float"]))
     bkind = biases or draw(st.sampled_from(["dyadic", "integer", "zero", "tiny"]))
     act = draw(activation if activation is not None else activations())
+
+    def number(fan_in: int) -> st.SearchStrategy[Fraction]:
+        if wkind == "dyadic":
+            return _DYADIC
+        if wkind == "integer":
+            return _SMALL_INT
+        return he_floats(fan_in)
+
+    def bias() -> st.SearchStrategy[Fraction]:
+        if bkind == "zero":
+            return st.just(Fraction(0))
+        if bkind == "tiny":
+            return st.integers(-8, 8).map(lambda k: Fraction(k, 2 ** 20))
+        if bkind == "integer":
+            return small_integers()
+        return dyadic_rationals(3, 1)
+
+    rows_cache: dict[tuple[int, int], st.SearchStrategy] = {}
+    bias_strategy = bias()
+
+    def rows_of(fan_in: int, most: int) -> st.SearchStrategy:
+        key = (fan_in, most)
+        if key not in rows_cache:
+            row = st.lists(number(fan_in), min_size=fan_in, max_size=fan_in).map(tuple)
+            rows_cache[key] = st.lists(st.tuples(row, bias_strategy), min_size=1, max_size=most)
+        return rows_cache[key]
+
     layers = []
     fan_in = n
-    for w in widths + [1]:
-        if wkind == "dyadic":
-            num = dyadic_rationals()
-        elif wkind == "integer":
-            num = small_integers()
-        else:
-            num = he_floats(fan_in)
-        W = tuple(tuple(draw(num) for _ in range(fan_in)) for _ in range(w))
-        if bkind == "zero":
-            b = tuple(Fraction(0) for _ in range(w))
-        elif bkind == "tiny":
-            b = tuple(Fraction(draw(st.integers(-8, 8)), 2 ** 20) for _ in range(w))
-        elif bkind == "integer":
-            b = tuple(draw(small_integers()) for _ in range(w))
-        else:
-            b = tuple(draw(dyadic_rationals(3, 1)) for _ in range(w))
-        is_out = len(layers) == len(widths)
+    budget = max_neurons
+    for i in range(d + 1):
+        is_out = i == d
+        # a layer is a list of neurons (weight row, bias): the shrinker can delete neurons
+        most = 1 if is_out else max(1, min(max_width, budget - (d - 1 - i)))
+        rows = draw(rows_of(fan_in, most))
+        budget -= 0 if is_out else len(rows)
+        W = tuple(tuple(r) for r, _ in rows)
+        b = tuple(bb for _, bb in rows)
         layers.append(Layer(W, b, Activation.identity() if is_out else act))
-        fan_in = w
+        fan_in = len(rows)
     return Network(n, tuple(layers), source=f"hypothesis ({wkind} weights, {bkind} biases)")
 
 

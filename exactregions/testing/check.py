@@ -1,0 +1,150 @@
+"""Property-based checks of a counter: hypothesis draws nets and domains, the exact core judges,
+and a failure is shrunk to a small net and reported with what was missed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hypothesis import HealthCheck, given, seed as hseed, settings, strategies as st
+
+from exactregions.exact.domain import InvalidDomainError, plane
+from exactregions.testing.metamorphic import check_line_metamorphic
+from exactregions.testing.oracles import CounterMismatch, assert_line_counts, assert_partition
+from exactregions.testing.strategies import dyadic_rationals, networks
+
+__all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "PROFILES"]
+
+PROFILES = {"quick": 30, "thorough": 300}
+"""Examples per check for the ``--exactregions-profile`` values."""
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """``passed``; on failure the shrunk ``example`` (a readable description) and ``message``."""
+
+    passed: bool
+    examples: int
+    message: str = ""
+    example: str = ""
+
+    def raise_if_failed(self) -> None:
+        if not self.passed:
+            raise CounterMismatch(f"{self.message}\nminimal failing example: {self.example}")
+
+
+def _points(n: int, k: int) -> st.SearchStrategy:
+    return st.lists(st.lists(dyadic_rationals(3, 1), min_size=n, max_size=n), min_size=k, max_size=k)
+
+
+def _describe(net, pts) -> str:
+    return (f"net {'-'.join(map(str, net.widths))} "
+            f"({', '.join(l.activation.name for l in net.layers[:-1]) or 'linear'}), "
+            f"points {[[float(v) for v in p] for p in pts]}, weights "
+            f"{[[[str(w) for w in r] for r in l.weight] for l in net.layers]}, biases "
+            f"{[[str(b) for b in l.bias] for l in net.layers]}")
+
+
+SHRINK_BUDGET = 200
+"""Test executions allowed after the first failure; then the smallest failure seen is reported
+(deterministic for a seed, unlike a time limit)."""
+
+
+class _StopShrinking(BaseException):
+    """Ends hypothesis' shrinking once the budget is spent (a BaseException passes through)."""
+
+
+class _Tracker:
+    """Counts executions after the first failure and keeps the smallest failure seen."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.after = -1
+        self.best: tuple[tuple[int, int], str, str] | None = None
+        self.example = ""
+
+    def start(self, example: str) -> None:
+        if self.after >= 0:
+            self.after += 1
+            if self.after > self.budget:
+                raise _StopShrinking
+        self.example = example
+
+    def failed(self, size: int, message: str) -> None:
+        self.after = max(self.after, 0)
+        key = (size, len(self.example))
+        if self.best is None or key < self.best[0]:
+            self.best = (key, message, self.example)
+
+
+def _run(test, examples: int, seed: int, tracker: _Tracker) -> CheckReport:
+    wrapped = settings(max_examples=examples, deadline=None, database=None,
+                       suppress_health_check=list(HealthCheck), print_blob=False)(test)
+    wrapped = hseed(seed)(wrapped)
+    try:
+        wrapped()
+    except (CounterMismatch, _StopShrinking):
+        assert tracker.best is not None
+        _, message, example = tracker.best
+        return CheckReport(False, examples, message, example)
+    return CheckReport(True, examples)
+
+
+def _size(net) -> int:
+    return sum(net.widths[1:]) * 1000 + sum(len(str(w)) for l in net.layers for r in l.weight for w in r)
+
+
+def check_line_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
+                       seed: int = 0, max_neurons: int = 8, metamorphic: bool = True,
+                       shrink_budget: int = SHRINK_BUDGET) -> CheckReport:
+    """Check ``counter(model, p1, p2)`` on random nets and segments (see
+    :mod:`exactregions.testing.oracles` for the protocol).
+
+    Examples
+    --------
+    >>> from exactregions.testing.examples import float_line_counter
+    >>> check_line_counter(float_line_counter, examples=5).passed
+    True
+    """
+    tracker = _Tracker(shrink_budget)
+
+    @given(net=networks(input_dim=st.integers(1, 3), weights="dyadic", biases="dyadic",
+                        max_neurons=max_neurons), data=st.data())
+    def test(net, data):
+        p1, p2 = data.draw(_points(net.input_dim, 2))
+        if p1 == p2:
+            return
+        tracker.start(_describe(net, [p1, p2]))
+        try:
+            assert_line_counts(counter, net, p1, p2, model=model)
+            if metamorphic:
+                check_line_metamorphic(counter, net, p1, p2, model=model, seed=seed)
+        except CounterMismatch as exc:
+            tracker.failed(_size(net), str(exc))
+            raise
+
+    return _run(test, examples, seed, tracker)
+
+
+def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
+                        seed: int = 0, max_neurons: int = 6,
+                        shrink_budget: int = SHRINK_BUDGET) -> CheckReport:
+    """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²)."""
+    tracker = _Tracker(shrink_budget)
+
+    @given(net=networks(input_dim=st.integers(2, 3), weights="dyadic", biases="dyadic",
+                        max_neurons=max_neurons), data=st.data())
+    def test(net, data):
+        p1, p2, p3 = data.draw(_points(net.input_dim, 3))
+        try:
+            plane(p1, p2, p3)
+        except InvalidDomainError:
+            return
+        tracker.start(_describe(net, [p1, p2, p3]))
+        try:
+            assert_partition(counter, net, p1, p2, p3, model=model)
+        except CounterMismatch as exc:
+            tracker.failed(_size(net), str(exc))
+            raise
+
+    return _run(test, examples, seed, tracker)
