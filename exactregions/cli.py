@@ -363,8 +363,13 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
     except (ImportError, AttributeError) as exc:
         raise FormatError(f"cannot import {args.target!r}: {exc}") from None
     check = check_line_counter if args.kind == "lines" else check_slice_counter
+    kinds = tuple(a.strip() for a in args.activations.split(",") if a.strip())
+    from exactregions.testing.check import ALL_ACTIVATIONS
+    bad = [k for k in kinds if k not in ALL_ACTIVATIONS]
+    if bad or not kinds:
+        raise FormatError(f"--activations: choose from {', '.join(ALL_ACTIVATIONS)}")
     t0 = time.perf_counter()
-    rep = check(func, model=args.model, examples=args.examples, seed=args.seed)
+    rep = check(func, model=args.model, examples=args.examples, seed=args.seed, activations=kinds)
     el = time.perf_counter() - t0
     if rep.passed:
         print(f"{args.target}: passed {rep.examples} examples ({args.kind}, exact oracle"
@@ -436,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what your function takes as the net")
     cc.add_argument("--examples", type=int, default=30)
     cc.add_argument("--seed", type=int, default=0)
+    cc.add_argument("--activations", default="relu,leaky_relu,abs,hardtanh,pwl",
+                    help="comma-separated activations your counter supports")
     cc.set_defaults(func=cmd_check_counter)
 
     net = sub.add_parser("net", help="make, import and export networks")

@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, seed as hseed, settings, strategies a
 from exactregions.exact.domain import InvalidDomainError, plane
 from exactregions.testing.metamorphic import check_line_metamorphic
 from exactregions.testing.oracles import CounterMismatch, assert_line_counts, assert_partition
+from exactregions.testing.strategies import activations as activation_strategy
 from exactregions.testing.strategies import dyadic_rationals, networks
+
+ALL_ACTIVATIONS = ("relu", "leaky_relu", "abs", "hardtanh", "pwl")
 
 __all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "PROFILES"]
 
@@ -62,6 +65,7 @@ class _Tracker:
         self.after = -1
         self.best: tuple[tuple[int, int], str, str] | None = None
         self.example = ""
+        self.case: tuple = ()
 
     def start(self, example: str) -> None:
         if self.after >= 0:
@@ -70,14 +74,31 @@ class _Tracker:
                 raise _StopShrinking
         self.example = example
 
-    def failed(self, size: int, message: str) -> None:
+    def failed(self, size: int, message: str, case: tuple = ()) -> None:
         self.after = max(self.after, 0)
         key = (size, len(self.example))
         if self.best is None or key < self.best[0]:
             self.best = (key, message, self.example)
+            self.case = case
 
 
-def _run(test, examples: int, seed: int, tracker: _Tracker) -> CheckReport:
+def prune(net):
+    """Drop hidden neurons whose outgoing weights are all zero (they cannot matter downstream),
+    keeping at least one per layer."""
+    from exactregions.exact.network import Layer, Network
+    layers = list(net.layers)
+    for l in range(len(layers) - 1):
+        nxt = layers[l + 1]
+        keep = [i for i in range(layers[l].out_dim) if any(row[i] for row in nxt.weight)] or [0]
+        cur = layers[l]
+        layers[l] = Layer(tuple(cur.weight[i] for i in keep), tuple(cur.bias[i] for i in keep),
+                          cur.activation)
+        layers[l + 1] = Layer(tuple(tuple(row[i] for i in keep) for row in nxt.weight), nxt.bias,
+                              nxt.activation)
+    return Network(net.input_dim, tuple(layers), source=net.source)
+
+
+def _run(test, examples: int, seed: int, tracker: _Tracker, recheck=None) -> CheckReport:
     wrapped = settings(max_examples=examples, deadline=None, database=None,
                        suppress_health_check=list(HealthCheck), print_blob=False)(test)
     wrapped = hseed(seed)(wrapped)
@@ -86,6 +107,17 @@ def _run(test, examples: int, seed: int, tracker: _Tracker) -> CheckReport:
     except (CounterMismatch, _StopShrinking):
         assert tracker.best is not None
         _, message, example = tracker.best
+        if recheck is not None and tracker.case:
+            net, pts = tracker.case
+            small = prune(net)
+            if small.widths != net.widths:
+                try:
+                    recheck(small, pts)
+                except CounterMismatch as exc:
+                    message, example = str(exc), _describe(small, pts)
+                except Exception as exc:
+                    message, example = (f"the counter raised {type(exc).__name__}: {exc}",
+                                        _describe(small, pts))
         return CheckReport(False, examples, message, example)
     return CheckReport(True, examples)
 
@@ -96,7 +128,8 @@ def _size(net) -> int:
 
 def check_line_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
                        seed: int = 0, max_neurons: int = 8, metamorphic: bool = True,
-                       shrink_budget: int = SHRINK_BUDGET) -> CheckReport:
+                       shrink_budget: int = SHRINK_BUDGET,
+                       activations: tuple[str, ...] = ALL_ACTIVATIONS) -> CheckReport:
     """Check ``counter(model, p1, p2)`` on random nets and segments (see
     :mod:`exactregions.testing.oracles` for the protocol).
 
@@ -109,31 +142,41 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
     tracker = _Tracker(shrink_budget)
 
     @given(net=networks(input_dim=st.integers(1, 3), weights="dyadic", biases="dyadic",
-                        max_neurons=max_neurons), data=st.data())
+                        max_neurons=max_neurons, activation=activation_strategy(tuple(activations))),
+           data=st.data())
     def test(net, data):
         p1, p2 = data.draw(_points(net.input_dim, 2))
         if p1 == p2:
             return
         tracker.start(_describe(net, [p1, p2]))
         try:
-            assert_line_counts(counter, net, p1, p2, model=model)
-            if metamorphic:
-                check_line_metamorphic(counter, net, p1, p2, model=model, seed=seed)
+            one(net, [p1, p2])
         except CounterMismatch as exc:
-            tracker.failed(_size(net), str(exc))
+            tracker.failed(_size(net), str(exc), (net, [p1, p2]))
             raise
+        except Exception as exc:  # the counter itself broke: a failure too, with the example
+            msg = f"the counter raised {type(exc).__name__}: {exc}"
+            tracker.failed(_size(net), msg, (net, [p1, p2]))
+            raise CounterMismatch(msg) from exc
 
-    return _run(test, examples, seed, tracker)
+    def one(net, pts):
+        assert_line_counts(counter, net, *pts, model=model)
+        if metamorphic:
+            check_line_metamorphic(counter, net, *pts, model=model, seed=seed)
+
+    return _run(test, examples, seed, tracker, one)
 
 
 def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
                         seed: int = 0, max_neurons: int = 6,
-                        shrink_budget: int = SHRINK_BUDGET) -> CheckReport:
+                        shrink_budget: int = SHRINK_BUDGET,
+                        activations: tuple[str, ...] = ALL_ACTIVATIONS) -> CheckReport:
     """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²)."""
     tracker = _Tracker(shrink_budget)
 
     @given(net=networks(input_dim=st.integers(2, 3), weights="dyadic", biases="dyadic",
-                        max_neurons=max_neurons), data=st.data())
+                        max_neurons=max_neurons, activation=activation_strategy(tuple(activations))),
+           data=st.data())
     def test(net, data):
         p1, p2, p3 = data.draw(_points(net.input_dim, 3))
         try:
@@ -142,9 +185,16 @@ def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examp
             return
         tracker.start(_describe(net, [p1, p2, p3]))
         try:
-            assert_partition(counter, net, p1, p2, p3, model=model)
+            one(net, [p1, p2, p3])
         except CounterMismatch as exc:
-            tracker.failed(_size(net), str(exc))
+            tracker.failed(_size(net), str(exc), (net, [p1, p2, p3]))
             raise
+        except Exception as exc:  # the counter itself broke: a failure too, with the example
+            msg = f"the counter raised {type(exc).__name__}: {exc}"
+            tracker.failed(_size(net), msg, (net, [p1, p2, p3]))
+            raise CounterMismatch(msg) from exc
 
-    return _run(test, examples, seed, tracker)
+    def one(net, pts):
+        assert_partition(counter, net, *pts, model=model)
+
+    return _run(test, examples, seed, tracker, one)
