@@ -144,7 +144,16 @@ def cmd_net_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise InvalidDomainError("the float path needs torch: pip install 'exactregions[float]' "
+                                 "(pin torch==2.13.0 for the CPU wheel)") from None
+
+
 def _device(name: str):
+    _need_torch()
     import torch
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InvalidDomainError(f"--device {name}: no CUDA device is available here")
@@ -169,6 +178,7 @@ def _load_points(path: str, dim: int):
 
 
 def cmd_lines(args: argparse.Namespace) -> int:
+    _need_torch()
     import numpy as np
     import torch
 
@@ -248,6 +258,7 @@ def cmd_lines(args: argparse.Namespace) -> int:
 
 
 def cmd_distance(args: argparse.Namespace) -> int:
+    _need_torch()
     import numpy as np
     import torch
 
@@ -291,6 +302,7 @@ def cmd_distance(args: argparse.Namespace) -> int:
 
 
 def cmd_slice(args: argparse.Namespace) -> int:
+    _need_torch()
     import torch
 
     from exactregions.exact.domain import parse_box, parse_point
