@@ -125,13 +125,18 @@ def test_cpu_and_cuda_agree():
     assert torch.allclose(ra.region, rb.region.cpu(), rtol=1e-9)
 
 
-@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9))
-def test_float_slice_counts_equal_exact_counts(net):
+def _square_slice_and_exact(net):
+    """The float slice of [-1,1]² (the plane of the input axes) and the exact complex there."""
     from exactregions.floating.slice import slice_regions
     e = torch.eye(2, dtype=torch.float64)
     r = slice_regions(TorchNet.from_network(net), torch.zeros(2, dtype=torch.float64), e[0], e[1],
                       ((-1.0, 1.0), (-1.0, 1.0)))
-    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    return r, er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+
+
+@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9))
+def test_float_slice_counts_equal_exact_counts(net):
+    r, rc = _square_slice_and_exact(net)
     if r.near_ties == 0:
         assert r.activation_regions == len(rc.activation_regions)
         assert r.linear_regions == len(rc.linear_regions)
@@ -139,11 +144,7 @@ def test_float_slice_counts_equal_exact_counts(net):
 
 @given(networks(input_dim=2, weights="integer", biases="zero", max_width=4, max_neurons=6))
 def test_float_slice_on_degenerate_nets_agrees_or_reports_near_ties(net):
-    from exactregions.floating.slice import slice_regions
-    e = torch.eye(2, dtype=torch.float64)
-    r = slice_regions(TorchNet.from_network(net), torch.zeros(2, dtype=torch.float64), e[0], e[1],
-                      ((-1.0, 1.0), (-1.0, 1.0)))
-    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    r, rc = _square_slice_and_exact(net)
     agree = (r.activation_regions == len(rc.activation_regions)
              and r.linear_regions == len(rc.linear_regions))
     assert agree or r.near_ties > 0
