@@ -84,3 +84,23 @@ def test_the_kit_imports_without_torch():
             "r = t.check_line_counter(exact, model='exact', examples=5); print('ok', r.passed)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "ok True" in out.stdout, out.stderr
+
+
+def test_splitting_the_segment_catches_a_counter_that_ignores_the_domain():
+    from exactregions.testing import check_line_metamorphic
+    net = sawtooth_network(3)
+    always_8 = lambda m, a, b: 8  # right on [0, 1], wrong on each half
+    with pytest.raises(CounterMismatch, match="splitting the segment"):
+        check_line_metamorphic(always_8, net, [0], [1])
+    check_line_metamorphic(float_line_counter, net, [0], [1])
+
+
+def test_public_domain_strategies():
+    from hypothesis import given, settings
+    from exactregions.testing import planes, segments
+
+    @settings(max_examples=10, deadline=None)
+    @given(segments(3), planes(3))
+    def inner(seg, pl):
+        assert seg.dim == 1 and pl.dim == 2 and pl.embedding is not None
+    inner()

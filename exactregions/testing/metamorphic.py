@@ -2,7 +2,8 @@
 
 Permuting hidden units, positively rescaling a neuron (and the next layer's weights inversely;
 positively homogeneous activations only), and adding a dead neuron leave the partition
-unchanged.  Splitting a segment at a point that is not a breakpoint adds the pieces up.
+unchanged.  Splitting a segment at its midpoint adds the pieces up: the halves have one piece
+more than the whole, or as many when the midpoint is itself a breakpoint (the exact core decides).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ def check_line_metamorphic(counter: Callable[..., Any], net: Network, p1: Sequen
     variants = [("permuting hidden units", lambda: permute_hidden(net, seed))]
     if len(net.layers) > 1:
         if _homogeneous(net.layers[0].activation):
-            variants.append(("rescaling neuron (0, 0) by 3", lambda: rescale_neuron(net, 0, 0, Fraction(3))))
+            # by 2: a dyadic factor keeps the weights exact in float64, so a float counter sees
+            # exactly the same function (by 3 it would see 1/3 rounded, a different net)
+            variants.append(("rescaling neuron (0, 0) by 2", lambda: rescale_neuron(net, 0, 0, Fraction(2))))
         if any(q == 0 for q in net.layers[0].activation.slopes):
             variants.append(("adding a dead neuron", lambda: add_dead_neuron(net, 0)))
     for name, make in variants:
@@ -117,3 +120,23 @@ def check_line_metamorphic(counter: Callable[..., Any], net: Network, p1: Sequen
         if c != base:
             raise CounterMismatch(f"{name} changed the counter's answer from {base} to {c} "
                                   f"(net widths {'-'.join(map(str, net.widths))})")
+    # refining the domain: split at the midpoint m; the pieces of the halves add up to the whole's
+    # plus one, or exactly to the whole's when m is itself a breakpoint
+    from exactregions.exact.complex import region_complex
+    from exactregions.exact.domain import segment
+    a = [Fraction(v) for v in p1]
+    b = [Fraction(v) for v in p2]
+    t = Fraction(1, 2)
+    m = [x + t * (y - x) for x, y in zip(a, b)]
+    on_break = any(p.witness[0] == t for p in region_complex(net, segment(a, b)).pieces)
+    left = counter(model_for(net, model), [float(v) for v in a], [float(v) for v in m])
+    right = counter(model_for(net, model), [float(v) for v in m], [float(v) for v in b])
+    n_left = int(left) if isinstance(left, int) or getattr(left, "ndim", 1) == 0 else len(left) + 1
+    n_right = int(right) if isinstance(right, int) or getattr(right, "ndim", 1) == 0 else len(right) + 1
+    # interior breakpoints of the halves are those of the whole, less the midpoint if it is one
+    want = base + (0 if on_break else 1)
+    if n_left + n_right != want:
+        raise CounterMismatch(
+            f"splitting the segment at its midpoint{' (a breakpoint)' if on_break else ''}: the "
+            f"halves have {n_left} + {n_right} pieces, but the whole has {base}, so they should add "
+            f"up to {want} (net widths {'-'.join(map(str, net.widths))})")

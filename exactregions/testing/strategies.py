@@ -14,6 +14,7 @@ Shrinking goes towards fewer neurons and smaller numbers.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
@@ -21,7 +22,8 @@ from exactregions.exact.activation import Activation
 from exactregions.exact.domain import Domain, box
 from exactregions.exact.network import Layer, Network
 
-__all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks", "boxes"]
+__all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks", "boxes",
+           "segments", "planes"]
 
 
 def dyadic_rationals(max_exponent: int = 4, max_abs: int = 3) -> st.SearchStrategy[Fraction]:
@@ -130,3 +132,28 @@ def boxes(draw: st.DrawFn, dim: int) -> Domain:
         length = draw(st.integers(1, 8)) * Fraction(1, 4)
         sides.append((lo, lo + length))
     return box(sides)
+
+
+@st.composite
+def segments(draw: st.DrawFn, dim: int, points: Sequence[Sequence[Any]] | None = None) -> Domain:
+    """A segment P1 -> P2 (the ``--through P1 P2`` domain): given points, or two drawn dyadic ones."""
+    from exactregions.exact.domain import segment
+    if points is not None:
+        return segment(*points)
+    p1 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim))
+    p2 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim).filter(lambda q: q != p1))
+    return segment(p1, p2)
+
+
+@st.composite
+def planes(draw: st.DrawFn, dim: int, bounds: Sequence[tuple[Any, Any]] = ((0, 1), (0, 1))) -> Domain:
+    """A plane through three drawn dyadic points (not collinear) over ``bounds``."""
+    from exactregions.errors import InvalidDomainError
+    from exactregions.exact.domain import plane
+    pts = st.lists(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim), min_size=3, max_size=3)
+    while True:
+        p1, p2, p3 = draw(pts)
+        try:
+            return plane(p1, p2, p3, bounds=bounds)
+        except InvalidDomainError:
+            continue
