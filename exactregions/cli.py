@@ -38,7 +38,7 @@ def _domain_from_args(args: argparse.Namespace, input_dim: int):
             dom = segment(*pts)
             if args.box:
                 lo, hi = parse_box(args.box, 1)[0]
-                from exactregions.exact.domain import Domain, Embedding
+                from exactregions.exact.domain import Domain
                 K = box([(lo, hi)])
                 dom = Domain(K.A, K.b, K.vertices, dom.embedding,
                              f"segment P1 + t (P2 - P1), t in [{lo},{hi}]")

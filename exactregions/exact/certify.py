@@ -86,7 +86,6 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
     CertificateError
         Naming the first certificate that failed.
     """
-    n = rc.dim
     regions = rc.activation_regions
     # (a) volumes
     total = sum((r.volume for r in regions), Fraction(0))

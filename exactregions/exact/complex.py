@@ -19,7 +19,7 @@ import numpy as np
 from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
-from exactregions.exact.enumerate import CellArrangement, enumerate_cells, post_activation_map
+from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact.rational import mpq_to_fraction
@@ -285,7 +285,6 @@ class _Builder:
 def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     """Decides exactly whether the full affine map of all outputs agrees on two cells."""
     net = arr.net
-    reduced = arr.reduced
     if arr.domain.embedding is None:
         cache: dict[int, list[list[mpq]]] = {}
 
@@ -336,7 +335,6 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
             return not any(g_vector(l, i, c1.pattern))
         return full_grad(c1.pattern) == full_grad(c2.pattern)
 
-    del reduced
     return glued
 
 

@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from exactregions.exact.complex import RegionComplex, region_complex
-from exactregions.exact.domain import Domain, box, plane, segment
+from exactregions.exact.domain import Domain, plane, segment
 from exactregions.exact.network import Network
 
 __all__ = ["CounterMismatch", "ExactCounts", "exact_counts", "model_for", "assert_line_counts",
@@ -46,6 +46,7 @@ def exact_counts(net: Network, domain: Domain) -> ExactCounts:
     Examples
     --------
     >>> from exactregions.exact.constructions import sawtooth_network
+    >>> from exactregions.exact.domain import box
     >>> exact_counts(sawtooth_network(3), box([(0, 1)])).linear_regions
     8
     """
