@@ -99,9 +99,12 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
         raise CertificateError("two regions share an activation pattern")
     # (c) witnesses: strictly inside, and the independent forward pass gives the pattern
     W = [cell.centroid() for cell in arr.cells]
-    for r, w in zip(regions, W):
-        for a, bb in zip(r.A, r.b):
-            if not sum((mpq(x) * y for x, y in zip(a, w)), mpq(0)) < bb:
+    table = arr.table
+    for r, cell, w in zip(regions, arr.cells, W):
+        # every constraint the cell carries (its facets and the redundant ones) holds strictly
+        for c in cell.cons:
+            con = table[c]
+            if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
                 raise CertificateError(f"witness of region {r.index} is not strictly inside")
     pats = _forward_patterns_certified(arr.reduced, W)
     for r, p in zip(regions, pats):

@@ -24,7 +24,8 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
-from exactregions.exact.polytope import Cell, affine_dim, hyperplane_key, polytope_volume
+from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
+                                         polytope_volume)
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
            "build_complex", "region_complex"]
@@ -522,6 +523,17 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             tops_done = True
         else:
             tops_done = False
+        if not tops_done and d == 1:
+            # a straight piece: one direction for all its edges; length = Σ |Δ pivot coordinate|
+            # times √(Gram) of the line's reduced direction, computed once
+            p0 = [b.vcoords[v] for v in sorted(faces[tops[0]].verts)]
+            basis = affine_basis_rref(p0)
+            j = next(i for i, x in enumerate(basis[0]) if x != 0)
+            for f in tops:
+                a_, b_ = (b.vcoords[v] for v in faces[f].verts)
+                rational += abs(a_[j] - b_[j])
+            gram = _gram(basis)
+            tops_done = True
         for f in ([] if tops_done else tops):
             pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
             facets_local = None

@@ -105,6 +105,25 @@ def format_rational(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
+def _coprime_constructor():
+    """Build a Fraction from a numerator and a positive denominator already in lowest terms
+    (gmpy2's mpq always is) without a second gcd; plain normalisation where Python lacks it."""
+    try:
+        Fraction(1, 1, _normalize=False)  # type: ignore[call-arg]
+        return lambda n, d: Fraction(n, d, _normalize=False)  # type: ignore[call-arg]
+    except TypeError:
+        fast = getattr(Fraction, "_from_coprime_ints", None)
+        return fast if fast is not None else Fraction
+
+
+_from_coprime = _coprime_constructor()
+
+
 def mpq_to_fraction(value: Any) -> Fraction:
-    """An exact ``gmpy2.mpq`` (or any rational) as a Fraction with plain ``int`` parts."""
-    return Fraction(int(value.numerator), int(value.denominator))
+    """An exact ``gmpy2.mpq`` (lowest terms) as a Fraction with plain ``int`` parts.
+
+    >>> from gmpy2 import mpq
+    >>> mpq_to_fraction(mpq(6, -4))
+    Fraction(-3, 2)
+    """
+    return _from_coprime(int(value.numerator), int(value.denominator))
