@@ -100,6 +100,11 @@ class _Rows1:
         self.t = t
         self.size = t.shape[0]
 
+    def keep(self, m: torch.Tensor) -> None:
+        k = int(m.sum())
+        self.t[:k] = self.t[:self.size][m]
+        self.size = k
+
     def append(self, v: torch.Tensor) -> None:
         need = self.size + v.shape[0]
         if need > self.t.shape[0]:
@@ -117,14 +122,14 @@ class _Rows:
         self.V, self.Z, self.lab, self.poly = V, Z, lab, poly
         self.alive = torch.ones(V.shape[0], dtype=torch.bool, device=V.device)
         self.size = V.shape[0]
-        self._grow(2 * self.size)  # room for a layer's worth of new rows without copying
+        self._grow(self.size // 4)  # some room for new rows before the first copy
 
     def _grow(self, extra: int) -> None:
         need = self.size + extra
         cap = self.V.shape[0]
         if need <= cap:
             return
-        new_cap = max(need, 2 * cap)
+        new_cap = max(need, cap + cap // 2)
 
         def grow(t):
             out = torch.empty((new_cap,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
@@ -145,6 +150,21 @@ class _Rows:
     def compact(self):
         m = self.alive[:self.size]
         return self.V[:self.size][m], self.Z[:self.size][m], self.lab[:self.size][m], self.poly[:self.size][m]
+
+    def dead_fraction(self) -> float:
+        return 1.0 - float(self.alive[:self.size].sum()) / max(self.size, 1)
+
+    def compact_inplace(self) -> torch.Tensor:
+        """Drop dead rows now (memory); returns the kept-row mask for buffers kept in step."""
+        m = self.alive[:self.size].clone()
+        k = int(m.sum())
+        for name in ("V", "Z", "lab", "poly"):
+            t = getattr(self, name)
+            t[:k] = t[:self.size][m]
+        self.alive[:k] = True
+        self.alive[k:] = False
+        self.size = k
+        return m
 
 
 def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor,
@@ -237,6 +257,8 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                 root_rows.append(root_of_poly[Pc])
                 parent_chunks.append(parents)
                 n_poly += parents.numel()
+                if rows.dead_fraction() > 0.4:
+                    root_rows.keep(rows.compact_inplace())
         V, Z, lab, poly = rows.compact()
         if n_poly > n_before:
             # every new polygon's pattern so far is its oldest ancestor's: pointer jumping
