@@ -118,11 +118,16 @@ def test_enumerate_cli_writes_the_summary_and_graphs(tmp_path, capsys):
     assert "linear regions: 16" in capsys.readouterr().out
 
 
-def test_degenerate_net_counts_by_hand(tmp_path):
-    """data/degenerate_2d.json, worked by hand in data/MANIFEST.md's spirit: the layer-1 lines are
-    x+y=0 (twice: coincident), x-y=0 and x=1/2; the zero row never cuts."""
-    rc = er.region_complex(er.load_network(DATA / "degenerate_2d.json"), er.box([(-1, 1), (-1, 1)]))
+def test_degenerate_net_matches_brute_force(tmp_path):
+    """data/degenerate_2d.json: layer-1 lines x+y=0 (twice: coincident), x-y=0 and x=1/2, a zero
+    row that never cuts, a dead neuron.  Its activation regions are checked against the
+    independent brute force over all 2^8 patterns (exact LPs)."""
+    from oracles import brute_force_regions
+    net = er.load_network(DATA / "degenerate_2d.json")
+    K = er.box([(-1, 1), (-1, 1)])
+    rc = er.region_complex(net, K)
     assert rc.certificate["ok"]
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
     # coincident hyperplanes give one facet with two labels
     assert any(len(labs) >= 2 for r in rc.activation_regions for labs in r.labels)
     assert len(rc.linear_regions) < len(rc.activation_regions)

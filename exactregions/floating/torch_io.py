@@ -8,7 +8,6 @@ it came from.
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from typing import Any
 
 import torch
@@ -17,6 +16,7 @@ from torch import nn
 from exactregions.errors import FormatError, InvalidNetworkError, UnsupportedActivationError
 from exactregions.exact.activation import Activation
 from exactregions.exact.network import Layer, Network
+from exactregions.exact.rational import exact_rational
 
 __all__ = ["network_from_torch", "network_to_torch", "load_torch_network", "PiecewiseLinear"]
 
@@ -56,7 +56,7 @@ def _activation_of(module: nn.Module) -> Activation | None:
     if isinstance(module, nn.ReLU6):
         return Activation.relu6()
     if isinstance(module, nn.Hardtanh):
-        lo, hi = Fraction(module.min_val), Fraction(module.max_val)
+        lo, hi = exact_rational(float(module.min_val)), exact_rational(float(module.max_val))
         if (lo, hi) == (-1, 1):
             return Activation.hardtanh()
         return Activation.pwl([lo, hi], [0, 1, 0], lo)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from exactregions.exact.activation import Activation
 from exactregions.exact.network import Layer, Network
+from exactregions.exact.rational import exact_rational
 from exactregions.testing.oracles import CounterMismatch, model_for
 
 __all__ = ["permute_hidden", "rescale_neuron", "add_dead_neuron", "check_line_metamorphic"]
@@ -124,8 +125,8 @@ def check_line_metamorphic(counter: Callable[..., Any], net: Network, p1: Sequen
     # plus one, or exactly to the whole's when m is itself a breakpoint
     from exactregions.exact.complex import region_complex
     from exactregions.exact.domain import segment
-    a = [Fraction(v) for v in p1]
-    b = [Fraction(v) for v in p2]
+    a = [exact_rational(v) for v in p1]
+    b = [exact_rational(v) for v in p2]
     t = Fraction(1, 2)
     m = [x + t * (y - x) for x, y in zip(a, b)]
     on_break = any(p.witness[0] == t for p in region_complex(net, segment(a, b)).pieces)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 from exactregions.exact.complex import RegionComplex, region_complex
 from exactregions.exact.domain import Domain, plane, segment
 from exactregions.exact.network import Network
+from exactregions.exact.rational import exact_rational
 
 __all__ = ["CounterMismatch", "ExactCounts", "exact_counts", "model_for", "assert_line_counts",
            "assert_partition", "exact_breakpoints"]
@@ -151,7 +152,7 @@ def assert_partition(counter: Callable[..., Any], net: Network, p1: Sequence[Any
     # representative points: find the exact linear region of each
     hit = set()
     for pt in got:
-        s, t = (Fraction(float(v)) for v in pt)
+        s, t = (exact_rational(float(v)) for v in pt)
         # a point on a boundary is credited to every region whose closure holds it
         for r in rc.activation_regions:
             if all(a[0] * s + a[1] * t <= b for a, b in zip(r.A, r.b)):

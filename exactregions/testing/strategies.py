@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from exactregions.exact.activation import Activation
 from exactregions.exact.domain import Domain, box
 from exactregions.exact.network import Layer, Network
+from exactregions.exact.rational import exact_rational
 
 __all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks", "boxes",
            "segments", "planes"]
@@ -40,7 +41,7 @@ def small_integers(max_abs: int = 2) -> st.SearchStrategy[Fraction]:
 def he_floats(fan_in: int) -> st.SearchStrategy[Fraction]:
     """Floats of about He-normal size, entering by their exact binary value."""
     s = (2.0 / fan_in) ** 0.5
-    return st.floats(-3 * s, 3 * s, allow_nan=False, allow_infinity=False).map(Fraction)
+    return st.floats(-3 * s, 3 * s, allow_nan=False, allow_infinity=False).map(exact_rational)
 
 
 _DYADIC = dyadic_rationals()
