@@ -457,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated activations your counter supports")
     cc.set_defaults(func=cmd_check_counter)
 
+    sub.add_parser("verify", add_help=False,
+                   help="check the paper's statements (proofs_check; `exactregions verify --help`)")
     net = sub.add_parser("net", help="make, import and export networks")
     nsub = net.add_subparsers(dest="net_command", required=True)
     r = nsub.add_parser("random", help="He-normal weights, N(0, bias_std²) biases (the paper's init)")
@@ -504,8 +506,13 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if raw[:1] == ["verify"]:  # the same command line as `python -m proofs_check`
+        from proofs_check.runner import main as verify_main
+
+        return verify_main(raw[1:])
     parser = build_parser()
-    args = parser.parse_args(_normalise_argv(sys.argv[1:] if argv is None else list(argv)))
+    args = parser.parse_args(_normalise_argv(raw))
     try:
         return int(args.func(args))
     except CertificateError as exc:

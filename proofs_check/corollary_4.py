@@ -1,0 +1,90 @@
+"""Corollary 4 / Corollary 7: the boundary density E[vol_{n−k}(B_N,k ∩ K)] / vol(K) lies between
+C(#neurons, k) · c_bias^k and C(#neurons, k) · (T · C_grad · C_bias)^k.
+
+The density is measured exactly (the exact complexes of :mod:`proofs_check.theorem_3`).  The
+constants are computed for the nets used: C_bias = sup ρ_b = 1/(σ_b √(2π)); C_grad = sup_z sup_x
+E[‖∇z(x)‖^{2k}]^{1/k}, estimated over random nets on a grid of x in K (the sup over K only,
+which can only make the upper bound smaller, i.e. harder to meet); c_bias = ρ_b(η) with
+η = sup_K ‖x‖²/n_in + Σ_j σ_{b_j}² and the unknown constant C' of the paper set to 0 — the
+largest c_bias, so the strongest form of the lower bound (Corollary 4 states it for ReLU).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from proofs_check.coarea import FloatNet, neuron_gradient_norms
+from proofs_check.context import RunContext
+from proofs_check.nets import breakpoint_count, make_net
+from proofs_check.result import CheckResult, verdict_of
+from proofs_check.stats import estimate
+from proofs_check.theorem_3 import exact_volumes
+
+__all__ = ["NAME", "STATEMENT", "run"]
+
+NAME = "corollary_4"
+STATEMENT = ("C(#neurons,k)·c_bias^k ≤ E[vol_{n_in−k}(B_N,k ∩ K)]/vol(K) ≤ "
+             "C(#neurons,k)·(T·C_grad·C_bias)^k (Corollary 4 for ReLU; Corollary 7's upper bound "
+             "for any PWL φ with T breakpoints).")
+BIAS_STD = 1.0
+ACTS = ("relu", "hardtanh", "pwl0")
+
+
+def gradient_moments(spec: tuple) -> dict[str, Any]:
+    """‖∇z(x)‖^{2k} for every neuron at a grid of x in [-1,1]², for one net (k = 1, 2)."""
+    act, widths, seed = spec
+    fn = FloatNet.of(make_net(widths, act, seed, BIAS_STD))
+    g = np.linspace(-1, 1, 9)
+    X = np.array([(a, b) for a in g for b in g])
+    norms = neuron_gradient_norms(fn, X)  # (P, #neurons)
+    return {"m1": (norms ** 2).tolist(), "m2": (norms ** 4).tolist()}
+
+
+def run(ctx: RunContext) -> CheckResult:
+    """Exact densities against both bounds, per activation and k."""
+    t0 = time.perf_counter()
+    widths = (2, 6, 6, 1) if ctx.quick else (2, 8, 8, 8, 1)
+    M = 24 if ctx.quick else 200
+    n = widths[0]
+    N = sum(widths[1:-1])
+    volK = 2.0 ** n
+    ex = ctx.runner.map(exact_volumes, [(a, widths, ctx.seed_for(NAME, j * M + i), BIAS_STD)
+                                        for j, a in enumerate(ACTS) for i in range(M)],
+                        NAME + " exact")
+    gm = ctx.runner.map(gradient_moments, [(a, widths, ctx.seed_for(NAME + "/grad", j * M + i))
+                                           for j, a in enumerate(ACTS) for i in range(M)],
+                        NAME + " gradients")
+    C_bias = 1.0 / (BIAS_STD * math.sqrt(2 * math.pi))
+    eta = 2.0 / n + (len(widths) - 1) * BIAS_STD ** 2  # sup_K ‖x‖²/n_in + Σ_j σ_bj², C' = 0
+    c_bias = C_bias * math.exp(-0.5 * (eta / BIAS_STD) ** 2)
+    criteria: dict[str, dict[str, Any]] = {}
+    figures: dict[str, Any] = {"C_bias": C_bias, "c_bias": c_bias, "eta": eta, "neurons": N}
+    for j, a in enumerate(ACTS):
+        T = breakpoint_count(a)
+        rows = gm[j * M:(j + 1) * M]
+        for k in range(1, n + 1):
+            moments = np.mean([np.array(r[f"m{k}"]) for r in rows], axis=0)  # (P, #neurons)
+            C_grad = float(moments.max()) ** (1.0 / k)
+            dens = estimate([r["volumes"][str(k)] / volK for r in ex[j * M:(j + 1) * M]])
+            upper = math.comb(N, k) * (T * C_grad * C_bias) ** k
+            lower = math.comb(N, k) * c_bias ** k if a == "relu" else None
+            key = f"{a}_k{k}"
+            figures[key] = {"density": dens.to_json(), "C_grad": C_grad, "T": T, "upper": upper,
+                            "lower": lower, "upper_over_density": upper / dens.mean}
+            criteria[key + "_upper"] = {"ok": dens.ci99[1] <= upper, "rule": "99% interval of the "
+                                        "density below the upper bound", "upper": upper,
+                                        "density_ci99_high": dens.ci99[1]}
+            if lower is not None:
+                criteria[key + "_lower"] = {"ok": dens.ci99[0] >= lower, "rule": "99% interval "
+                                            "of the density above the lower bound", "lower": lower,
+                                            "density_ci99_low": dens.ci99[0]}
+    return CheckResult(NAME, STATEMENT, verdict_of(criteria), criteria, figures,
+                       {"volumes": ex, "note": "C_grad from the per-(neuron, x) means of "
+                        "‖∇z‖^{2k} over the nets, sup over a 9×9 grid of K"},
+                       {"widths": list(widths), "nets": M, "bias_std": BIAS_STD,
+                        "domain": "[-1,1]^2", "seed": ctx.seed, "C_prime": 0},
+                       time.perf_counter() - t0)

@@ -1,0 +1,151 @@
+"""Theorem 1: along a line (here a 1-input, 1-output net on an interval I, the theorem's own
+setting), the mean number of linear-region boundaries is ≈ |I| · T · #neurons — linear in the
+number of neurons and independent of how they are arranged in depth.
+
+Counts come from the batched float line kernel (:func:`exactregions.floating.lines.line_regions`),
+which the test suite ties to the exact core; lines with a near-tie are reported.  Fits are least
+squares with normal-approximation 99% intervals.  Tolerances (the theorem holds up to constants,
+so "constant" and "linear" need a band) are stated in each criterion's rule.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from proofs_check.context import RunContext
+from proofs_check.nets import float_net
+from proofs_check.parallel import chunks
+from proofs_check.result import CheckResult, verdict_of
+from proofs_check.stats import estimate, fit_line
+
+__all__ = ["NAME", "STATEMENT", "run", "line_counts"]
+
+NAME = "theorem_1"
+STATEMENT = ("At initialisation the mean number of linear regions along a line segment I is "
+             "≈ |I| · T · #neurons: constant per neuron across depths at a fixed #neurons, "
+             "linear in #neurons, proportional to |I| and to T (Theorem 1).")
+
+BIAS_STD = 1.0
+
+
+def line_counts(spec: tuple) -> dict[str, Any]:
+    """B_N points on I = [-L/2, L/2] for each seed: float line kernel, one segment per net."""
+    import torch
+
+    from exactregions.floating.lines import line_regions
+
+    widths, act, L, seeds, device = spec
+    counts, ties = [], 0
+    p = torch.full((1, 1), -L / 2, dtype=torch.float64)
+    d = torch.full((1, 1), float(L), dtype=torch.float64)
+    for s in seeds:
+        tn = float_net(widths, act, s, BIAS_STD, device)
+        r = line_regions(tn, p.to(device), d.to(device))
+        counts.append(int(r.linear_pieces[0]) - 1)
+        ties += int(r.near_ties[0])
+    return {"counts": counts, "near_ties": ties}
+
+
+def _plan(quick: bool) -> dict[str, list[tuple]]:
+    depth = [(1, 48, 1), (1, 24, 24, 1), (1, 16, 16, 16, 1), (1, 12, 12, 12, 12, 1)]
+    width = [(1, h, h, h, 1) for h in ((8, 16, 32, 64) if quick else (4, 8, 16, 32, 64, 128))]
+    return {
+        "depth": [(w, "relu", 2.0) for w in depth],
+        "neurons": [(w, "relu", 2.0) for w in width],
+        "length": [((1, 16, 16, 16, 1), "relu", L) for L in (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)],
+        "breakpoints": [((1, 16, 16, 16, 1), a, 2.0) for a in ("abs", "zigzag")],
+    }
+
+
+def run(ctx: RunContext) -> CheckResult:
+    """Count, fit and compare (see the module doc)."""
+    t0 = time.perf_counter()
+    M = 200 if ctx.quick else 1000
+    plan = _plan(ctx.quick)
+    configs = [c for group in plan.values() for c in group]
+    specs, owners = [], []
+    for ci, (w, a, L) in enumerate(configs):
+        seeds = [ctx.seed_for(NAME, ci * 100_000 + i) for i in range(M)]
+        for part in chunks(seeds, 100):
+            specs.append((w, a, L, part, ctx.device))
+            owners.append(ci)
+    out = ctx.runner.map(line_counts, specs, NAME)
+    counts: list[list[int]] = [[] for _ in configs]
+    ties = 0
+    for ci, r in zip(owners, out):
+        counts[ci] += r["counts"]
+        ties += r["near_ties"]
+    by = {c: counts[i] for i, c in enumerate(configs)}
+    neurons = lambda w: sum(w[1:-1])  # noqa: E731
+    figures: dict[str, Any] = {"near_ties": ties, "nets_per_setting": M}
+    criteria: dict[str, dict[str, Any]] = {}
+    # depth: per-neuron density at #neurons = 48
+    per = {"×".join(map(str, w[1:-1])): estimate(np.array(by[(w, a, L)]) / neurons(w))
+           for (w, a, L) in plan["depth"]}
+    figures["per_neuron_by_depth"] = {k: e.to_json() for k, e in per.items()}
+    means = [e.mean for e in per.values()]
+    ratio = max(means) / min(means)
+    criteria["depth_independent"] = {
+        "ok": ratio <= 1.5, "ratio_max_min": ratio,
+        "rule": "regions/neuron at 48 neurons varies by at most 1.5× across depth 1–4 "
+                "(a multiplicative-per-layer law would give ≥ 2^3)"}
+    # linear in #neurons: log-log slope
+    Ns = [neurons(w) for (w, _, _) in plan["neurons"]]
+    ms = [estimate(by[c]) for c in plan["neurons"]]
+    f = fit_line(np.log(Ns), np.log([e.mean for e in ms]))
+    figures["by_neurons"] = {str(N): e.to_json() for N, e in zip(Ns, ms)}
+    figures["neurons_loglog"] = f.to_json()
+    criteria["linear_in_neurons"] = {"ok": abs(f.slope - 1) <= 0.15, "slope": f.slope,
+                                     "rule": "log-log slope of regions vs #neurons within 1 ± 0.15"}
+    # proportional to |I| where the density is near constant (|x| ≤ 1/2)
+    Ls = [L for (_, _, L) in plan["length"]]
+    ls = [estimate(by[c]) for c in plan["length"]]
+    small = [i for i, L in enumerate(Ls) if L <= 1.0]
+    g = fit_line(np.log([Ls[i] for i in small]), np.log([ls[i].mean for i in small]))
+    figures["by_length"] = {str(L): e.to_json() for L, e in zip(Ls, ls)}
+    figures["length_loglog_L_le_1"] = g.to_json()
+    criteria["proportional_to_length"] = {
+        "ok": abs(g.slope - 1) <= 0.2, "slope": g.slope,
+        "rule": "log-log slope of regions vs |I| for |I| ≤ 1 within 1 ± 0.2 (longer I reach "
+                "|x| where the pre-activation spread, hence ρ, changes: reported, not tested)"}
+    # T: abs (T=1) vs zigzag (T=2), both |φ'| = 1
+    ea, ez = (estimate(by[c]) for c in plan["breakpoints"])
+    tr = ez.mean / ea.mean
+    tr_se = tr * math.hypot(ez.se / ez.mean, ea.se / ea.mean)
+    figures["T_ratio"] = {"abs_T1": ea.to_json(), "zigzag_T2": ez.to_json(), "ratio": tr,
+                          "ratio_se": tr_se}
+    criteria["proportional_to_T"] = {"ok": abs(tr - 2) <= 0.3, "ratio": tr,
+                                     "rule": "zigzag (T=2) / abs (T=1) regions within 2 ± 0.3"}
+    criteria["no_near_ties"] = {"ok": ties == 0, "rule": "no float near-tie on any line",
+                                "near_ties": ties}
+    plots = []
+    path = ctx.plot_path("theorem_1.png")
+    if path is not None:
+        from proofs_check.plotting import figure, save
+
+        fig, ax = figure((9, 3.4))
+        fig.clf()
+        a1, a2, a3 = fig.subplots(1, 3)
+        a1.errorbar(Ns, [e.mean for e in ms], yerr=[2.576 * e.se for e in ms], fmt="o-")
+        a1.set(xscale="log", yscale="log", xlabel="#neurons (depth 3)", ylabel="B_N points on I",
+               title=f"slope {f.slope:.2f}")
+        a1.minorticks_off()
+        a1.set_xticks(Ns, [str(x) for x in Ns])
+        a2.bar(list(per), [e.mean for e in per.values()], yerr=[2.576 * e.se for e in per.values()])
+        a2.set(ylabel="regions / neuron", title="48 neurons, by depth")
+        a2.tick_params(axis="x", labelrotation=20, labelsize=7)
+        a3.errorbar(Ls, [e.mean for e in ls], yerr=[2.576 * e.se for e in ls], fmt="o-")
+        a3.set(xscale="log", yscale="log", xlabel="|I|", title=f"slope (|I|≤1) {g.slope:.2f}")
+        a3.minorticks_off()
+        a3.set_xticks(Ls, [f"{x:g}" for x in Ls])
+        plots.append(save(fig, path))
+    return CheckResult(NAME, STATEMENT, verdict_of(criteria), criteria, figures,
+                       {str(list(c)): by[c] for c in configs} if not ctx.quick else
+                       {"counts_per_setting": {str(list(c)): by[c][:20] for c in configs},
+                        "note": "first 20 counts per setting (quick run)"},
+                       {"input": "1-D, I = [-L/2, L/2]", "bias_std": BIAS_STD, "seed": ctx.seed,
+                        "init": "He-normal weights"}, time.perf_counter() - t0, tuple(plots))

@@ -1,0 +1,137 @@
+"""proofs_check: each check can fail (planted faults are caught), its integrands match
+independent oracles, and reports are deterministic and honest about failure."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from proofs_check import proposition_9, proposition_10
+from proofs_check.coarea import FloatNet, theorem3_integrand
+from proofs_check.context import RunContext
+from proofs_check.lemma_12 import tube_area
+from proofs_check.nets import dead_neuron_net, make_net
+from proofs_check.parallel import Runner, start_runner
+from proofs_check.result import CheckResult, Verdict
+from proofs_check.runner import main, run_checks
+
+
+def test_proposition_9_holds_and_catches_a_wrong_goodness(monkeypatch):
+    net = dead_neuron_net(3)
+    ok = proposition_9.analyse(net, 2)
+    assert ok["mismatches"] == 0 and ok["closure_mismatches"] == 0 and ok["surplus_facets"] > 0
+    # planted fault: "every neuron is good" (ignores Proposition 9's goodness)
+    monkeypatch.setattr(proposition_9, "good_neurons",
+                        lambda net, pre: {(l, i) for l, z in enumerate(pre) for i in range(len(z))})
+    bad = proposition_9.analyse(net, 2)
+    assert bad["mismatches"] > 0
+
+
+def test_proposition_10_generic_and_degenerate():
+    assert proposition_10.analyse(make_net((2, 5, 5, 1), "relu", 4, 0.5), 2)["violations"] == 0
+    r = proposition_10.analyse(proposition_10.concurrent_lines_net(), 2)
+    assert r["violations"] == 1 and r["violation_examples"][0]["neurons"] == [[0, 0], [0, 1], [0, 2]]
+
+
+def _one_hidden_layer(seed: int):
+    return make_net((2, 3, 1), "relu", seed, 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_theorem3_integrand_k1_matches_bias_sampling(seed):
+    """One hidden layer: every neuron is good, so Σ_z ∫_K Y = Σ_z E_b[length({w·x + b = 0} ∩ K)],
+    which sampling b and clipping the line to the square gives independently."""
+    net = _one_hidden_layer(seed)
+    fn = FloatNet.of(net)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(200_000, 2))
+    formula = 4 * theorem3_integrand(fn, X, 1, 1.0).mean()
+    W, b = fn.W[0], rng.normal(0, 1.0, size=(200_000, 3))
+    # chord length of {w·x + b = 0} in [-1,1]²: clip the line parametrised along its direction
+    total = 0.0
+    for z in range(3):
+        w = W[z]
+        d = np.array([-w[1], w[0]]) / np.linalg.norm(w)
+        p0 = -b[:, z, None] * w / (w @ w)                              # foot of the line
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1 = (-1 - p0) / d
+            t2 = (1 - p0) / d
+        lo = np.nanmax(np.minimum(t1, t2), axis=1)
+        hi = np.nanmin(np.maximum(t1, t2), axis=1)
+        total += np.clip(hi - lo, 0, None).mean()
+    assert formula == pytest.approx(total, rel=0.03)
+
+
+def test_theorem3_integrand_k2_matches_bias_sampling():
+    """One hidden layer, k = 2: Σ_pairs P(the two lines cross inside K), by sampling biases."""
+    net = _one_hidden_layer(5)
+    fn = FloatNet.of(net)
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, size=(200_000, 2))
+    formula = 4 * theorem3_integrand(fn, X, 2, 1.0).mean()
+    W = fn.W[0]
+    b = rng.normal(0, 1.0, size=(400_000, 3))
+    total = 0.0
+    for i in range(3):
+        for j in range(i + 1, 3):
+            A = np.array([W[i], W[j]])
+            x = np.linalg.solve(A, -b[:, [i, j]].T).T
+            total += np.mean(np.all(np.abs(x) <= 1, axis=1))
+    assert formula == pytest.approx(total, rel=0.05)
+
+
+def test_tube_area_encloses_a_stadium():
+    lo, hi = tube_area(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]), 0.1,
+                       np.array([-1.0, -1.0]), np.array([2.0, 1.0]), depth=10)
+    stadium = 2 * 0.1 * 1.0 + math.pi * 0.1 ** 2
+    assert lo <= stadium <= hi and hi - lo < 0.02
+
+
+def test_dask_and_in_process_give_the_same_report():
+    ctx0 = RunContext(7, True, Runner(None, progress=False))
+    a = run_checks(["proposition_9"], ctx0, log=lambda s: None)[0]
+    runner = start_runner("local", workers=2, progress=False)
+    try:
+        b = run_checks(["proposition_9"], RunContext(7, True, runner), log=lambda s: None)[0]
+    finally:
+        runner.close()
+    assert a.verdict is Verdict.PASS and a.figures == b.figures and a.evidence == b.evidence
+
+
+def test_cli_writes_reports_and_fails_loudly(tmp_path, monkeypatch, capsys):
+    js, md = tmp_path / "r.json", tmp_path / "r.md"
+    rc = main(["--quick", "--only", "sawtooth", "--scheduler", "none", "--no-progress",
+               "--json", str(js), "--md", str(md), "--plots", str(tmp_path / "plots")])
+    rep = json.loads(js.read_text())
+    entry = rep["checks"][0]
+    assert rc == 0 and rep["passed"] and set(entry) >= {"name", "statement", "verdict", "figures",
+                                                       "evidence"}
+    assert entry["figures"]["exact_counts"]["8"] == 256
+    assert (tmp_path / "plots" / "sawtooth.png").stat().st_size > 0 and "sawtooth.png" in md.read_text()
+    # a check that raises is a failed check, and the run exits 1
+    from proofs_check import registry
+
+    def broken(ctx):
+        raise RuntimeError("planted")
+
+    monkeypatch.setitem(registry.CHECKS, "sawtooth", broken)
+    monkeypatch.setattr("proofs_check.runner.CHECKS", registry.CHECKS)
+    assert main(["--only", "sawtooth", "--scheduler", "none", "--json", str(js)]) == 1
+    assert json.loads(js.read_text())["checks"][0]["verdict"] == "fail"
+    # bad arguments: exit 2, nothing written
+    out = tmp_path / "never.json"
+    assert main(["--only", "theorem_99", "--json", str(out)]) == 2 and not out.exists()
+
+
+def test_exactregions_verify_delegates(tmp_path):
+    from exactregions.cli import main as cli_main
+
+    assert cli_main(["verify", "--list"]) == 0
+
+
+def test_verdict_needs_criteria():
+    r = CheckResult("x", "c", Verdict.FAIL, {}, {}, None, {}, 0.0)
+    assert r.to_json()["verdict"] == "fail"
