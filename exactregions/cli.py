@@ -257,6 +257,38 @@ def cmd_lines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_archs(values: Sequence[str]) -> list[tuple[int, ...]]:
+    out = []
+    for v in values:
+        try:
+            widths = tuple(int(x) for x in v.replace("[", "").replace("]", "").split(","))
+        except ValueError:
+            raise InvalidDomainError(f"--archs {v!r}: hidden widths are comma-separated integers") from None
+        if not widths or min(widths) < 1:
+            raise InvalidDomainError(f"--archs {v!r}: widths must be positive")
+        out.append(widths)
+    return out
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    _need_torch()
+    from exactregions.experiments.experiment import DEFAULT_ARCHS, QUICK, run_experiment
+
+    dev = _device(args.device)
+    q = QUICK if args.quick else {}
+    archs = _parse_archs(args.archs) if args.archs else list(q.get("archs", DEFAULT_ARCHS))
+    pick = lambda v, key, default: v if v is not None else q.get(key, default)  # noqa: E731
+    epochs, seeds = pick(args.epochs, "epochs", 20), pick(args.seeds, "seeds", 5)
+    lines, points = pick(args.lines, "lines", 100), pick(args.points, "points", 10_000)
+    for name, v in (("--epochs", epochs), ("--seeds", seeds), ("--lines", lines),
+                    ("--points", points)):
+        if v < 1:
+            raise InvalidDomainError(f"{name} must be at least 1, got {v}")
+    run_experiment(Path(args.out), args.dataset, args.data_dir, archs, epochs, seeds, lines,
+                   points, str(dev), progress=not args.no_progress)
+    return 0
+
+
 def cmd_distance(args: argparse.Namespace) -> int:
     _need_torch()
     import numpy as np
@@ -457,6 +489,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated activations your counter supports")
     cc.set_defaults(func=cmd_check_counter)
 
+    ex = sub.add_parser("experiment", help="the paper's §3: train, track regions and distances, "
+                                           "draw Figures 1, 3-6, 8")
+    ex.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist", "digits"])
+    ex.add_argument("--data-dir", help="folder with the four IDX files (MNIST's format, .gz or raw)")
+    ex.add_argument("--archs", nargs="+", metavar="W1,W2,W3",
+                    help="hidden widths per architecture (default: the paper's five)")
+    ex.add_argument("--epochs", type=int)
+    ex.add_argument("--seeds", type=int)
+    ex.add_argument("--lines", type=int, help="lines per checkpoint (default 100)")
+    ex.add_argument("--points", type=int, help="distance points per checkpoint (default 10000)")
+    ex.add_argument("--device", default="cpu")
+    ex.add_argument("--quick", action="store_true",
+                    help="3 archs, 2 epochs, 1 seed, 25 lines, 500 points (minutes on 2 cores)")
+    ex.add_argument("--no-progress", action="store_true")
+    ex.add_argument("--out", required=True, help="output folder (runs resume from it)")
+    ex.set_defaults(func=cmd_experiment)
     sub.add_parser("verify", add_help=False,
                    help="check the paper's statements (proofs_check; `exactregions verify --help`)")
     net = sub.add_parser("net", help="make, import and export networks")

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from exactregions.exact.complex import region_complex
-from exactregions.exact.constructions import sawtooth_network
+from exactregions.exact.constructions import perturb_network, sawtooth_network
 from exactregions.exact.domain import box
-from exactregions.exact.network import Layer, Network
-from exactregions.exact.rational import exact_rational
+from exactregions.exact.network import Network
 from proofs_check.context import RunContext
 from proofs_check.result import CheckResult, verdict_of
 from proofs_check.stats import estimate
@@ -31,20 +30,12 @@ SIGMA = 0.1
 
 
 def perturbed_sawtooth(n: int, seed: int, sigma: float = SIGMA) -> Network:
-    """The sawtooth with i.i.d. N(0, σ²) added to every weight and bias (each float draw enters
-    exactly, by its binary value).
+    """The sawtooth with i.i.d. N(0, σ²) added to every weight and bias.
 
     >>> perturbed_sawtooth(3, 0).widths
     (1, 3, 3, 3, 1)
     """
-    rng = np.random.default_rng(seed)
-    layers = []
-    for layer in sawtooth_network(n).layers:
-        W = tuple(tuple(w + exact_rational(float(rng.normal(0, sigma))) for w in row)
-                  for row in layer.weight)
-        b = tuple(x + exact_rational(float(rng.normal(0, sigma))) for x in layer.bias)
-        layers.append(Layer(W, b, layer.activation))
-    return Network(1, tuple(layers), source=f"sawtooth n={n} + N(0,{sigma}²) noise seed={seed}")
+    return perturb_network(sawtooth_network(n), sigma, seed)
 
 
 def _count(spec: tuple) -> dict[str, Any]:

@@ -99,13 +99,7 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
         raise CertificateError("two regions share an activation pattern")
     # (c) witnesses: strictly inside, and the independent forward pass gives the pattern
     W = [cell.centroid() for cell in arr.cells]
-    table = arr.table
-    for r, cell, w in zip(regions, arr.cells, W):
-        # every constraint the cell carries (its facets and the redundant ones) holds strictly
-        for c in cell.cons:
-            con = table[c]
-            if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
-                raise CertificateError(f"witness of region {r.index} is not strictly inside")
+    _check_witnesses(arr, W)
     pats = _forward_patterns_certified(arr.reduced, W)
     for r, p in zip(regions, pats):
         if p != r.pattern:
@@ -143,6 +137,30 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
     }
 
 
+def _check_witnesses(arr: "CellArrangement", W: list) -> None:
+    """Every constraint a cell carries (its facets and the redundant ones) holds strictly at its
+    witness.  float64 with a rigorous bound settles the clear margins (rounding each mpq to
+    float64 and a dot product of n terms: below γ_{n+4}·Σ|terms|); the rest is exact."""
+    table = arr.table
+    n = arr.domain.dim
+    g = 2 * _gamma(n + 4)
+    frow: dict[int, tuple[np.ndarray, float]] = {}
+    for ci, (cell, w) in enumerate(zip(arr.cells, W)):
+        for c in cell.cons:
+            if c not in frow:
+                con = table[c]
+                frow[c] = (np.array([float(x) for x in con.a]), float(con.b))
+        A = np.array([frow[c][0] for c in cell.cons])
+        b = np.array([frow[c][1] for c in cell.cons])
+        wf = np.array([float(x) for x in w])
+        slack = b - A @ wf
+        bound = g * (np.abs(b) + np.abs(A) @ np.abs(wf)) + 1e-300
+        for i in np.nonzero(~(slack > bound))[0]:
+            con = table[cell.cons[i]]
+            if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
+                raise CertificateError(f"witness of region {ci} is not strictly inside")
+
+
 def _key(a, b) -> tuple:
     for v in a:
         if v != 0:
@@ -166,6 +184,7 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         lo = np.array([-np.inf] + bps)
         hi = np.array(bps + [np.inf])
         layer_bps.append((lo, hi))
+    labels = [con.label for con in arr.table]
     for ci, cell in enumerate(arr.cells):
         V = cell.verts
         VF = np.array([[float(x) for x in v] for v in V])
@@ -190,6 +209,11 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
             bps = act.breakpoints
             for vi, i in zip(*np.nonzero(~clear)):
                 j = cell.pattern[l][i]
+                # a vertex on one of this neuron's own bounding hyperplanes (exact incidence from
+                # the enumeration) sits exactly at ξ_{j-1} or ξ_j: inside the closed piece
+                if any(labels[c][0] == "neuron" and labels[c][1] == l and labels[c][2] == i
+                       and labels[c][3] in (j - 1, j) for c in cell.tight[vi]):
+                    continue
                 z = Z[i]
                 ex = sum((p * q for p, q in zip(z[:-1], V[vi])), z[-1])
                 if (j > 0 and ex < bps[j - 1]) or (j < len(bps) and ex > bps[j]):

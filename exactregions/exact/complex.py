@@ -25,6 +25,7 @@ from exactregions.exact.network import Network, NeuronId
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
+                                         polygon_area,
                                          polytope_volume)
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
@@ -216,7 +217,10 @@ class _Builder:
                 if len(vs) >= n:
                     fs = frozenset(vs)
                     if fs not in facets and fs not in self.not_facet:
-                        if affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1:
+                        # n <= 3: the vertices of a face are exactly the cell's vertices on its
+                        # supporting plane, and a face of dim <= n - 2 has at most n - 1 of
+                        # them (a vertex, or an edge's two), so >= n vertices make a facet
+                        if n <= 3 or affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1:
                             facets.add(fs)
                             self.facet_key.setdefault(fs, self.table[c])
                         else:
@@ -462,6 +466,42 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             good_cache[ci] = _good_sets(arr.net, cells[ci].pattern, masks)
         return good_cache[ci]
 
+    # exact coordinates and constraint rows as Fractions, each converted once (vertices are
+    # shared by ~2^n cells, facet rows by two)
+    fverts = [tuple(_fr(x) for x in v) for v in b.vcoords]
+    fcons: dict[int, tuple[tuple[Fraction, ...], Fraction]] = {}
+
+    def frow(c: int) -> tuple[tuple[Fraction, ...], Fraction]:
+        r = fcons.get(c)
+        if r is None:
+            con = arr.table[c]
+            r = fcons[c] = (tuple(_fr(x) for x in con.a), _fr(con.b))
+        return r
+
+    # n = 3: a facet's area projected along a coordinate (the first its normal has) is shared
+    # by the two cells' Lasserre volumes and by the B_N,1 piece that holds it: compute it once
+    area_cache: dict[tuple[frozenset[int], int], mpq] = {}
+
+    def facet_area(vs: frozenset[int], j: int) -> mpq:
+        a = area_cache.get((vs, j))
+        if a is None:
+            pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j) for v in vs]
+            a = area_cache[(vs, j)] = polygon_area(pts)
+        return a
+
+    def lasserre3(local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
+        # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped
+        apex = b.vcoords[local[0]]
+        vol = mpq(0)
+        for vs, cs in rows.items():
+            if local[0] in vs:
+                continue
+            con = arr.table[cs[0]]
+            j = next(i for i, x in enumerate(con.a) if x != 0)
+            h = con.b - sum((x * y for x, y in zip(con.a, apex)), mpq(0))
+            vol += abs(h) * facet_area(vs, j) / abs(con.a[j])
+        return vol / 3
+
     regions = []
     for ci, cell in enumerate(cells):
         local = b.cell_local[ci]
@@ -478,19 +518,21 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         A, bb, labels, normals = [], [], [], []
         for vs, cs in rows.items():
             con = arr.table[cs[0]]
-            A.append(tuple(_fr(x) for x in con.a))
-            bb.append(_fr(con.b))
+            fa, fb = frow(cs[0])
+            A.append(fa)
+            bb.append(fb)
             labels.append(tuple(arr.table[c].label for c in cs))
             normals.append(con.a)
-        facets_local = []
-        gl = {g: i for i, g in enumerate(local)}
-        for vs in rows:
-            facets_local.append(frozenset(gl[g] for g in vs))
-        vol, _ = polytope_volume(cell.verts, facets_local, normals)
+        if n == 3:
+            vol = lasserre3(local, rows)
+        else:
+            gl = {g: i for i, g in enumerate(local)}
+            facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
+            vol, _ = polytope_volume(cell.verts, facets_local, normals)
         out_map = arr.output_map(cell)
         regions.append(ActivationRegion(
             ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
-            tuple(tuple(_fr(x) for x in v) for v in cell.verts),
+            tuple(fverts[g] for g in local),
             tuple(_fr(x) for x in cell.centroid()), _fr(vol),
             tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
     roots = sorted({r.linear_region for r in regions})
@@ -517,8 +559,16 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             for f in tops:
                 if b.plane_key(faces[f].verts) != key:
                     raise CertificateError("a B_N,1 piece is not contained in one hyperplane")
-                pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j) for v in faces[f].verts]
-                rational += polytope_volume(pts)[0] if n > 1 else mpq(1)
+                # dropping coordinate j (normal[j] = 1) maps the facet injectively: full-dim
+                if n == 1:
+                    rational += mpq(1)
+                elif n == 3:
+                    rational += facet_area(faces[f].verts, j)
+                else:
+                    pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j)
+                           for v in faces[f].verts]
+                    rational += (max(p[0] for p in pts) - min(p[0] for p in pts) if n == 2
+                                 else polytope_volume(pts)[0])
             gram = sum((x * x for x in normal), mpq(0))
             tops_done = True
         else:
@@ -570,7 +620,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         pieces.append(BoundaryPiece(pi, k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
                                     volume, witness, tuple(sorted(fs))))
     rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
-                       tuple(tuple(_fr(x) for x in v) for v in b.vcoords), {})
+                       tuple(fverts), {})
     cert = certify_complex(rc, arr)
     object.__setattr__(rc, "certificate", cert)
     return rc

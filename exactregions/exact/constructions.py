@@ -7,8 +7,9 @@ from fractions import Fraction
 from exactregions.errors import InvalidNetworkError
 from exactregions.exact.activation import Activation
 from exactregions.exact.network import Layer, Network
+from exactregions.exact.rational import exact_rational
 
-__all__ = ["sawtooth_network"]
+__all__ = ["sawtooth_network", "perturb_network"]
 
 
 def sawtooth_network(n: int) -> Network:
@@ -40,3 +41,31 @@ def sawtooth_network(n: int) -> Network:
         layers.append(Layer(W, shifts, relu))
     layers.append(Layer((combo,), (F(0),), Activation.identity()))
     return Network(1, tuple(layers), source=f"Telgarsky sawtooth n={n}")
+
+
+def perturb_network(net: Network, sigma: float, seed: int) -> Network:
+    """``net`` with i.i.d. N(0, σ²) added to every weight and bias (Figure 3's perturbation);
+    each float64 draw enters exactly, by its binary value.
+
+    >>> p = perturb_network(sawtooth_network(2), 0.1, seed=0)
+    >>> p.widths, p.layers[0].weight[0][0] != 1
+    ((1, 3, 3, 1), True)
+
+    Raises
+    ------
+    InvalidNetworkError
+        If sigma is negative or not finite.
+    """
+    import numpy as np
+
+    if not (sigma >= 0 and np.isfinite(sigma)):
+        raise InvalidNetworkError(f"sigma must be a finite number >= 0, got {sigma}")
+    rng = np.random.default_rng(seed)
+    layers = []
+    for layer in net.layers:
+        W = tuple(tuple(w + exact_rational(float(rng.normal(0, sigma))) for w in row)
+                  for row in layer.weight)
+        b = tuple(x + exact_rational(float(rng.normal(0, sigma))) for x in layer.bias)
+        layers.append(Layer(W, b, layer.activation))
+    return Network(net.input_dim, tuple(layers),
+                   source=f"{net.source} + N(0,{sigma}^2) noise seed={seed}")

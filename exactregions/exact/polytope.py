@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from gmpy2 import mpq
 
-__all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume",
+__all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume", "polygon_area",
            "hyperplane_key", "ZERO", "ONE"]
 
 ZERO = mpq(0)
@@ -155,7 +155,7 @@ def _pivots(basis: list[list[mpq]]) -> list[int]:
     return [next(c for c, x in enumerate(row) if x != 0) for row in basis]
 
 
-def _polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
+def polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
     """Exact area of a convex polygon given by its vertices in any order.
 
     A fan from the first vertex: floats guide the angular order of the others as seen from it
@@ -215,7 +215,7 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
         xs = [p[0] for p in proj]
         return max(xs) - min(xs), basis
     if d == 2:
-        return _polygon_area(proj), basis
+        return polygon_area(proj), basis
     if facets is None:
         raise ValueError("facets are needed for volumes of dimension >= 3")
     return _volume_with_facets(proj, facets), basis
@@ -237,8 +237,14 @@ def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[
         h = b - sum((x * y for x, y in zip(normal, c)), ZERO)
         j = next(i for i, x in enumerate(normal) if x != 0)
         dropped = [tuple(x for i, x in enumerate(p) if i != j) for p in fpts]
-        if d - 1 <= 2:
-            sub, _ = polytope_volume(dropped)
+        if d == 1:
+            sub = ONE
+        elif d - 1 == 1:
+            # projecting a facet along a coordinate its normal has is injective: the dropped
+            # points are full-dimensional in d - 1, no basis needed
+            sub = max(p[0] for p in dropped) - min(p[0] for p in dropped)
+        elif d - 1 == 2:
+            sub = polygon_area(dropped)
         else:
             # facets of the facet: intersections with the other facets, of affine dim d - 2
             ridges = []
@@ -278,12 +284,16 @@ class Cell:
     cons: list[int]
     pattern: tuple[tuple[int, ...], ...] = ()
     maps: list[list[mpq]] = field(default_factory=list)
+    _centroid: tuple[mpq, ...] | None = field(default=None, repr=False, compare=False)
 
     def centroid(self) -> tuple[mpq, ...]:
-        """The average of the vertices: a strictly interior rational point."""
-        k = len(self.verts)
-        n = len(self.verts[0])
-        return tuple(sum((v[i] for v in self.verts), ZERO) / k for i in range(n))
+        """The average of the vertices: a strictly interior rational point (computed once;
+        a cell's vertices do not change after enumeration)."""
+        if self._centroid is None:
+            k = len(self.verts)
+            n = len(self.verts[0])
+            self._centroid = tuple(sum((v[i] for v in self.verts), ZERO) / k for i in range(n))
+        return self._centroid
 
     def edges(self, table: Sequence[Constraint]) -> list[tuple[int, int]]:
         """Vertex pairs spanning an edge: the common tight normals have rank n - 1."""

@@ -107,7 +107,24 @@ def format_rational(value: Fraction) -> str:
 
 def _coprime_constructor():
     """Build a Fraction from a numerator and a positive denominator already in lowest terms
-    (gmpy2's mpq always is) without a second gcd; plain normalisation where Python lacks it."""
+    (gmpy2's mpq always is) without a second gcd; plain normalisation where Python lacks it.
+
+    Fastest: fill the two slots of a bare Fraction (CPython's ``fractions`` keeps exactly
+    ``_numerator``/``_denominator``); this is probed once against the public constructor and
+    not used if the layout differs."""
+    def slots(n: int, d: int) -> Fraction:
+        f = object.__new__(Fraction)
+        f._numerator = n  # type: ignore[attr-defined]
+        f._denominator = d  # type: ignore[attr-defined]
+        return f
+
+    try:
+        probe = slots(-3, 7)
+        if (probe == Fraction(-3, 7) and hash(probe) == hash(Fraction(-3, 7))
+                and str(probe) == "-3/7" and probe + 1 == Fraction(4, 7)):
+            return slots
+    except (AttributeError, TypeError):
+        pass
     try:
         Fraction(1, 1, _normalize=False)  # type: ignore[call-arg]
         return lambda n, d: Fraction(n, d, _normalize=False)  # type: ignore[call-arg]

@@ -14,12 +14,9 @@ from typing import Iterable
 import gmpy2
 import sympy
 
+from exactregions.exact.rational import mpq_to_fraction
+
 __all__ = ["SurdSum"]
-
-
-def _canonical_radicand(r: Fraction) -> tuple[int, Fraction]:
-    """√(p/q) = √(p q) / q: an integer radicand and a rational factor."""
-    return r.numerator * r.denominator, Fraction(1, r.denominator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +35,25 @@ class SurdSum:
     @staticmethod
     def of(coefficient: Fraction, radicand: Fraction = Fraction(1)) -> "SurdSum":
         """coefficient · √radicand (radicand ≥ 0)."""
-        if radicand < 0:
+        c = gmpy2.mpq(coefficient)
+        R = gmpy2.mpq(radicand)
+        if R < 0:
             raise ValueError("negative radicand")
-        if coefficient == 0 or radicand == 0:
+        if c == 0 or R == 0:
             return SurdSum()
-        r, f = _canonical_radicand(Fraction(radicand))
-        root, exact = gmpy2.iroot(gmpy2.mpz(r), 2)
+        # √(p/q) = √(p q) / q: an integer radicand (gmpy2 arithmetic, no Fraction gcds)
+        r = R.numerator * R.denominator
+        f = gmpy2.mpq(1, R.denominator)
+        root, exact = gmpy2.iroot(r, 2)
         if exact:
-            return SurdSum(((1, Fraction(coefficient) * f * int(root)),))
+            return SurdSum(((1, mpq_to_fraction(c * f * root)),))
         # pull out the square part that is cheap to find (small primes only: no factoring)
         for p in (2, 3, 5, 7, 11, 13):
-            while r % (p * p) == 0:
-                r //= p * p
+            pp = p * p
+            while r % pp == 0:
+                r //= pp
                 f *= p
-        return SurdSum(((r, Fraction(coefficient) * f),))
+        return SurdSum(((int(r), mpq_to_fraction(c * f)),))
 
     @staticmethod
     def total(items: Iterable["SurdSum"]) -> "SurdSum":

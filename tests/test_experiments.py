@@ -1,0 +1,123 @@
+"""The experiment pipeline: IDX reading, data errors, resume, and its counts tied to the exact core."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from exactregions.cli import main as cli
+from exactregions.experiments.datasets import DatasetError, load_dataset, read_idx
+from exactregions.experiments.training import T_RANGE, RunSpec, make_model, measure, train_run
+
+
+def _idx(arr: np.ndarray) -> bytes:
+    code = 0x08 if arr.dtype == np.uint8 else 0x0C
+    return struct.pack(">BBBB", 0, 0, code, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape) \
+        + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+def _mnist_dir(tmp_path, n=20, gz=True):
+    rng = np.random.default_rng(0)
+    files = {"train-images-idx3-ubyte": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+             "train-labels-idx1-ubyte": rng.integers(0, 10, n, dtype=np.uint8),
+             "t10k-images-idx3-ubyte": rng.integers(0, 256, (n // 2, 28, 28), dtype=np.uint8),
+             "t10k-labels-idx1-ubyte": rng.integers(0, 10, n // 2, dtype=np.uint8)}
+    for name, arr in files.items():
+        data = _idx(arr)
+        (tmp_path / (name + (".gz" if gz else ""))).write_bytes(gzip.compress(data) if gz else data)
+    return files
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_roundtrip(tmp_path, gz):
+    files = _mnist_dir(tmp_path, gz=gz)
+    d = load_dataset("mnist", tmp_path)
+    assert d.x_train.shape == (20, 784) and d.shape == (28, 28)
+    assert np.array_equal(d.y_test, files["t10k-labels-idx1-ubyte"])
+    assert np.array_equal((d.x_train * 255).round().astype(np.uint8).reshape(20, 28, 28),
+                          files["train-images-idx3-ubyte"])
+
+
+def test_bad_data_is_named(tmp_path):
+    _mnist_dir(tmp_path, gz=False)
+    p = tmp_path / "t10k-labels-idx1-ubyte"
+    p.write_bytes(p.read_bytes()[:-3])
+    with pytest.raises(DatasetError, match="truncated"):
+        load_dataset("mnist", tmp_path)
+    (tmp_path / "junk").write_bytes(b"hello world")
+    with pytest.raises(DatasetError, match="not an IDX"):
+        read_idx(tmp_path / "junk")
+    with pytest.raises(DatasetError, match="--data-dir"):
+        load_dataset("mnist")
+    with pytest.raises(DatasetError, match="dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", tmp_path / "nowhere")
+
+
+def test_cli_bad_data_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "exp"
+    assert cli(["experiment", "--dataset", "mnist", "--out", str(out)]) == 2
+    assert not out.exists()
+    assert "data-dir" in capsys.readouterr().err
+
+
+def test_line_counts_match_the_exact_core():
+    """The tracked regions-per-line equal the exact 1-D count of the same segment."""
+    import exactregions as er
+    from exactregions.floating.torch_io import network_from_torch
+
+    data = load_dataset("digits")
+    model = make_model(64, (6, 6, 6), 10, seed=3)
+    e = torch.as_tensor(data.x_train[:4], dtype=torch.float64)
+    m = measure(model, data, e, e, "cpu")
+    net = network_from_torch(model)
+    exact = []
+    for row in data.x_train[:4]:
+        a = [Fraction(float(x)) * Fraction(T_RANGE[0]) for x in row]
+        b = [Fraction(float(x)) * Fraction(T_RANGE[1]) for x in row]
+        exact.append(len(er.region_complex(net, er.segment(a, b)).linear_regions))
+    assert m["regions_per_neuron"] * 18 == pytest.approx(np.mean(exact), abs=1e-12)
+    assert m["line_near_ties"] == 0
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    data = load_dataset("digits")
+    spec = RunSpec((8, 8, 8), 1, 1, lines=5, points=50)
+    full = train_run(spec, data, tmp_path / "a", progress=False)
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def stop_after_three(rec):
+        seen.append(rec)
+        if len(seen) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_run(spec, data, tmp_path / "b", on_record=stop_after_three, progress=False)
+    resumed = train_run(spec, data, tmp_path / "b", progress=False)
+    assert resumed == full
+    lines = (tmp_path / "b" / "records.jsonl").read_text().splitlines()
+    assert [json.loads(x) for x in lines] == full
+
+
+def test_experiment_cli_on_digits(tmp_path):
+    out = tmp_path / "exp"
+    assert cli(["experiment", "--dataset", "digits", "--archs", "6,6,6", "--epochs", "1",
+                "--seeds", "1", "--lines", "5", "--points", "40", "--no-progress",
+                "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["archs"][0]["neurons"] == 18 and len(s["checkpoints"]) == 12
+    for f in ("fig1_8_slices", "fig3_sawtooth", "fig4_1d_graph", "fig5a_regions_early",
+              "fig5b_regions", "fig6a_distance_x_neurons", "fig6b_distance",
+              "fig6c_distance_vs_accuracy"):
+        assert (out / "figures" / f"{f}.png").stat().st_size > 0
+    assert "Beside the paper" in (out / "summary.md").read_text()
+    assert json.loads((out / "figures" / "fig3_sawtooth.json").read_text())["sawtooth"]["pieces"] == 32
