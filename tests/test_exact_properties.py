@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import pytest
@@ -147,3 +148,28 @@ def test_refining_the_domain_adds_up():
     assert len(left.activation_regions) + len(right.activation_regions) >= len(whole.activation_regions)
     pats = {r.pattern for r in left.activation_regions} | {r.pattern for r in right.activation_regions}
     assert pats == {r.pattern for r in whole.activation_regions}
+
+
+def test_forked_certificates_match_and_failures_propagate(monkeypatch):
+    """Big complexes certify in a forked child: same report, and a failure still raises."""
+    import exactregions.exact.certify as certify
+    import exactregions.exact.complex as cx
+    from exactregions.errors import CertificateError
+
+    net = er.random_network([2, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1), (-1, 1)])
+    inline = er.region_complex(net, K)
+    monkeypatch.setattr(cx, "FORK_MIN_REGIONS", 0)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    forked = er.region_complex(net, K)
+    assert forks, "the certificates did not run in a child"
+    assert forked.certificate == inline.certificate and len(forked.pieces) == len(inline.pieces)
+
+    def broken(rc, arr):
+        raise CertificateError("planted: volumes do not add up")
+
+    monkeypatch.setattr(certify, "certify_complex", broken)
+    with pytest.raises(CertificateError, match="planted"):
+        er.region_complex(net, K)

@@ -22,6 +22,7 @@ from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
+from exactregions.exact._runtime import fork_call, paused_gc
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
@@ -174,6 +175,7 @@ class _Builder:
         self.not_facet: set[frozenset[int]] = set()
         self.facet_key: dict[frozenset[int], object] = {}
         self.key_cache: dict[frozenset[int], tuple] = {}
+        self.cell_gidx: dict[int, dict[int, int]] = {}
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
         """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
@@ -275,11 +277,13 @@ class _Builder:
         out: set[NeuronId] = set()
         for ci in face.cells:
             cell = self.arr.cells[ci]
-            local = self.cell_local[ci]
+            gidx = self.cell_gidx.get(ci)
+            if gidx is None:
+                gidx = self.cell_gidx[ci] = {g: li for li, g in enumerate(self.cell_local[ci])}
             common = None
-            for li, g in enumerate(local):
-                if g in face.verts:
-                    common = cell.tight[li] if common is None else common & cell.tight[li]
+            for g in face.verts:
+                t = cell.tight[gidx[g]]
+                common = t if common is None else common & t
             for c in common or ():
                 lab = self.table[c].label
                 if lab[0] == "neuron":
@@ -343,6 +347,10 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     return glued
 
 
+FORK_MIN_REGIONS = 3000  # below this, forking costs more than it saves
+
+
+@paused_gc()
 def build_complex(arr: CellArrangement) -> RegionComplex:
     """Build the certified region complex from an enumerated arrangement.
 
@@ -429,7 +437,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 pts = set(face.verts)
                 for g in S:
                     pts |= faces[g].verts
-                if affine_dim([b.vcoords[v] for v in pts]) != n - j:
+                if affine_dim([b.vcoords[v] for v in pts], upper=n - j + 1) != n - j:
                     continue
             # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
             ridges: dict[int, int] = defaultdict(int)
@@ -542,8 +550,20 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         members[rindex[r.linear_region]].append(r.index)
     regions = [ActivationRegion(r.index, r.pattern, r.A, r.b, r.labels, r.vertices, r.witness,
                                 r.volume, r.output_map, rindex[r.linear_region]) for r in regions]
-    linear = tuple(LinearRegion(i, tuple(ms), sum((regions[m].volume for m in ms), Fraction(0)),
+    def vsum(ms: list[int]) -> Fraction:
+        # gmpy2 sums huge rationals far faster than Fraction (one exact result either way)
+        if len(ms) == 1:
+            return regions[ms[0]].volume
+        return _fr(sum((mpq(regions[m].volume) for m in ms), mpq(0)))
+
+    linear = tuple(LinearRegion(i, tuple(ms), vsum(ms),
                                 regions[ms[0]].witness) for i, ms in sorted(members.items()))
+    # ----- certificates, in a forked child on big complexes, while the pieces are built -----
+    # (they read the regions and the faces only; a failure raises here all the same)
+    provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
+                                (), {})
+    cert_job = fork_call(lambda: certify_complex(provisional, arr),
+                         enabled=len(cells) >= FORK_MIN_REGIONS)
     # ----- piece attributes ---------------------------------------------------------------
     pieces = []
     for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: min(kv[1]))):
@@ -605,7 +625,10 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             volume = SurdSum.of(_fr(rational), _fr(gram) if gram is not None else Fraction(1))
         top0 = faces[tops[0]]
         wpts = [b.vcoords[v] for v in top0.verts]
-        witness = tuple(_fr(sum((p[i] for p in wpts), mpq(0)) / len(wpts)) for i in range(n))
+        if len(top0.verts) == 1:
+            witness = fverts[next(iter(top0.verts))]
+        else:
+            witness = tuple(_fr(sum((p[i] for p in wpts), mpq(0)) / len(wpts)) for i in range(n))
         all_neurons: set[NeuronId] = set()
         good_neurons: set[NeuronId] = set()
         for f in tops:
@@ -621,8 +644,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                                     volume, witness, tuple(sorted(fs))))
     rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
                        tuple(fverts), {})
-    cert = certify_complex(rc, arr)
-    object.__setattr__(rc, "certificate", cert)
+    object.__setattr__(rc, "certificate", cert_job.result())
     return rc
 
 

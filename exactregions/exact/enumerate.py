@@ -16,6 +16,7 @@ import numpy as np
 from gmpy2 import mpq
 
 from exactregions.errors import InvalidDomainError
+from exactregions.exact._runtime import paused_gc
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
@@ -102,6 +103,7 @@ def _float_bound_factor(n: int) -> float:
     return 2.0 * k * u / (1.0 - k * u)
 
 
+@paused_gc()
 def enumerate_cells(net: Network, domain: Domain,
                     progress: Callable[[int, int], None] | None = None) -> CellArrangement:
     """Split K into the activation regions of ``net`` (exactly).

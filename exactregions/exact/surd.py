@@ -58,11 +58,11 @@ class SurdSum:
     @staticmethod
     def total(items: Iterable["SurdSum"]) -> "SurdSum":
         """Sum of many, grouped by radicand (linear time)."""
-        acc: dict[int, Fraction] = {}
+        acc: dict[int, gmpy2.mpq] = {}
         for s in items:
             for r, c in s.terms:
-                acc[r] = acc.get(r, Fraction(0)) + c
-        return SurdSum(tuple(sorted((r, c) for r, c in acc.items() if c != 0)))
+                acc[r] = acc.get(r, gmpy2.mpq(0)) + gmpy2.mpq(c)
+        return SurdSum(tuple(sorted((r, mpq_to_fraction(c)) for r, c in acc.items() if c != 0)))
 
     def __add__(self, other: "SurdSum") -> "SurdSum":
         return SurdSum.total((self, other))
