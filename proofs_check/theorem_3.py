@@ -59,8 +59,8 @@ def run(ctx: RunContext) -> CheckResult:
     """Compare the exact means with the formula for each activation and k."""
     t0 = time.perf_counter()
     widths = (2, 6, 6, 1) if ctx.quick else (2, 8, 8, 8, 1)
-    M = 40 if ctx.quick else 200
-    P = 512 if ctx.quick else 1024
+    M = 40 if ctx.quick else 120
+    P = 512
     bias_std = 1.0
     n = widths[0]
     ex_specs = [(a, widths, ctx.seed_for(NAME, i * len(ACTS) + j), bias_std)

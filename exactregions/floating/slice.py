@@ -57,8 +57,8 @@ def _next_index(poly: torch.Tensor) -> torch.Tensor:
     return torch.where(last, start, idx + 1)
 
 
-def _clip(V, Z, lab, poly, n_poly, s, neuron):
-    """Clip, by s = 0, the polygons of the rows (V, Z, lab, poly) — all of them cut.
+def _clip(V, lab, poly, n_poly, s, neuron):
+    """Clip, by s = 0, the polygons of the rows (V, lab, poly) — all of them cut.
 
     Returns the rows of the pieces: the s <= 0 part keeps the polygon id, the s >= 0 part gets a
     fresh id from ``n_poly`` on; and the parents of the fresh ids.
@@ -71,7 +71,6 @@ def _clip(V, Z, lab, poly, n_poly, s, neuron):
     cross = s * sn < 0
     lam = torch.where(cross, s / torch.where(cross, s - sn, torch.ones_like(s)), torch.zeros_like(s))
     XV = V + lam[:, None] * (V[nxt] - V)
-    XZ = Z + lam[:, None] * (Z[nxt] - Z)
     zlab = torch.full_like(lab, neuron)
     keep_neg_v = s <= 0
     keep_pos_v = s >= 0
@@ -81,16 +80,15 @@ def _clip(V, Z, lab, poly, n_poly, s, neuron):
     lab_pos_x = torch.where(s > 0, zlab, lab)
     K = V.shape[0]
     pos = torch.arange(K, device=dev)
-    outs = [(keep_neg_v, lab_neg_v, V, Z, poly, 0), (cross, lab_neg_x, XV, XZ, poly, 1),
-            (keep_pos_v, lab_pos_v, V, Z, new_id[local], 0), (cross, lab_pos_x, XV, XZ, new_id[local], 1)]
-    Vn = torch.cat([v[m] for m, _, v, _, _, _ in outs])
-    Zn = torch.cat([z[m] for m, _, _, z, _, _ in outs])
-    Ln = torch.cat([lb[m] for m, lb, _, _, _, _ in outs])
-    Pn = torch.cat([pi[m] for m, _, _, _, pi, _ in outs])
-    key = torch.cat([2 * pos[m] + sl for m, _, _, _, _, sl in outs])
+    outs = [(keep_neg_v, lab_neg_v, V, poly, 0), (cross, lab_neg_x, XV, poly, 1),
+            (keep_pos_v, lab_pos_v, V, new_id[local], 0), (cross, lab_pos_x, XV, new_id[local], 1)]
+    Vn = torch.cat([v[m] for m, _, v, _, _ in outs])
+    Ln = torch.cat([lb[m] for m, lb, _, _, _ in outs])
+    Pn = torch.cat([pi[m] for m, _, _, pi, _ in outs])
+    key = torch.cat([2 * pos[m] + sl for m, _, _, _, sl in outs])
     order = torch.argsort(key, stable=True)
     order = order[torch.argsort(Pn[order], stable=True)]
-    return Vn[order], Zn[order], Ln[order], Pn[order], uniq
+    return Vn[order], Ln[order], Pn[order], uniq
 
 
 class _Rows1:
@@ -118,8 +116,8 @@ class _Rows1:
 class _Rows:
     """Growable row buffers; dead rows (clipped polygons) are dropped once per layer."""
 
-    def __init__(self, V, Z, lab, poly):
-        self.V, self.Z, self.lab, self.poly = V, Z, lab, poly
+    def __init__(self, V, lab, poly):
+        self.V, self.lab, self.poly = V, lab, poly
         self.alive = torch.ones(V.shape[0], dtype=torch.bool, device=V.device)
         self.size = V.shape[0]
         self._grow(self.size // 4)  # some room for new rows before the first copy
@@ -135,21 +133,21 @@ class _Rows:
             out = torch.empty((new_cap,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
             out[:self.size] = t[:self.size]
             return out
-        self.V, self.Z, self.lab, self.poly = grow(self.V), grow(self.Z), grow(self.lab), grow(self.poly)
+        self.V, self.lab, self.poly = grow(self.V), grow(self.lab), grow(self.poly)
         self.alive = grow(self.alive)
         self.alive[self.size:] = False
 
-    def append(self, V, Z, lab, poly) -> None:
+    def append(self, V, lab, poly) -> None:
         k = V.shape[0]
         self._grow(k)
         sl = slice(self.size, self.size + k)
-        self.V[sl], self.Z[sl], self.lab[sl], self.poly[sl] = V, Z, lab, poly
+        self.V[sl], self.lab[sl], self.poly[sl] = V, lab, poly
         self.alive[sl] = True
         self.size += k
 
     def compact(self):
         m = self.alive[:self.size]
-        return self.V[:self.size][m], self.Z[:self.size][m], self.lab[:self.size][m], self.poly[:self.size][m]
+        return self.V[:self.size][m], self.lab[:self.size][m], self.poly[:self.size][m]
 
     def dead_fraction(self) -> float:
         return 1.0 - float(self.alive[:self.size].sum()) / max(self.size, 1)
@@ -158,7 +156,7 @@ class _Rows:
         """Drop dead rows now (memory); returns the kept-row mask for buffers kept in step."""
         m = self.alive[:self.size].clone()
         k = int(m.sum())
-        for name in ("V", "Z", "lab", "poly"):
+        for name in ("V", "lab", "poly"):
             t = getattr(self, name)
             t[:k] = t[:self.size][m]
         self.alive[:k] = True
@@ -171,6 +169,11 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                   box: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0)),
                   tol: float = DEFAULT_TOL) -> SliceResult:
     """Partition the slice box into activation regions, and glue them into linear regions.
+
+    Memory: every pre-activation of layer l is affine on each polygon of the layer's start, so
+    the kernel keeps those maps (polygons × 3 × width), not values at every corner, and streams
+    layer by layer; a neuron's values at the corners it may cut are evaluated when it is its
+    turn (a 784-1000-1000-1000-10 slice stays within a few GB).
 
     Parameters
     ----------
@@ -206,14 +209,20 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     lab = torch.full((4,), -1, dtype=torch.long, device=dev)
     poly = torch.zeros(4, dtype=torch.long, device=dev)
     n_poly = 1
-    H = pts[0] + V @ D                                             # (K, n)
-    patterns = torch.zeros((1, 0), dtype=torch.long, device=dev)
+    # Every pre-activation of layer l is affine on a polygon of the layer's start: keep that map,
+    # Zmap (polygons, 3, n_l), z = s·Zmap[0] + t·Zmap[1] + Zmap[2], instead of per-vertex values.
+    # Rows then carry only (s, t), a label and a polygon id; a neuron's values at the rows it
+    # may cut are evaluated when it is its turn (memory: polygons × width, not corners × width).
+    G = torch.cat([D, pts[0][None]])[None]                        # (1, 3, n): the input map
+    Zmap = G @ net.W[0].T
+    Zmap[:, 2] += net.b[0]
+    patterns = torch.zeros((1, 0), dtype=torch.int8, device=dev)
     offset = 0
     ties = 0
     for l in range(net.depth):
-        Z = H @ net.W[l].T + net.b[l]
         xi = net.xi[l]
-        rows = _Rows(V, Z, lab, poly)
+        width = net.W[l].shape[0]
+        rows = _Rows(V, lab, poly)
         n_before = n_poly
         parent_chunks = [torch.arange(n_poly, device=dev)]
         root_of_poly = torch.arange(n_poly, device=dev)
@@ -221,15 +230,17 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
         # which (neuron, breakpoint) cuts which polygon at the start of the layer: a neuron that
         # does not cut a polygon cuts none of the pieces it is later clipped into
         cuts = []
-        for k in range(xi.numel()):
-            S = Z - xi[k]
-            lo = torch.full((n_poly, Z.shape[1]), float("inf"), dtype=dt, device=dev)
-            hi = torch.full((n_poly, Z.shape[1]), float("-inf"), dtype=dt, device=dev)
-            idx = poly[:, None].expand_as(S)
-            lo.scatter_reduce_(0, idx, S, reduce="amin")
-            hi.scatter_reduce_(0, idx, S, reduce="amax")
-            cuts.append((lo < 0) & (hi > 0))
-        for j in range(Z.shape[1]):          # loop over the layer's neurons only
+        if xi.numel():
+            lo = torch.full((n_poly, width), float("inf"), dtype=dt, device=dev)
+            hi = torch.full((n_poly, width), float("-inf"), dtype=dt, device=dev)
+            for a, b in _chunks(V.shape[0], _row_chunk(width)):
+                Z = _eval_rows(Zmap, poly[a:b], V[a:b])
+                idx = poly[a:b, None].expand_as(Z)
+                lo.scatter_reduce_(0, idx, Z, reduce="amin")
+                hi.scatter_reduce_(0, idx, Z, reduce="amax")
+            cuts = [(lo < xi[k]) & (hi > xi[k]) for k in range(xi.numel())]
+            del lo, hi
+        for j in range(width):               # loop over the layer's neurons only
             for k in range(xi.numel()):
                 n = rows.size
                 if not cuts[k][:, j].any():
@@ -237,7 +248,9 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                 cand = torch.nonzero(rows.alive[:n] & cuts[k][:, j][root_rows.t[:n]]).flatten()
                 if cand.numel() == 0:
                     continue
-                sv = rows.Z[cand, j] - xi[k]
+                Vc = rows.V[cand]
+                r = root_rows.t[cand]
+                sv = Vc[:, 0] * Zmap[r, 0, j] + Vc[:, 1] * Zmap[r, 1, j] + Zmap[r, 2, j] - xi[k]
                 pl = rows.poly[cand]
                 uniq, local = torch.unique(pl, return_inverse=True)
                 neg = torch.zeros(uniq.numel(), dtype=torch.bool, device=dev)
@@ -249,17 +262,17 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                     continue
                 keep = cutl[local]
                 sel = cand[keep]
-                Vc, Zc, Lc, Pc, parents = _clip(rows.V[sel], rows.Z[sel], rows.lab[sel], pl[keep],
-                                                n_poly, sv[keep], offset + j)
+                Vn, Ln, Pn, parents = _clip(Vc[keep], rows.lab[sel], pl[keep], n_poly, sv[keep],
+                                            offset + j)
                 rows.alive[sel] = False
-                rows.append(Vc, Zc, Lc, Pc)
+                rows.append(Vn, Ln, Pn)
                 root_of_poly = torch.cat([root_of_poly, root_of_poly[parents]])
-                root_rows.append(root_of_poly[Pc])
+                root_rows.append(root_of_poly[Pn])
                 parent_chunks.append(parents)
                 n_poly += parents.numel()
                 if rows.dead_fraction() > 0.4:
                     root_rows.keep(rows.compact_inplace())
-        V, Z, lab, poly = rows.compact()
+        V, lab, poly = rows.compact()
         if n_poly > n_before:
             # every new polygon's pattern so far is its oldest ancestor's: pointer jumping
             parent = torch.cat(parent_chunks)
@@ -269,29 +282,65 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                     break
                 parent = nxt
             patterns = patterns[parent]
-        # pattern of this layer: pieces at each polygon's vertex average (z affine on it)
+        # this layer's pattern: pieces at each polygon's vertex average (z affine on it)
         cnt = torch.bincount(poly, minlength=n_poly).to(dt)
-        zc = torch.zeros((n_poly, Z.shape[1]), dtype=dt, device=dev).index_add_(0, poly, Z) / cnt[:, None]
-        patterns = torch.cat([patterns, net.piece(l, zc)], dim=1)
+        cen = torch.zeros((n_poly, 2), dtype=dt, device=dev).index_add_(0, poly, V) / cnt[:, None]
+        piece_l = torch.empty((n_poly, width), dtype=torch.int8, device=dev)
+        for a, b in _chunks(n_poly, _row_chunk(width)):
+            piece_l[a:b] = net.piece(l, _eval_rows(Zmap, root_of_poly[a:b], cen[a:b]))
+        patterns = torch.cat([patterns, piece_l], dim=1)
         if xi.numel():
-            scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0) * tol
-            close = torch.zeros_like(Z, dtype=torch.bool)
-            for k in range(xi.numel()):
-                close |= (Z - xi[k]).abs_() <= scale
-            own = torch.zeros_like(close)
-            mine = (lab >= offset) & (lab < offset + Z.shape[1])
-            own[mine, lab[mine] - offset] = True
+            # near-ties: a vertex within tolerance of a hyperplane that did not cut there
             prev_lab = lab[_prev_index(poly)]
-            mine = (prev_lab >= offset) & (prev_lab < offset + Z.shape[1])
-            own[mine, prev_lab[mine] - offset] = True
-            ties += int((close & ~own).any(dim=1).sum())
-        offset += Z.shape[1]
-        H = net.act(l, Z)
+            for a, b in _chunks(V.shape[0], _row_chunk(width)):
+                Z = _eval_rows(Zmap, root_of_poly[poly[a:b]], V[a:b])
+                scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0) * tol
+                close = torch.zeros_like(Z, dtype=torch.bool)
+                for k in range(xi.numel()):
+                    close |= (Z - xi[k]).abs() <= scale
+                for lb in (lab[a:b], prev_lab[a:b]):
+                    rr = torch.nonzero((lb >= offset) & (lb < offset + width)).flatten()
+                    close[rr, lb[rr] - offset] = False
+                ties += int(close.any(dim=1).sum())
+        offset += width
+        if l + 1 < net.depth:
+            # the next layer's map on each polygon: φ's piece fixed, z ↦ q z + p, then W, b
+            nxt_w = net.W[l + 1].shape[0]
+            new_map = torch.empty((n_poly, 3, nxt_w), dtype=dt, device=dev)
+            for a, b in _chunks(n_poly, _row_chunk(max(width, nxt_w))):
+                pc = piece_l[a:b].long()
+                Gp = Zmap[root_of_poly[a:b]] * net.q[l][pc][:, None, :]
+                Gp[:, 2] += net.p[l][pc]
+                new_map[a:b] = Gp @ net.W[l + 1].T
+                new_map[a:b, 2] += net.b[l + 1]
+            Zmap = new_map
     area = _areas(V, poly, n_poly)
     # a polygon whose size nears the float resolution is itself a near-tie
     ties += int((area <= tol * tol * (s1 - s0) * (t1 - t0)).sum())
     linear = _glue(net, patterns, lab, poly, n_poly)
     return SliceResult(V, poly, patterns, linear, n_poly, int(linear.unique().numel()), ties, tol)
+
+
+def _row_chunk(width: int) -> int:
+    """Rows per chunk when a (rows, width) block is evaluated: about 64 MB of float64."""
+    return max(1024, int(64e6 // (8 * max(width, 1))))
+
+
+def _chunks(n: int, size: int):
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """z at the points V (c, 2) under the maps Zmap[which]: (c, n_l), without forming the
+    (c, 3, n_l) gather (index_select rows of each coefficient, fused multiply-add)."""
+    out = torch.empty((V.shape[0], Zmap.shape[2]), dtype=Zmap.dtype, device=Zmap.device)
+    for a, b in _chunks(V.shape[0], _row_chunk(Zmap.shape[2])):
+        w = which[a:b]
+        o = torch.index_select(Zmap[:, 2], 0, w)
+        o.addcmul_(V[a:b, 0:1], torch.index_select(Zmap[:, 0], 0, w))
+        o.addcmul_(V[a:b, 1:2], torch.index_select(Zmap[:, 1], 0, w))
+        out[a:b] = o
+    return out
 
 
 def _prev_index(poly: torch.Tensor) -> torch.Tensor:
@@ -308,21 +357,22 @@ def _areas(V: torch.Tensor, poly: torch.Tensor, n_poly: int) -> torch.Tensor:
 
 
 def _good_mask(net: TorchNet, patterns: torch.Tensor) -> torch.Tensor:
-    """(P, N) bool: neuron good in polygon (path of open neurons after it to the output)."""
+    """(P, N) bool: neuron good in polygon (path of open neurons after it to the output);
+    computed in chunks of polygons (the float temporaries are chunk × width)."""
     widths = [w.shape[0] for w in net.W]
-    cols = []
-    start = 0
-    opens = []
-    for l, w in enumerate(widths):
-        opens.append(net.q[l][patterns[:, start:start + w]] != 0)
-        start += w
-    L = net.depth
-    reach = torch.ones((patterns.shape[0], widths[-1]), dtype=net.dtype, device=patterns.device)
-    cols = [reach > 0]
-    for l in range(L - 1, 0, -1):
-        reach = (((opens[l].to(net.dtype) * reach) @ (net.W[l] != 0).to(net.dtype)) > 0).to(net.dtype)
-        cols.insert(0, reach > 0)
-    return torch.cat(cols, dim=1)
+    starts = [sum(widths[:l]) for l in range(len(widths))]
+    nz = [(w != 0).to(net.dtype) for w in net.W]
+    open_of = [net.q[l] != 0 for l in range(net.depth)]
+    out = torch.empty(patterns.shape, dtype=torch.bool, device=patterns.device)
+    for a, b in _chunks(patterns.shape[0], _row_chunk(max(widths))):
+        P = patterns[a:b]
+        reach = torch.ones((b - a, widths[-1]), dtype=net.dtype, device=P.device)
+        out[a:b, starts[-1]:] = True
+        for l in range(net.depth - 1, 0, -1):
+            opened = open_of[l][P[:, starts[l]:starts[l] + widths[l]].long()].to(net.dtype)
+            reach = (((opened * reach) @ nz[l]) > 0).to(net.dtype)
+            out[a:b, starts[l - 1]:starts[l - 1] + widths[l - 1]] = reach > 0
+    return out
 
 
 def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.Tensor,
@@ -339,8 +389,10 @@ def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.
     # neighbour across a z-edge: same pattern except at z (the piece on the other side)
     P = patterns.shape[1]
     weights = torch.randint(1, 2 ** 61, (P,), generator=torch.Generator().manual_seed(0)).to(dev)
-    h = (patterns * weights).sum(dim=1)                              # hash of each pattern
-    key_self = h[A] - patterns[A, z] * weights[z]
+    h = torch.empty(n_poly, dtype=torch.long, device=dev)           # hash of each pattern
+    for a_, b_ in _chunks(n_poly, _row_chunk(P)):
+        h[a_:b_] = (patterns[a_:b_].long() * weights).sum(dim=1)
+    key_self = h[A] - patterns[A, z].long() * weights[z]
     # map (hash without z, z) -> polygons; two entries with the same key are the two sides
     k = key_self * 1_000_003 + z
     order = torch.argsort(k)
