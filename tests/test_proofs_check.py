@@ -135,3 +135,19 @@ def test_exactregions_verify_delegates(tmp_path):
 def test_verdict_needs_criteria():
     r = CheckResult("x", "c", Verdict.FAIL, {}, {}, None, {}, 0.0)
     assert r.to_json()["verdict"] == "fail"
+
+
+def test_theorem1_recounts_near_ties_exactly(monkeypatch):
+    """Two neurons switching at the same point: the float kernel flags a near-tie and the count
+    comes from the exact core (one B_N point, not two)."""
+    from exactregions.exact.netfile import network_from_dict
+    from exactregions.floating.tensors import TorchNet
+    from proofs_check import theorem_1
+
+    net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                             "layers": [{"weight": [[1], [1]], "bias": [0, 0], "activation": "relu"},
+                                        {"weight": [[1, 1]], "bias": [0], "activation": "identity"}]})
+    monkeypatch.setattr(theorem_1, "float_net", lambda *a, **k: TorchNet.from_network(net))
+    monkeypatch.setattr(theorem_1, "make_net", lambda *a, **k: net)
+    out = theorem_1.line_counts(((1, 2, 1), "relu", 2.0, [0], "cpu"))
+    assert out["near_ties"] == 1 and out["counts"] == [1]
