@@ -121,3 +121,14 @@ def test_experiment_cli_on_digits(tmp_path):
         assert (out / "figures" / f"{f}.png").stat().st_size > 0
     assert "Beside the paper" in (out / "summary.md").read_text()
     assert json.loads((out / "figures" / "fig3_sawtooth.json").read_text())["sawtooth"]["pieces"] == 32
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    from exactregions.errors import InvalidDomainError
+
+    data = load_dataset("digits")
+    train_run(RunSpec((4, 4, 4), 0, 1, lines=3, points=20), data, tmp_path, progress=False)
+    with pytest.raises(InvalidDomainError, match="lines"):
+        train_run(RunSpec((4, 4, 4), 0, 1, lines=5, points=20), data, tmp_path, progress=False)
+    more = train_run(RunSpec((4, 4, 4), 0, 2, lines=3, points=20), data, tmp_path, progress=False)
+    assert [r["epoch"] for r in more][-2:] == [1.0, 2.0]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from exactregions.errors import InvalidDomainError
 from exactregions.experiments.datasets import Dataset
 from exactregions.floating.distance import boundary_distance
 from exactregions.floating.lines import line_regions
@@ -131,6 +132,17 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
     """
     out.mkdir(parents=True, exist_ok=True)
     rec_path, state_path = out / "records.jsonl", out / "state.pt"
+    # a run resumes only under the settings it was made with (more epochs may be added)
+    fixed = {"hidden": list(spec.hidden), "seed": spec.seed, "lines": spec.lines,
+             "points": spec.points, "batch": spec.batch, "lr": spec.lr, "dataset": data.name}
+    spec_path = out / "spec.json"
+    if spec_path.exists() and state_path.exists():
+        old = json.loads(spec_path.read_text())
+        if old != fixed:
+            diff = sorted(k for k in fixed if old.get(k) != fixed[k])
+            raise InvalidDomainError(f"{str(out)!r} holds a run made with other settings "
+                                     f"({', '.join(diff)}); use another --out")
+    spec_path.write_text(json.dumps(fixed))
     torch.manual_seed(spec.seed)
     model = make_model(data.input_dim, spec.hidden, data.classes, spec.seed).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
