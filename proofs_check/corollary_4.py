@@ -82,9 +82,29 @@ def run(ctx: RunContext) -> CheckResult:
                 criteria[key + "_lower"] = {"ok": dens.ci99[0] >= lower, "rule": "99% interval "
                                             "of the density above the lower bound", "lower": lower,
                                             "density_ci99_low": dens.ci99[0]}
+    plots = []
+    path = ctx.plot_path("corollary_4.png")
+    if path is not None:
+        from proofs_check.plotting import figure, save
+
+        fig, ax = figure((7, 3.8))
+        keys = [f"{a}_k{k}" for a in ACTS for k in range(1, n + 1)]
+        xs = range(len(keys))
+        ax.scatter(xs, [figures[k]["density"]["mean"] for k in keys], c="k", label="exact density")
+        ax.scatter(xs, [figures[k]["upper"] for k in keys], marker="v", label="upper bound")
+        lows = [(i, figures[k]["lower"]) for i, k in enumerate(keys) if figures[k]["lower"]]
+        if lows:
+            ax.scatter(*zip(*lows), marker="^", label="lower bound (C' = 0)")
+        ax.set_yscale("log")
+        ax.set_xticks(list(xs), keys, rotation=20, fontsize=8)
+        ax.set_ylabel("E vol(B_N,k ∩ K) / vol(K)")
+        ax.set_title(f"Corollary 4/7: density between the bounds, widths {list(widths)}, "
+                     f"{M} nets", fontsize=9)
+        ax.legend(fontsize=8)
+        plots.append(save(fig, path))
     return CheckResult(NAME, STATEMENT, verdict_of(criteria), criteria, figures,
                        {"volumes": ex, "note": "C_grad from the per-(neuron, x) means of "
                         "‖∇z‖^{2k} over the nets, sup over a 9×9 grid of K"},
                        {"widths": list(widths), "nets": M, "bias_std": BIAS_STD,
                         "domain": "[-1,1]^2", "seed": ctx.seed, "C_prime": 0},
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, tuple(plots))

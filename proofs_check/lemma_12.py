@@ -123,6 +123,25 @@ def run(ctx: RunContext) -> CheckResult:
     figures = {"cases": len(allc), "max_upper_over_bound": max(e["upper_over_bound"] for e in allc),
                "mean_lower_over_bound": float(np.mean([e["tube_lower"] / e["bound"] for e in allc
                                                        if e["bound"]]))}
+    plots = []
+    path = ctx.plot_path("lemma_12.png")
+    if path is not None:
+        from proofs_check.plotting import figure, save
+
+        fig, ax = figure()
+        for c in cs:
+            pts = [(e["bound"], e["tube_lower"], e["tube_upper"]) for r in rows for e in r["by_eps"]
+                   if abs(e["eps"] * r["neurons"] - c) < 1e-12]
+            b_, lo_, hi_ = (np.array(v) for v in zip(*pts))
+            ax.errorbar(b_, (lo_ + hi_) / 2, yerr=(hi_ - lo_) / 2, fmt="o", ms=3,
+                        label=f"ε = {c}/#neurons")
+        top = max(e["bound"] for e in allc)
+        ax.plot([0, top], [0, top], "k--", lw=0.8, label="the bound")
+        ax.set(xlabel="2ε·length + πε²·#points", ylabel="tube area (certified enclosure)",
+               title="Lemma 12: tube area around closure(B_N ∩ K) vs the bound")
+        ax.legend(fontsize=8)
+        plots.append(save(fig, path))
     return CheckResult(NAME, STATEMENT, verdict_of(criteria), criteria, figures, rows,
                        {"widths": [2, 6, 6, 1], "eps": "c/#neurons, c in " + str(list(cs)),
-                        "quadtree_depth": depth, "seed": ctx.seed}, time.perf_counter() - t0)
+                        "quadtree_depth": depth, "seed": ctx.seed}, time.perf_counter() - t0,
+                       tuple(plots))
