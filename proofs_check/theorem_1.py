@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from exactregions.exact.complex import region_complex
 from exactregions.exact.domain import box
+from exactregions.exact.rational import exact_rational
 from proofs_check.context import RunContext
 from proofs_check.nets import float_net, make_net
 from proofs_check.parallel import chunks
@@ -53,7 +53,7 @@ def line_counts(spec: tuple) -> dict[str, Any]:
             # the float path cannot order these events: the exact core settles the count
             ties += 1
             rc = region_complex(make_net(widths, act, s, BIAS_STD),
-                                box([(Fraction(-L / 2), Fraction(L / 2))]))
+                                box([(exact_rational(-L / 2), exact_rational(L / 2))]))
             exact = len(rc.linear_regions) - 1
             changed += exact != c
             c = exact
