@@ -59,7 +59,8 @@ def run(ctx: RunContext) -> CheckResult:
                                            for j, a in enumerate(ACTS) for i in range(M)],
                         NAME + " gradients")
     C_bias = 1.0 / (BIAS_STD * math.sqrt(2 * math.pi))
-    eta = 2.0 / n + (len(widths) - 1) * BIAS_STD ** 2  # sup_K ‖x‖²/n_in + Σ_j σ_bj², C' = 0
+    # η = sup_K ‖x‖²/n_in + Σ_j σ_bj² with C' = 0; on K = [-1,1]^n, sup ‖x‖² = n
+    eta = float(n) / n + (len(widths) - 1) * BIAS_STD ** 2
     c_bias = C_bias * math.exp(-0.5 * (eta / BIAS_STD) ** 2)
     criteria: dict[str, dict[str, Any]] = {}
     figures: dict[str, Any] = {"C_bias": C_bias, "c_bias": c_bias, "eta": eta, "neurons": N}
