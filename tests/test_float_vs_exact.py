@@ -36,6 +36,27 @@ def test_float_line_counts_equal_exact_counts(net, coords):
         assert int(r.linear_pieces[0]) == len(rc.linear_regions)
 
 
+@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9),
+       st.lists(st.lists(dyadic_rationals(3, 1), min_size=4, max_size=4), min_size=2, max_size=6),
+       st.integers(1, 4))
+def test_a_batch_of_lines_counts_every_line_as_the_exact_core_does(net, segs, chunk):
+    """Lines of different piece counts share padded batches (``chunk`` lines each): every line's
+    count must still be its own exact count, and its breakpoints sorted inside (0, 1)."""
+    segs = [s for s in segs if s[:2] != s[2:]]
+    if not segs:
+        return
+    r = line_regions(TorchNet.from_network(net), _t([s[:2] for s in segs]),
+                     _t([[b - a for a, b in zip(s[:2], s[2:])] for s in segs]), chunk=chunk)
+    for i, s in enumerate(segs):
+        ti = r.t[r.line == i]
+        assert bool(((ti > 0) & (ti < 1)).all()) and bool((ti[1:] >= ti[:-1]).all())
+        assert int(r.activation_pieces[i]) == ti.numel() + 1
+        if int(r.near_ties[i]) == 0:
+            rc = er.region_complex(net, er.segment(s[:2], s[2:]))
+            assert int(r.activation_pieces[i]) == len(rc.activation_regions)
+            assert int(r.linear_pieces[i]) == len(rc.linear_regions)
+
+
 @given(networks(input_dim=2, weights="integer", biases="zero", max_width=4, max_neurons=6))
 def test_degenerate_nets_agree_or_report_near_ties(net):
     p1, p2 = [Fraction(-1), Fraction(-1, 2)], [Fraction(1), Fraction(1, 2)]
@@ -159,3 +180,57 @@ def test_float_slice_of_a_high_dimensional_net_equals_the_exact_slice():
     rc = er.region_complex(net, er.plane(*p.tolist(), bounds=[(-1, 2), (-1, 2)]))
     assert r.near_ties == 0
     assert (r.activation_regions, r.linear_regions) == (len(rc.activation_regions), len(rc.linear_regions))
+
+
+@given(networks(input_dim=2, weights="integer", biases="dyadic", max_width=4, max_neurons=8),
+       st.lists(dyadic_rationals(3, 1), min_size=4, max_size=4))
+def test_lines_through_a_linear_sparse_middle_layer_agree_with_the_exact_core(net, coords):
+    """A linear hidden layer with zero weights between activated ones: goodness must follow the
+    non-zero weights through a layer without breakpoints."""
+    from exactregions.exact.activation import Activation
+    from exactregions.exact.network import Layer, Network
+    w = len(net.layers[0].bias)
+    mid = Layer(tuple(tuple(Fraction(int(i == j)) for j in range(w)) for i in range(w)),
+                tuple(Fraction(0) for _ in range(w)), Activation.identity())
+    net = Network(net.input_dim, (net.layers[0], mid) + tuple(net.layers[1:]))
+    p1, p2 = coords[:2], coords[2:]
+    if p1 == p2:
+        return
+    rc = er.region_complex(net, er.segment(p1, p2))
+    r = line_regions(TorchNet.from_network(net), _t([p1]), _t([[b - a for a, b in zip(p1, p2)]]))
+    if int(r.near_ties[0]) == 0:
+        assert int(r.activation_pieces[0]) == len(rc.activation_regions)
+        assert int(r.linear_pieces[0]) == len(rc.linear_regions)
+
+
+@given(networks(input_dim=2, weights="integer", biases="dyadic", max_width=4, max_neurons=8))
+def test_float_slice_on_integer_nets_agrees_or_reports_near_ties(net):
+    """Integer weights make weights cancel (a good neuron across which the output map does not
+    change): the float slice must then report a near-tie, not a wrong linear count."""
+    r, rc = _square_slice_and_exact(net)
+    agree = (r.activation_regions == len(rc.activation_regions)
+             and r.linear_regions == len(rc.linear_regions))
+    assert agree or r.near_ties > 0
+
+
+def test_cancelling_weights_are_reported_not_counted():
+    """x ↦ -2 relu(h + 1/8) - relu(1/8 - 2h), h = relu(-x1 - 1/8): the first neuron is good
+    (a path of open neurons to the output) but its switch does not change the map (-3/8 on
+    both sides), so Proposition 9's count is off by one there; both float kernels must report
+    a near-tie (found by hypothesis)."""
+    from exactregions.exact.activation import Activation
+    from exactregions.exact.network import Layer, Network
+    from exactregions.floating.slice import slice_regions
+    net = Network(2, (Layer.from_numbers([[-1, 0]], ["-1/8"], Activation.relu()),
+                      Layer.from_numbers([[0], [1], [-2], [0]], ["1/8"] * 4, Activation.relu()),
+                      Layer.from_numbers([[0, -2, -1, 0]], [0], Activation.identity())))
+    rc = er.region_complex(net, er.segment([0, 0], ["-1/4", 0]))
+    assert (len(rc.activation_regions), len(rc.linear_regions)) == (3, 2)
+    tn = TorchNet.from_network(net)
+    r = line_regions(tn, _t([[0, 0]]), _t([[-0.25, 0]]))
+    assert int(r.activation_pieces[0]) == 3 and int(r.near_ties[0]) == 1
+    e = torch.eye(2, dtype=torch.float64)
+    s = slice_regions(tn, torch.zeros(2, dtype=torch.float64), e[0], e[1], ((-1.0, 1.0), (-1.0, 1.0)))
+    sq = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    assert s.activation_regions == len(sq.activation_regions)
+    assert s.linear_regions != len(sq.linear_regions) and s.near_ties >= 1

@@ -1,11 +1,17 @@
 """Regions along lines, batched (Theorem 1, Figure 5 of the paper).
 
-The paper's method, vectorised: along a segment x(t) = p + t d every pre-activation is piecewise
-affine in t, with kinks only at the breakpoints found in earlier layers.  So a layer needs its
-pre-activations only at the current breakpoints (one matmul over all of them, all lines at once);
-a neuron crosses ξ inside a piece iff z - ξ changes sign between the piece's ends, at the
-linearly interpolated t; and the new points' pre-activations are interpolated too.  Ragged pieces
-live in flat tensors sorted by (line, t): there is no Python loop over lines, pieces or points.
+The paper's method, layer by layer: along a segment x(t) = p + t d every pre-activation of layer l
+is affine between the breakpoints found in layers < l, so a neuron crosses ξ inside such a piece
+iff z - ξ changes sign between the piece's ends, at the root of that affine piece.
+
+Lines live in padded ``(lines, points)`` tensors sorted by t (``+inf`` pads): the points are the
+segment ends and the breakpoints found so far, and per point the kernel keeps the current layer's
+pre-activations and their slope on the piece that starts there.  The next layer's slopes are not
+a matmul at every point: across a breakpoint of the current layer one neuron changes piece, so
+the next layer's slope changes by one column of W times a scalar (a rank-one update, O(width)).
+Only the pieces that start at a segment end or at a breakpoint of an earlier layer ("anchors")
+take a full matmul; a cumulative sum along each line does the rest, and values follow from
+slopes by another.  There is no Python loop over lines, pieces or points.
 """
 
 from __future__ import annotations
@@ -52,11 +58,6 @@ class LineResult:
     tol: float
 
 
-def _sort_points(line: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    order = torch.argsort(t, stable=True)
-    return order[torch.argsort(line[order], stable=True)]
-
-
 def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.0, t1: float = 1.0,
                  tol: float = DEFAULT_TOL, chunk: int | None = None) -> LineResult:
     """Activation and linear pieces along the segments x(t) = p + t d, t ∈ [t0, t1].
@@ -71,8 +72,8 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
     tol : float
         Relative tolerance for near-ties.
     chunk : int, optional
-        Lines per batch (bounds memory: a batch holds every breakpoint's pre-activations).
-        Default: all lines at once for narrow nets, fewer for wide ones.
+        Lines per batch (a batch holds every breakpoint's pre-activations and slopes).  Default:
+        adaptive, a few tens of MB a batch on a CPU, about a GB on a GPU.
 
     Returns
     -------
@@ -96,133 +97,236 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
                                  f"{tuple(p.shape)} and {tuple(d.shape)}")
     if not t1 > t0:
         raise InvalidDomainError(f"empty or inverted parameter range [{t0}, {t1}]")
-    if chunk is None:
-        # about 2 GB of float64 pre-activations: ~#neurons breakpoints a line, width-wide rows
-        per_line = max(1, net.num_neurons()) * max(net.widths) * 8 * 3
-        chunk = max(1, int(2e9 // per_line))
-    if p.shape[0] > chunk:
-        parts = [line_regions(net, p[i:i + chunk], d[i:i + chunk], t0, t1, tol, chunk)
-                 for i in range(0, p.shape[0], chunk)]
-        offs = [i for i in range(0, p.shape[0], chunk)]
-        return LineResult(torch.cat([r.t for r in parts]),
-                          torch.cat([r.line + o for r, o in zip(parts, offs)]),
-                          torch.cat([r.layer for r in parts]), torch.cat([r.neuron for r in parts]),
-                          torch.cat([r.good for r in parts]),
-                          torch.cat([r.activation_pieces for r in parts]),
-                          torch.cat([r.linear_pieces for r in parts]),
-                          torch.cat([r.near_ties for r in parts]), tol)
+    aux = _Aux(tuple(w.T.contiguous() for w in net.W), tuple(bool((w != 0).all()) for w in net.W))
+    p, d = p.to(net.device, net.dtype), d.to(net.device, net.dtype)
+    # Lines per batch: each batch holds a few (lines, points, width) float tensors; on a CPU they
+    # should stay small enough for the allocator to reuse (tens of MB), on a GPU large.  Without
+    # ``chunk`` the batch size adapts to the points per line seen so far.
+    budget = (32e6 if net.device.type == "cpu" else 1e9) / (8 * max(net.widths))
+    per_line = max(16, net.num_neurons() // 4)                      # points a line, first guess
+    parts, start = [], 0
+    while start < p.shape[0]:
+        size = chunk or max(1, int(budget // per_line))
+        r = _line_batch(net, aux, p[start:start + size], d[start:start + size], t0, t1, tol)
+        parts.append((start, r))
+        per_line = max(16, int(r.activation_pieces.max()) + 1)
+        start += size
+    if len(parts) == 1:
+        return parts[0][1]
+    return LineResult(torch.cat([r.t for _, r in parts]),
+                      torch.cat([r.line + o for o, r in parts]),
+                      torch.cat([r.layer for _, r in parts]), torch.cat([r.neuron for _, r in parts]),
+                      torch.cat([r.good for _, r in parts]),
+                      torch.cat([r.activation_pieces for _, r in parts]),
+                      torch.cat([r.linear_pieces for _, r in parts]),
+                      torch.cat([r.near_ties for _, r in parts]), tol)
+
+
+@dataclass(frozen=True)
+class _Aux:
+    """Per-call constants: transposed weights (rows = a neuron's outgoing weights) and whether a
+    layer's weight matrix has no zero."""
+
+    WT: tuple[torch.Tensor, ...]
+    dense: tuple[bool, ...]
+
+
+def _line_batch(net: TorchNet, aux: _Aux, p: torch.Tensor, d: torch.Tensor, t0: float, t1: float,
+                tol: float) -> LineResult:
+    """One batch of lines (see :func:`line_regions`)."""
     B = p.shape[0]
     dev, dt = net.device, net.dtype
-    p, d = p.to(dev, dt), d.to(dev, dt)
-    # points: both ends of every line
-    line = torch.arange(B, device=dev).repeat_interleave(2)
-    t = torch.tensor([t0, t1], dtype=dt, device=dev).repeat(B)
-    src_layer = torch.full_like(line, -1)
-    src_neuron = torch.full_like(line, -1)
-    H = p[line] + t[:, None] * d[line]
-    span = t1 - t0
-    zs: list[torch.Tensor] = []
+    t = torch.tensor([t0, t1], dtype=dt, device=dev).repeat(B, 1)      # (B, K), sorted, +inf pads
+    layer_of = torch.full((B, 2), -1, dtype=torch.long, device=dev)     # -1: a segment end
+    neuron_of = torch.full_like(layer_of, -1)
+    ident = torch.arange(2 * B, device=dev).view(B, 2)                  # ids that survive sorting
+    n_ids = 2 * B
+    U = torch.zeros((B, 2, net.W[0].shape[0]), dtype=dt, device=dev)    # slope on the next piece
+    U[:, 0] = d @ net.W[0].T
+    Z = _values((p + t0 * d) @ net.W[0].T + net.b[0], U, t)            # pre-activations at points
+    ties = torch.zeros(B, dtype=torch.long, device=dev)
+    opens: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    dense = aux.dense
     for l in range(net.depth):
-        Z = H @ net.W[l].T + net.b[l]                              # (M, n_l)
         xi = net.xi[l]
+        t_old, valid_old, inner_old, ident_old = t, torch.isfinite(t), layer_of >= 0, ident
         if xi.numel():
-            same = line[1:] == line[:-1]                            # consecutive points, one line
-            za, zb = Z[:-1], Z[1:]
-            ta, tb = t[:-1], t[1:]
-            new_t, new_line, new_neuron, new_Z = [], [], [], []
-            for k in range(xi.numel()):  # loop over the T breakpoints of φ only
-                sa, sb = za - xi[k], zb - xi[k]
-                cross = (sa * sb < 0) & same[:, None]
-                pair, neuron = torch.nonzero(cross, as_tuple=True)
-                lam = sa[pair, neuron] / (sa[pair, neuron] - sb[pair, neuron])
-                new_t.append(ta[pair] + lam * (tb[pair] - ta[pair]))
-                new_line.append(line[pair])
-                new_neuron.append(neuron)
-                new_Z.append(za[pair] + lam[:, None] * (zb[pair] - za[pair]))
-                # the switching neuron sits exactly on ξ
-                new_Z[-1][torch.arange(len(pair), device=dev), neuron] = xi[k]
-            nt = torch.cat(new_t)
-            order_new = torch.cat(new_line)
-            t = torch.cat([t, nt])
-            line = torch.cat([line, order_new])
-            src_layer = torch.cat([src_layer, torch.full_like(order_new, l)])
-            src_neuron = torch.cat([src_neuron, torch.cat(new_neuron)])
-            Z = torch.cat([Z, torch.cat(new_Z)])
-            # earlier layers' pre-activations at the new points, interpolated the same way
-            order = _sort_points(line, t)
-            t, line, src_layer, src_neuron, Z = t[order], line[order], src_layer[order], \
-                src_neuron[order], Z[order]
-            zs = [_interpolate_prev(zp, order, t, line) for zp in zs]
-        zs.append(Z)
-        H = net.act(l, Z)
-    interior = src_layer >= 0
-    # goodness of the switching neuron: a path of open neurons after it to the output
-    good = _goodness(net, zs, src_layer, src_neuron) & interior
-    counts = torch.bincount(line[interior], minlength=B)
-    lin_counts = torch.bincount(line[good], minlength=B)
-    # near-ties: consecutive events too close to order, or a second neuron at its breakpoint
-    gaps = (t[1:] - t[:-1]).abs() <= tol * span
-    tie = gaps & (line[1:] == line[:-1])
-    ties = torch.bincount(line[1:][tie], minlength=B)
-    ties = ties + _value_ties(net, zs, src_layer, src_neuron, line, B, tol)
-    keep = interior
-    return LineResult(t[keep], line[keep], src_layer[keep], src_neuron[keep], good[keep],
-                      counts + 1, lin_counts + 1, ties, tol)
-
-
-def _interpolate_prev(Zp: torch.Tensor, order: torch.Tensor, t: torch.Tensor,
-                      line: torch.Tensor) -> torch.Tensor:
-    """Earlier layers' pre-activations at newly inserted points: affine between known points."""
-    n_old = Zp.shape[0]
-    is_old = order < n_old
-    out = torch.empty((order.shape[0], Zp.shape[1]), dtype=Zp.dtype, device=Zp.device)
-    out[is_old] = Zp[order[is_old]]
-    if (~is_old).any():
-        idx = torch.arange(order.shape[0], device=Zp.device)
-        old_idx = torch.where(is_old, idx, torch.full_like(idx, -1))
-        prev_old = torch.cummax(old_idx, 0).values                 # last old point at or before
-        rev = torch.where(is_old, idx, torch.full_like(idx, order.shape[0]))
-        next_old = torch.flip(torch.cummin(torch.flip(rev, [0]), 0).values, [0])
-        new = ~is_old
-        a, b = prev_old[new], next_old[new]
-        lam = (t[new] - t[a]) / (t[b] - t[a])
-        out[new] = out[a] + lam[:, None] * (out[b] - out[a])
-    return out
-
-
-def _goodness(net: TorchNet, zs: list[torch.Tensor], src_layer: torch.Tensor,
-              src_neuron: torch.Tensor) -> torch.Tensor:
-    """Per point: is the neuron switching there good (Proposition 9)?"""
-    M = src_layer.shape[0]
-    L = net.depth
-    dev = src_layer.device
-    good_at = torch.zeros(M, dtype=torch.bool, device=dev)
-    reach = torch.ones((M, net.W[-1].shape[0]), dtype=net.dtype, device=dev)   # good, layer L-1
-    for l in range(L - 1, -1, -1):
-        sel = src_layer == l
-        if sel.any():
-            good_at[sel] = reach[sel, src_neuron[sel]] > 0
-        if l == 0:
+            # a neuron at its breakpoint on an earlier layer's breakpoint: the float path cannot
+            # tell whether it crosses there
+            ties += _value_ties(Z, inner_old, xi, tol)
+            t, layer_of, neuron_of, ident, dS, parent = _insert_crossings(t, layer_of, neuron_of,
+                                                                           ident, Z, U, net, l)
+            n_ids = max(n_ids, int(ident.max()) + 1)
+        else:
+            parent = torch.arange(t.shape[1], device=dev).expand_as(t)
+        # this layer's pieces: on the first piece after each old point (its midpoint in the new
+        # layout), computed in the old layout, where Z and U live
+        valid = torch.isfinite(t)
+        is_old = valid & (layer_of != l)
+        t_next = torch.cat([t[:, 1:], torch.full_like(t[:, :1], float("inf"))], dim=1)
+        half = torch.zeros_like(t_old)
+        half[valid_old] = torch.where(torch.isfinite(t_next), (t_next - t) / 2,
+                                      torch.zeros_like(t))[is_old]
+        q_on = net.slope(l, torch.addcmul(Z, U, half[..., None]))
+        # for goodness of earlier layers' events: which neurons are open there (one bit a point
+        # where only "some neuron open" matters: this layer's and the next layer's weights dense)
+        is_open = q_on[inner_old] != 0
+        if (l == net.depth - 1 or dense[l + 1]) and dense[l]:
+            is_open = is_open.any(dim=1, keepdim=True)
+        opens[l] = (ident_old[inner_old], is_open)
+        if l == net.depth - 1:
             break
-        # neurons of layer l that are open and good, then back through the non-zero weights
-        openl = (net.q[l][net.piece(l, zs[l])] != 0).to(net.dtype)
-        reach = ((openl * reach) @ (net.W[l] != 0).to(net.dtype)) > 0
-        reach = reach.to(net.dtype)
-    return good_at
+        # next layer: a full matmul on old points' pieces, rank-one updates across new ones
+        w_next = net.W[l + 1].shape[0]
+        Ua_next = (q_on.mul_(U).view(-1, U.shape[2]) @ aux.WT[l + 1]).view(*t_old.shape, w_next)
+        del q_on
+        U_next = _take_rows(Ua_next, parent)
+        del Ua_next
+        nb, nk = torch.nonzero(valid & (layer_of == l), as_tuple=True)
+        if nb.numel():
+            C = torch.zeros_like(U_next)
+            C[nb, nk] = aux.WT[l + 1][neuron_of[nb, nk]] * dS[nb, nk, None]
+            C.cumsum_(dim=1)
+            idx = torch.arange(t.shape[1], device=dev).expand_as(t)
+            last_old = torch.cummax(torch.where(is_old, idx, torch.zeros_like(idx)), dim=1).values
+            U_next += C
+            U_next -= _take_rows(C, last_old)
+            del C
+        z_start = net.act(l, Z[:, 0]) @ aux.WT[l + 1] + net.b[l + 1]
+        U = U_next
+        Z = _values(z_start, U, t)
+    valid = torch.isfinite(t)
+    eb, ek = torch.nonzero(valid & (layer_of >= 0), as_tuple=True)
+    ev_layer, ev_neuron = layer_of[eb, ek], neuron_of[eb, ek]
+    good = _goodness(net, dense, opens, ev_layer, ev_neuron, ident[eb, ek], n_ids)
+    counts = torch.bincount(eb, minlength=B)
+    lin_counts = torch.bincount(eb[good], minlength=B)
+    if not net.xi[-1].numel() and float(net.q[-1][0]) != 0.0:
+        # a good switch whose output slope does not change (weights that cancel, as integer
+        # nets can have): Proposition 9 is a generic statement, so the float count cannot
+        # decide it; report it instead of counting it
+        gb, gk = eb[good], ek[good]
+        after, before = U[gb, gk], U[gb, gk - 1]
+        size = torch.maximum(after.abs().amax(dim=1), before.abs().amax(dim=1)).clamp_min(1.0)
+        still = (after - before).abs().amax(dim=1) <= tol * size
+        ties = ties + torch.bincount(gb[still], minlength=B)
+    # near-ties: consecutive points too close to order
+    both = valid[:, 1:] & valid[:, :-1]
+    gap = torch.where(both, t[:, 1:] - t[:, :-1], torch.full_like(t[:, 1:], float("inf")))
+    ties = ties + (gap.abs() <= tol * (t1 - t0)).sum(dim=1)
+    return LineResult(t[eb, ek], eb, ev_layer, ev_neuron, good, counts + 1, lin_counts + 1, ties,
+                      tol)
 
 
-def _value_ties(net: TorchNet, zs: list[torch.Tensor], src_layer: torch.Tensor,
-                src_neuron: torch.Tensor, line: torch.Tensor, B: int, tol: float) -> torch.Tensor:
-    """Points where a neuron other than the switching one is within tol of a breakpoint."""
-    ties = torch.zeros(B, dtype=torch.long, device=line.device)
-    for l, Z in enumerate(zs):
-        xi = net.xi[l]
-        if not xi.numel():
-            continue
-        scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
-        close = ((Z[:, :, None] - xi).abs() <= tol * scale[:, :, None]).any(dim=2)
-        own = (src_layer == l)
-        close[own, src_neuron[own].clamp_min(0)] = False
-        close[src_layer < 0] = False  # segment ends are not events
-        ties += torch.bincount(line[close.any(dim=1)], minlength=B)
-    return ties
+def _values(z_start: torch.Tensor, U: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Pre-activations at every point from the line start's value and the pieces' slopes."""
+    valid = torch.isfinite(t)
+    step = torch.where(valid[:, 1:], t[:, 1:] - t[:, :-1], torch.zeros_like(t[:, 1:]))
+    Z = torch.empty_like(U)
+    Z[:, 0] = z_start
+    rest = Z[:, 1:]
+    torch.mul(U[:, :-1], step[..., None], out=rest)
+    rest.cumsum_(dim=1)
+    rest += z_start[:, None]
+    return Z
+
+
+def _take_rows(X: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+    """``X[b, parent[b, k]]`` for (B, K, w) X, by one row gather."""
+    B, K, w = X.shape
+    rows = torch.arange(B, device=X.device)[:, None] * K + parent
+    return X.reshape(B * K, w).index_select(0, rows.flatten()).view(B, parent.shape[1], w)
+
+
+def _insert_crossings(t, layer_of, neuron_of, ident, Z, U, net: TorchNet, l: int):
+    """Add layer l's breakpoints inside every piece; returns the sorted, padded point tensors,
+    the slope jump (q_after - q_before)·|z'| of each new point's neuron, and each point's parent
+    (the old point that starts its piece)."""
+    B, K = t.shape
+    dev = t.device
+    xi, q = net.xi[l], net.q[l]
+    piece_ok = torch.isfinite(t[:, 1:])
+    Za, Zb = Z[:, :-1], Z[:, 1:]
+    found = []
+    for j in range(xi.numel()):  # loop over the T breakpoints of φ only
+        x = float(xi[j])
+        prod = Za * Zb if x == 0.0 else (Za - x) * (Zb - x)
+        b, k, i = torch.nonzero((prod < 0) & piece_ok[..., None], as_tuple=True)
+        del prod
+        u = U[b, k, i]
+        tn = torch.minimum(torch.maximum(t[b, k] - (Za[b, k, i] - x) / u, t[b, k]), t[b, k + 1])
+        found.append((b, i, tn, (q[j + 1] - q[j]) * u.abs()))
+    b = torch.cat([f[0] for f in found])
+    n_new = b.numel()
+    parent = torch.arange(K, device=dev).expand(B, K)
+    dS = torch.zeros_like(t)
+    if n_new == 0:
+        return t, layer_of, neuron_of, ident, dS, parent
+    i, tn, jump = (torch.cat([f[m] for f in found]) for m in (1, 2, 3))
+    order = torch.argsort(b, stable=True)
+    b, i, tn, jump = b[order], i[order], tn[order], jump[order]
+    cnt = torch.bincount(b, minlength=B)
+    slot = K + torch.arange(n_new, device=dev) - (torch.cumsum(cnt, 0) - cnt)[b]
+    extra = int(cnt.max())
+
+    def widen(x, fill, new_vals):
+        out = torch.cat([x, torch.full((B, extra), fill, dtype=x.dtype, device=dev)], dim=1)
+        out[b, slot] = new_vals
+        return out
+    n_ids = int(ident.max()) + 1
+    t = widen(t, float("inf"), tn)
+    layer_of = widen(layer_of, -1, torch.full_like(b, l))
+    neuron_of = widen(neuron_of, -1, i)
+    ident = widen(ident, -1, n_ids + torch.arange(n_new, device=dev))
+    dS = widen(dS, 0.0, jump)
+    srt = torch.argsort(t, dim=1, stable=True)         # old points first at equal t
+    keep = int(torch.isfinite(t).sum(dim=1).max())
+    srt = srt[:, :keep]
+    t, layer_of, neuron_of, ident, dS = (x.gather(1, srt) for x in (t, layer_of, neuron_of,
+                                                                    ident, dS))
+    pos = torch.arange(keep, device=dev).expand(B, keep)
+    last_old = torch.cummax(torch.where(srt < K, pos, torch.zeros_like(pos)), dim=1).values
+    return t, layer_of, neuron_of, ident, dS, srt.gather(1, last_old)
+
+
+def _value_ties(Z: torch.Tensor, at: torch.Tensor, xi: torch.Tensor, tol: float) -> torch.Tensor:
+    """Per line: points ``at`` where some neuron is within tol·max(1, max|z|) of a breakpoint."""
+    scale = torch.linalg.vector_norm(Z, ord=float("inf"), dim=2).clamp_min(1.0) * tol
+    close = torch.zeros_like(at)
+    for x in xi.tolist():
+        near = torch.linalg.vector_norm(Z if x == 0.0 else Z - x, ord=float("-inf"), dim=2)
+        close |= near <= scale
+    return (close & at).sum(dim=1)
+
+
+def _goodness(net: TorchNet, dense: tuple[bool, ...], opens: dict[int, tuple[torch.Tensor, torch.Tensor]],
+              layer: torch.Tensor, neuron: torch.Tensor, ident: torch.Tensor,
+              n_ids: int) -> torch.Tensor:
+    """Per event: is the neuron switching there good (a path of open neurons after it to the
+    output, Proposition 9)?  Where a layer's weights have no zero, "reached" is one bit a point."""
+    n = layer.shape[0]
+    dev = layer.device
+    good = torch.zeros(n, dtype=torch.bool, device=dev)
+    reach = torch.ones((n, 1), dtype=torch.bool, device=dev)
+    for l in range(net.depth - 1, -1, -1):
+        sel = layer == l
+        if sel.any():
+            good[sel] = reach[sel, neuron[sel] if reach.shape[1] > 1 else 0]
+        rows = layer < l
+        if l == 0 or not rows.any():
+            break
+        if l in opens:
+            ids, op = opens[l]
+            where = torch.full((n_ids,), -1, dtype=torch.long, device=dev)
+            where[ids] = torch.arange(ids.numel(), device=dev)
+            open_l = torch.zeros((n, op.shape[1]), dtype=torch.bool, device=dev)
+            open_l[rows] = op[where[ident[rows]]]
+        else:  # no breakpoint in this layer: one piece everywhere
+            open_l = torch.full((n, 1), bool(net.q[l][0] != 0), device=dev)
+        m = open_l & reach
+        if dense[l]:
+            reach = m.any(dim=1, keepdim=True)
+        else:
+            m = m.expand(-1, net.W[l].shape[0])
+            reach = (m.to(net.dtype) @ (net.W[l] != 0).to(net.dtype)) > 0
+    return good

@@ -2,11 +2,15 @@
 
 Polygons live in flat tensors: vertex coordinates ``(K, 2)`` in slice coordinates (s, t),
 grouped by polygon and in counter-clockwise order, with each vertex carrying the label of the
-edge that starts at it (the neuron whose breakpoint made it, or -1 for the slice's box).  Layer
-by layer, every polygon is clipped at once by each hyperplane z(x) = ξ of the layer (the loop
-is over neurons only).  Only the current layer's pre-activations at the vertices are kept; new
-vertices get theirs by interpolation (z is affine on a polygon), so a 784-1000-1000-1000 net
-streams through.
+edge that starts at it (the neuron whose breakpoint made it, or -1 for the slice's box).
+
+Layer by layer: every pre-activation of layer l is affine on each polygon of the layer's start,
+so the kernel keeps those maps (polygons × 3 × width), not values at corners.  The range of
+each z over each start polygon tells which hyperplanes z = ξ cut it; a hyperplane that does not
+cut a polygon cuts none of its pieces.  Then rounds: in each, every polygon with a pending
+hyperplane that cuts it is clipped by the first such, all polygons at once (the number of rounds
+is the longest chain of cuts, not the number of neurons).  The next layer's maps are one matmul
+per start polygon plus rank-one corrections where a piece's pattern differs.
 
 Linear regions: across an edge made by neuron z the neighbour's pattern is this polygon's with
 z's piece changed; the two are glued iff z is not good there (Proposition 9), then
@@ -58,111 +62,37 @@ def _next_index(poly: torch.Tensor) -> torch.Tensor:
 
 
 def _clip(V, lab, poly, n_poly, s, neuron):
-    """Clip, by s = 0, the polygons of the rows (V, lab, poly) — all of them cut.
+    """Clip, by s = 0, the polygons of the rows (V, lab, poly) — all of them cut; rows grouped by
+    polygon, polygons in increasing id.
 
     Returns the rows of the pieces: the s <= 0 part keeps the polygon id, the s >= 0 part gets a
-    fresh id from ``n_poly`` on; and the parents of the fresh ids.
+    fresh id from ``n_poly`` on (in the same order); and the parents of the fresh ids.  Each
+    piece's rows follow its polygon's (a corner, then the crossing on the edge after it), so
+    no sort is needed.
     """
     dev = V.device
-    uniq, local = torch.unique(poly, return_inverse=True)
+    head = torch.ones(poly.shape[0], dtype=torch.bool, device=dev)
+    head[1:] = poly[1:] != poly[:-1]
+    uniq = poly[head]
+    local = torch.cumsum(head, 0) - 1
     nxt = _next_index(poly)
     sn = s[nxt]
-    new_id = n_poly + torch.arange(uniq.numel(), device=dev)
     cross = s * sn < 0
     lam = torch.where(cross, s / torch.where(cross, s - sn, torch.ones_like(s)), torch.zeros_like(s))
     XV = V + lam[:, None] * (V[nxt] - V)
-    zlab = torch.full_like(lab, neuron)
-    keep_neg_v = s <= 0
-    keep_pos_v = s >= 0
-    lab_neg_v = torch.where((s == 0) & (sn > 0), zlab, lab)
-    lab_pos_v = torch.where((s == 0) & (sn < 0), zlab, lab)
-    lab_neg_x = torch.where(s < 0, zlab, lab)     # leaving the negative side: the cut follows
-    lab_pos_x = torch.where(s > 0, zlab, lab)
-    K = V.shape[0]
-    pos = torch.arange(K, device=dev)
-    outs = [(keep_neg_v, lab_neg_v, V, poly, 0), (cross, lab_neg_x, XV, poly, 1),
-            (keep_pos_v, lab_pos_v, V, new_id[local], 0), (cross, lab_pos_x, XV, new_id[local], 1)]
-    Vn = torch.cat([v[m] for m, _, v, _, _ in outs])
-    Ln = torch.cat([lb[m] for m, lb, _, _, _ in outs])
-    Pn = torch.cat([pi[m] for m, _, _, pi, _ in outs])
-    key = torch.cat([2 * pos[m] + sl for m, _, _, _, sl in outs])
-    order = torch.argsort(key, stable=True)
-    order = order[torch.argsort(Pn[order], stable=True)]
-    return Vn[order], Ln[order], Pn[order], uniq
-
-
-class _Rows1:
-    """A growable 1-D long buffer (the layer-start ancestor of each row)."""
-
-    def __init__(self, t: torch.Tensor):
-        self.t = t
-        self.size = t.shape[0]
-
-    def keep(self, m: torch.Tensor) -> None:
-        k = int(m.sum())
-        self.t[:k] = self.t[:self.size][m]
-        self.size = k
-
-    def append(self, v: torch.Tensor) -> None:
-        need = self.size + v.shape[0]
-        if need > self.t.shape[0]:
-            out = torch.empty(max(need, 2 * self.t.shape[0]), dtype=self.t.dtype, device=self.t.device)
-            out[:self.size] = self.t[:self.size]
-            self.t = out
-        self.t[self.size:need] = v
-        self.size = need
-
-
-class _Rows:
-    """Growable row buffers; dead rows (clipped polygons) are dropped once per layer."""
-
-    def __init__(self, V, lab, poly):
-        self.V, self.lab, self.poly = V, lab, poly
-        self.alive = torch.ones(V.shape[0], dtype=torch.bool, device=V.device)
-        self.size = V.shape[0]
-        self._grow(self.size // 4)  # some room for new rows before the first copy
-
-    def _grow(self, extra: int) -> None:
-        need = self.size + extra
-        cap = self.V.shape[0]
-        if need <= cap:
-            return
-        new_cap = max(need, cap + cap // 2)
-
-        def grow(t):
-            out = torch.empty((new_cap,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
-            out[:self.size] = t[:self.size]
-            return out
-        self.V, self.lab, self.poly = grow(self.V), grow(self.lab), grow(self.poly)
-        self.alive = grow(self.alive)
-        self.alive[self.size:] = False
-
-    def append(self, V, lab, poly) -> None:
-        k = V.shape[0]
-        self._grow(k)
-        sl = slice(self.size, self.size + k)
-        self.V[sl], self.lab[sl], self.poly[sl] = V, lab, poly
-        self.alive[sl] = True
-        self.size += k
-
-    def compact(self):
-        m = self.alive[:self.size]
-        return self.V[:self.size][m], self.lab[:self.size][m], self.poly[:self.size][m]
-
-    def dead_fraction(self) -> float:
-        return 1.0 - float(self.alive[:self.size].sum()) / max(self.size, 1)
-
-    def compact_inplace(self) -> torch.Tensor:
-        """Drop dead rows now (memory); returns the kept-row mask for buffers kept in step."""
-        m = self.alive[:self.size].clone()
-        k = int(m.sum())
-        for name in ("V", "lab", "poly"):
-            t = getattr(self, name)
-            t[:k] = t[:self.size][m]
-        self.alive[:k] = True
-        self.alive[k:] = False
-        self.size = k
-        return m
+    zlab = neuron if torch.is_tensor(neuron) else torch.full_like(lab, neuron)
+    VX = torch.stack([V, XV], dim=1)                       # (K, 2, 2): corner, then crossing
+    neg = torch.stack([s <= 0, cross], dim=1)
+    pos = torch.stack([s >= 0, cross], dim=1)
+    lab_neg = torch.stack([torch.where((s == 0) & (sn > 0), zlab, lab),
+                           torch.where(s < 0, zlab, lab)], dim=1)   # leaving the s < 0 side
+    lab_pos = torch.stack([torch.where((s == 0) & (sn < 0), zlab, lab),
+                           torch.where(s > 0, zlab, lab)], dim=1)
+    ids = torch.stack([poly, n_poly + local], dim=1)
+    Vn = torch.cat([VX[neg], VX[pos]])
+    Ln = torch.cat([lab_neg[neg], lab_pos[pos]])
+    Pn = torch.cat([ids[:, :1].expand(-1, 2)[neg], ids[:, 1:].expand(-1, 2)[pos]])
+    return Vn, Ln, Pn, uniq
 
 
 def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor,
@@ -170,10 +100,9 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                   tol: float = DEFAULT_TOL) -> SliceResult:
     """Partition the slice box into activation regions, and glue them into linear regions.
 
-    Memory: every pre-activation of layer l is affine on each polygon of the layer's start, so
-    the kernel keeps those maps (polygons × 3 × width), not values at every corner, and streams
-    layer by layer; a neuron's values at the corners it may cut are evaluated when it is its
-    turn (a 784-1000-1000-1000-10 slice stays within a few GB).
+    Memory: the kernel keeps each start polygon's affine maps (polygons × 3 × width), not
+    values at every corner, and streams layer by layer (a 784-1000-1000-1000-10 slice stays
+    within a few GB).
 
     Parameters
     ----------
@@ -222,57 +151,27 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     for l in range(net.depth):
         xi = net.xi[l]
         width = net.W[l].shape[0]
-        rows = _Rows(V, lab, poly)
         n_before = n_poly
         parent_chunks = [torch.arange(n_poly, device=dev)]
         root_of_poly = torch.arange(n_poly, device=dev)
-        root_rows = _Rows1(poly.clone())
         # which (neuron, breakpoint) cuts which polygon at the start of the layer: a neuron that
         # does not cut a polygon cuts none of the pieces it is later clipped into
-        cuts = []
+        near = torch.zeros((n_poly, width), dtype=torch.bool, device=dev)
+        piece_root = torch.zeros((n_poly, width), dtype=torch.int8, device=dev)
+        scale = torch.zeros(n_poly, dtype=dt, device=dev)
         if xi.numel():
-            lo = torch.full((n_poly, width), float("inf"), dtype=dt, device=dev)
-            hi = torch.full((n_poly, width), float("-inf"), dtype=dt, device=dev)
-            for a, b in _chunks(V.shape[0], _row_chunk(width)):
-                Z = _eval_rows(Zmap, poly[a:b], V[a:b])
-                idx = poly[a:b, None].expand_as(Z)
-                lo.scatter_reduce_(0, idx, Z, reduce="amin")
-                hi.scatter_reduce_(0, idx, Z, reduce="amax")
-            cuts = [(lo < xi[k]) & (hi > xi[k]) for k in range(xi.numel())]
-            del lo, hi
-        for j in range(width):               # loop over the layer's neurons only
-            for k in range(xi.numel()):
-                n = rows.size
-                if not cuts[k][:, j].any():
-                    continue
-                cand = torch.nonzero(rows.alive[:n] & cuts[k][:, j][root_rows.t[:n]]).flatten()
-                if cand.numel() == 0:
-                    continue
-                Vc = rows.V[cand]
-                r = root_rows.t[cand]
-                sv = Vc[:, 0] * Zmap[r, 0, j] + Vc[:, 1] * Zmap[r, 1, j] + Zmap[r, 2, j] - xi[k]
-                pl = rows.poly[cand]
-                uniq, local = torch.unique(pl, return_inverse=True)
-                neg = torch.zeros(uniq.numel(), dtype=torch.bool, device=dev)
-                pos_ = torch.zeros_like(neg)
-                neg[local[sv < 0]] = True
-                pos_[local[sv > 0]] = True
-                cutl = neg & pos_
-                if not cutl.any():
-                    continue
-                keep = cutl[local]
-                sel = cand[keep]
-                Vn, Ln, Pn, parents = _clip(Vc[keep], rows.lab[sel], pl[keep], n_poly, sv[keep],
-                                            offset + j)
-                rows.alive[sel] = False
-                rows.append(Vn, Ln, Pn)
-                root_of_poly = torch.cat([root_of_poly, root_of_poly[parents]])
-                root_rows.append(root_of_poly[Pn])
-                parent_chunks.append(parents)
-                n_poly += parents.numel()
-                if rows.dead_fraction() > 0.4:
-                    root_rows.keep(rows.compact_inplace())
-        V, lab, poly = rows.compact()
+            cut_at, near, piece_root, scale = _start_facts(net, l, Zmap, V, poly, n_poly, tol)
+            # pending hyperplanes (neuron j, breakpoint k) of each polygon, in (j, k) order
+            hr, hj, hk = (torch.cat([c[m] for c in cut_at]) for m in range(3))
+            order = torch.argsort(hr * (width * xi.numel()) + hj * xi.numel() + hk)
+            pend_p, pend_j, pend_k = hr[order], hj[order], hk[order]
+            while pend_p.numel():  # rounds: each polygon clipped by its first cutting hyperplane
+                V, lab, poly, n_new, pend_p, pend_j, pend_k, parents = _clip_round(
+                    V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly, xi, offset)
+                if n_new:
+                    root_of_poly = torch.cat([root_of_poly, root_of_poly[parents]])
+                    parent_chunks.append(parents)
+                    n_poly += n_new
         if n_poly > n_before:
             # every new polygon's pattern so far is its oldest ancestor's: pointer jumping
             parent = torch.cat(parent_chunks)
@@ -282,42 +181,58 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                     break
                 parent = nxt
             patterns = patterns[parent]
-        # this layer's pattern: pieces at each polygon's vertex average (z affine on it)
+        # this layer's pattern: the start polygon's, except for the neurons that come near it,
+        # evaluated at the vertex average (z is affine on a polygon)
+        near_r, near_j = torch.nonzero(near, as_tuple=True)       # sorted by start polygon
+        n_near = torch.bincount(near_r, minlength=near.shape[0])
+        first_near = torch.cumsum(n_near, 0) - n_near
         cnt = torch.bincount(poly, minlength=n_poly).to(dt)
         cen = torch.zeros((n_poly, 2), dtype=dt, device=dev).index_add_(0, poly, V) / cnt[:, None]
-        piece_l = torch.empty((n_poly, width), dtype=torch.int8, device=dev)
-        for a, b in _chunks(n_poly, _row_chunk(width)):
-            piece_l[a:b] = net.piece(l, _eval_rows(Zmap, root_of_poly[a:b], cen[a:b]))
+        base_l = piece_root[root_of_poly]
+        piece_l = base_l.clone()
+        for items, js, z in _near_values(Zmap, root_of_poly, cen, n_near, first_near, near_j):
+            if js is None:
+                piece_l[items] = net.piece(l, z).to(torch.int8)
+            else:
+                piece_l[items, js] = net.piece(l, z).to(torch.int8)
         patterns = torch.cat([patterns, piece_l], dim=1)
         if xi.numel():
-            # near-ties: a vertex within tolerance of a hyperplane that did not cut there
+            # near-ties: a vertex within tolerance of a hyperplane that did not cut there (only
+            # hyperplanes that come near the vertex's start polygon can)
             prev_lab = lab[_prev_index(poly)]
-            for a, b in _chunks(V.shape[0], _row_chunk(width)):
-                Z = _eval_rows(Zmap, root_of_poly[poly[a:b]], V[a:b])
-                scale = Z.abs().amax(dim=1, keepdim=True).clamp_min(1.0) * tol
-                close = torch.zeros_like(Z, dtype=torch.bool)
+            rv = root_of_poly[poly]
+            tied = torch.zeros(V.shape[0], dtype=torch.bool, device=dev)
+            for items, js, z in _near_values(Zmap, rv, V, n_near, first_near, near_j):
+                close = torch.zeros_like(z, dtype=torch.bool)
+                tol_v = scale[rv[items]] if js is not None else scale[rv[items], None]
                 for k in range(xi.numel()):
-                    close |= (Z - xi[k]).abs() <= scale
-                for lb in (lab[a:b], prev_lab[a:b]):
-                    rr = torch.nonzero((lb >= offset) & (lb < offset + width)).flatten()
-                    close[rr, lb[rr] - offset] = False
-                ties += int(close.any(dim=1).sum())
+                    close |= (z - xi[k]).abs() <= tol_v
+                if js is None:
+                    close &= near[rv[items]]
+                    for lb in (lab[items], prev_lab[items]):
+                        own = torch.nonzero((lb >= offset) & (lb < offset + width)).flatten()
+                        close[own, lb[own] - offset] = False
+                    tied[items] |= close.any(dim=1)
+                else:
+                    close &= (lab[items] != offset + js) & (prev_lab[items] != offset + js)
+                    tied[items[close]] = True
+            ties += int(tied.sum())
         offset += width
         if l + 1 < net.depth:
-            # the next layer's map on each polygon: φ's piece fixed, z ↦ q z + p, then W, b
-            nxt_w = net.W[l + 1].shape[0]
-            new_map = torch.empty((n_poly, 3, nxt_w), dtype=dt, device=dev)
-            for a, b in _chunks(n_poly, _row_chunk(max(width, nxt_w))):
-                pc = piece_l[a:b].long()
-                Gp = Zmap[root_of_poly[a:b]] * net.q[l][pc][:, None, :]
-                Gp[:, 2] += net.p[l][pc]
-                new_map[a:b] = Gp @ net.W[l + 1].T
-                new_map[a:b, 2] += net.b[l + 1]
-            Zmap = new_map
+            dp, dj = torch.nonzero(piece_l != base_l, as_tuple=True)
+            Zmap = _next_maps(net, l, Zmap, piece_root, piece_l, root_of_poly, dp, dj)
     area = _areas(V, poly, n_poly)
     # a polygon whose size nears the float resolution is itself a near-tie
     ties += int((area <= tol * tol * (s1 - s0) * (t1 - t0)).sum())
-    linear = _glue(net, patterns, lab, poly, n_poly)
+    # the output's affine map on each final polygon (the last layer's pieces fixed)
+    L = net.depth - 1
+
+    def out_map(P: torch.Tensor) -> torch.Tensor:
+        pc = piece_l[P].long()
+        return Zmap[root_of_poly[P]] * net.q[L][pc][:, None, :] + \
+            torch.nn.functional.pad(net.p[L][pc][:, None, :], (0, 0, 2, 0))
+    linear, flat = _glue(net, patterns, lab, poly, n_poly, out_map, tol)
+    ties += flat
     return SliceResult(V, poly, patterns, linear, n_poly, int(linear.unique().numel()), ties, tol)
 
 
@@ -343,6 +258,207 @@ def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torc
     return out
 
 
+def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tensor,
+               piece_l: torch.Tensor, root_of_poly: torch.Tensor, pp: torch.Tensor,
+               pj: torch.Tensor) -> torch.Tensor:
+    """The next layer's affine map on every polygon, (n_poly, 3, n_{l+1}).
+
+    With φ's pieces fixed, z ↦ q z + p then W, b.  One matmul per start polygon (with its own
+    pieces), then a rank-one correction per (polygon, neuron) whose piece differs from the start
+    polygon's (the pairs ``pp, pj``)."""
+    W, b = net.W[l + 1], net.b[l + 1]
+    q, p = net.q[l], net.p[l]
+    n_poly, w_next = root_of_poly.shape[0], W.shape[0]
+    # polygons in start-polygon order, in chunks: one matmul per start polygon of the chunk
+    perm = torch.argsort(root_of_poly, stable=True)
+    rank = torch.empty_like(perm)
+    rank[perm] = torch.arange(n_poly, device=perm.device)
+    # the differing pairs in the same order, with their rank-one coefficients (pairs, 3)
+    at = rank[pp]
+    order = torch.argsort(at)
+    at, pj = at[order], pj[order]
+    r = root_of_poly[pp[order]]
+    new, old = piece_l[pp[order], pj].long(), piece_root[r, pj].long()
+    coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
+    coef[:, 2] += p[new] - p[old]
+    out = torch.empty((n_poly, 3, w_next), dtype=Zmap.dtype, device=Zmap.device)
+    for a, c in _chunks(n_poly, _row_chunk(3 * max(W.shape))):
+        lo_, hi_ = torch.searchsorted(at, torch.tensor([a, c], device=at.device)).tolist()
+        if (hi_ - lo_) * 8 > (c - a) * W.shape[1]:
+            # many differing pieces a polygon (a start polygon cut by many hyperplanes): one
+            # matmul a polygon is cheaper than the sparse corrections
+            pc = piece_l[perm[a:c]].long()
+            G = Zmap[root_of_poly[perm[a:c]]] * q[pc][:, None, :]
+            G[:, 2] += p[pc]
+            block = G @ W.T
+            block[:, 2] += b
+            out[perm[a:c]] = block
+            continue
+        roots, local = torch.unique_consecutive(root_of_poly[perm[a:c]], return_inverse=True)
+        pc = piece_root[roots].long()
+        G = Zmap[roots] * q[pc][:, None, :]
+        G[:, 2] += p[pc]
+        base = G @ W.T
+        base[:, 2] += b
+        block = base[local]
+        if hi_ > lo_:
+            # Σ over a polygon's pairs of coef ⊗ W[:, j]: a sparse (polygons·3, n_l) @ W^T;
+            # (row, col) are distinct, so the sparse matrix is coalesced as built
+            rows = ((at[lo_:hi_] - a)[:, None] * 3 + torch.arange(3, device=at.device)).flatten()
+            cols = pj[lo_:hi_].repeat_interleave(3)
+            key = torch.argsort(rows * W.shape[1] + cols)
+            S = torch.sparse_coo_tensor(torch.stack([rows[key], cols[key]]),
+                                        coef[lo_:hi_].flatten()[key], ((c - a) * 3, W.shape[1]),
+                                        is_coalesced=True, check_invariants=False)
+            block += torch.sparse.mm(S, W.T).view_as(block)
+        out[perm[a:c]] = block
+    return out
+
+
+def _clip_round(V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly, xi, offset):
+    """One round: every polygon with a pending hyperplane that cuts it is clipped by the first
+    such, all at once.  Pending entries that do not cut their polygon are dropped (nor will they
+    cut its pieces); those after the chosen one pass to both pieces.
+
+    Returns the new rows, the number of new polygons, the next pending table and the parents of
+    the new polygons."""
+    dev = V.device
+    start, count = _row_ranges(poly, n_poly)
+    reps = count[pend_p]
+    pair = torch.repeat_interleave(torch.arange(pend_p.shape[0], device=dev), reps)
+    first = torch.cumsum(reps, 0) - reps
+    row = start[pend_p][pair] + torch.arange(pair.shape[0], device=dev) - first[pair]
+    sv = _eval_pairs(Zmap, root_of_poly[pend_p][pair], pend_j[pair], V[row]) - xi[pend_k][pair]
+    neg = torch.zeros(pend_p.shape[0], dtype=torch.bool, device=dev)
+    pos = torch.zeros_like(neg)
+    neg[pair[sv < 0]] = True
+    pos[pair[sv > 0]] = True
+    cutting = neg & pos
+    # the first cutting entry of each polygon (the table is grouped by polygon, in order)
+    idx = torch.arange(pend_p.shape[0], device=dev)
+    firsts = torch.full((n_poly,), pend_p.shape[0], dtype=torch.long, device=dev)
+    firsts.scatter_reduce_(0, pend_p[cutting], idx[cutting], reduce="amin")
+    chosen = cutting & (firsts[pend_p] == idx)
+    if not chosen.any():
+        empty = pend_p[:0]
+        return V, lab, poly, 0, empty, empty, empty, empty
+    crow = chosen[pair]
+    Vn, Ln, Pn, parents = _clip(V[row[crow]], lab[row[crow]], poly[row[crow]], n_poly, sv[crow],
+                                offset + pend_j[pair[crow]])
+    clipped = torch.zeros(n_poly, dtype=torch.bool, device=dev)
+    clipped[parents] = True
+    rest = ~clipped[poly]
+    V, lab, poly = torch.cat([V[rest], Vn]), torch.cat([lab[rest], Ln]), torch.cat([poly[rest], Pn])
+    # what stays pending: cutting entries after the chosen one, for both pieces
+    child = torch.full((n_poly,), -1, dtype=torch.long, device=dev)
+    child[parents] = n_poly + torch.arange(parents.shape[0], device=dev)
+    stay = cutting & ~chosen
+    sp, sj, sk = pend_p[stay], pend_j[stay], pend_k[stay]
+    cp = child[sp]
+    both_p = torch.stack([sp, cp], dim=1).flatten()
+    order = torch.argsort(both_p, stable=True)
+    pj = torch.stack([sj, sj], dim=1).flatten()[order]
+    pk = torch.stack([sk, sk], dim=1).flatten()[order]
+    return V, lab, poly, parents.shape[0], both_p[order], pj, pk, parents
+
+
+def _row_ranges(poly: torch.Tensor, n_poly: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """First row and row count of every polygon (rows grouped by polygon)."""
+    K = poly.shape[0]
+    head = torch.ones(K, dtype=torch.bool, device=poly.device)
+    head[1:] = poly[1:] != poly[:-1]
+    at = torch.nonzero(head).flatten()
+    start = torch.zeros(n_poly, dtype=torch.long, device=poly.device)
+    count = torch.zeros(n_poly, dtype=torch.long, device=poly.device)
+    start[poly[at]] = at
+    count[poly[at]] = torch.diff(at, append=torch.tensor([K], device=poly.device))
+    return start, count
+
+
+def _start_facts(net: TorchNet, l: int, Zmap: torch.Tensor, V: torch.Tensor, poly: torch.Tensor,
+                 n_poly: int, tol: float):
+    """What layer l's hyperplanes do to each start polygon, from the range of every z over its
+    corners (min and max over the corners; never stored for all polygons at once).
+
+    Returns the cutting (polygon, neuron, breakpoint) triples (z crosses ξ strictly inside),
+    ``near`` (n_poly, width): z comes within tol·scale of a breakpoint, ``piece`` (n_poly, width):
+    the piece at the range's middle (the polygon's piece where z does not come near), and the
+    per-polygon ``scale``·tol, scale = max(1, max |z| over corners and neurons) (|z| is convex,
+    so this bounds it on every piece of the polygon)."""
+    dev = V.device
+    xi = net.xi[l]
+    width = Zmap.shape[2]
+    K = poly.shape[0]
+    first = torch.ones(K, dtype=torch.bool, device=dev)
+    first[1:] = poly[1:] != poly[:-1]
+    start = torch.nonzero(first).flatten()
+    count = torch.diff(start, append=torch.tensor([K], device=dev))
+    ids = poly[start]
+    near = torch.zeros((n_poly, width), dtype=torch.bool, device=dev)
+    piece = torch.zeros((n_poly, width), dtype=torch.int8, device=dev)
+    scale = torch.zeros(n_poly, dtype=V.dtype, device=dev)
+    cut_at = []
+    for m in torch.unique(count).tolist():     # loop over corner counts only
+        sel = torch.nonzero(count == m).flatten()
+        for a, b in _chunks(sel.shape[0], max(1, _row_chunk(width) // m)):
+            pid = ids[sel[a:b]]
+            rows = start[sel[a:b], None] + torch.arange(m, device=dev)
+            Zp = Zmap[pid]                                        # (c, 3, width)
+            lo, hi = torch.aminmax(torch.baddbmm(Zp[:, 2:3], V[rows], Zp[:, :2]), dim=1)
+            del Zp
+            sc = torch.maximum(hi.amax(dim=1), -lo.amin(dim=1)).clamp_min(1.0) * tol
+            scale[pid] = sc
+            nr = torch.zeros_like(lo, dtype=torch.bool)
+            for k in range(xi.numel()):
+                r_, j_ = torch.nonzero((lo < xi[k]) & (hi > xi[k]), as_tuple=True)
+                cut_at.append((pid[r_], j_, torch.full_like(j_, k)))
+                nr |= (lo <= xi[k] + sc[:, None]) & (hi >= xi[k] - sc[:, None])
+            near[pid] = nr
+            piece[pid] = net.piece(l, (lo + hi) / 2).to(torch.int8)
+    return cut_at, near, piece, scale
+
+
+def _near_values(Zmap: torch.Tensor, owner: torch.Tensor, X: torch.Tensor, n_near: torch.Tensor,
+                 first_near: torch.Tensor, near_j: torch.Tensor):
+    """z at the points X (one per item, item i in start polygon ``owner[i]``) for the neurons
+    that come near the item's start polygon.  Yields ``(items, js, z)`` chunks: (item, neuron)
+    pairs where a polygon has few near neurons, whole rows (``js`` None, z: (c, width)) where it
+    has many (one dense evaluation is then cheaper than gathers)."""
+    width = Zmap.shape[2]
+    heavy = n_near[owner] * 8 >= width
+    rows = torch.nonzero(heavy).flatten()
+    for a, b in _chunks(rows.shape[0], _row_chunk(width)):
+        it = rows[a:b]
+        yield it, None, _eval_rows(Zmap, owner[it], X[it])
+    light = torch.nonzero(~heavy).flatten()
+    item, js = _pairs(owner[light], n_near, first_near, near_j)
+    if item.numel():
+        item = light[item]
+        yield item, js, _eval_pairs(Zmap, owner[item], js, X[item])
+
+
+def _pairs(owner: torch.Tensor, n_near: torch.Tensor, first_near: torch.Tensor,
+           near_j: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For items whose start polygon is ``owner[i]``: every (item, neuron) with the neuron in that
+    polygon's near list (``near_j[first_near[r]:first_near[r] + n_near[r]]``)."""
+    reps = n_near[owner]
+    item = torch.repeat_interleave(torch.arange(owner.shape[0], device=owner.device), reps)
+    start = torch.cumsum(reps, 0) - reps
+    k = torch.arange(item.shape[0], device=owner.device) - start[item]
+    return item, near_j[first_near[owner[item]] + k]
+
+
+def _eval_pairs(Zmap: torch.Tensor, which: torch.Tensor, j: torch.Tensor,
+                V: torch.Tensor) -> torch.Tensor:
+    """z_j at the points V (c, 2) under the maps Zmap[which]: one value per (point, neuron)."""
+    w = Zmap.shape[2]
+    at = which * (3 * w) + j
+    flat = Zmap.reshape(-1)
+    out = torch.take(flat, at + 2 * w)
+    out.addcmul_(V[:, 0], torch.take(flat, at))
+    return out.addcmul_(V[:, 1], torch.take(flat, at + w))
+
+
 def _prev_index(poly: torch.Tensor) -> torch.Tensor:
     nxt = _next_index(poly)
     prev = torch.empty_like(nxt)
@@ -356,52 +472,99 @@ def _areas(V: torch.Tensor, poly: torch.Tensor, n_poly: int) -> torch.Tensor:
     return torch.zeros(n_poly, dtype=V.dtype, device=V.device).index_add_(0, poly, cross) / 2
 
 
-def _good_mask(net: TorchNet, patterns: torch.Tensor) -> torch.Tensor:
-    """(P, N) bool: neuron good in polygon (path of open neurons after it to the output);
-    computed in chunks of polygons (the float temporaries are chunk × width)."""
+def _good_at(net: TorchNet, patterns: torch.Tensor, poly: torch.Tensor,
+             neuron: torch.Tensor) -> torch.Tensor:
+    """Is ``neuron`` good in polygon ``poly`` (a path of open neurons after it to the output,
+    Proposition 9)?  Per layer, "reached" is one bit a polygon where the next layer's weights
+    have no zero (any open, reached neuron there), a row of bits otherwise."""
     widths = [w.shape[0] for w in net.W]
     starts = [sum(widths[:l]) for l in range(len(widths))]
-    nz = [(w != 0).to(net.dtype) for w in net.W]
-    open_of = [net.q[l] != 0 for l in range(net.depth)]
-    out = torch.empty(patterns.shape, dtype=torch.bool, device=patterns.device)
-    for a, b in _chunks(patterns.shape[0], _row_chunk(max(widths))):
-        P = patterns[a:b]
-        reach = torch.ones((b - a, widths[-1]), dtype=net.dtype, device=P.device)
-        out[a:b, starts[-1]:] = True
-        for l in range(net.depth - 1, 0, -1):
-            opened = open_of[l][P[:, starts[l]:starts[l] + widths[l]].long()].to(net.dtype)
-            reach = (((opened * reach) @ nz[l]) > 0).to(net.dtype)
-            out[a:b, starts[l - 1]:starts[l - 1] + widths[l - 1]] = reach > 0
+    layer = torch.bucketize(neuron, torch.tensor(starts[1:], device=neuron.device), right=True)
+    out = torch.ones(poly.shape, dtype=torch.bool, device=poly.device)
+    rows, inv = torch.unique(poly, return_inverse=True)
+    P = patterns[rows]
+    reach = torch.ones((rows.shape[0], 1), dtype=torch.bool, device=poly.device)
+    for l in range(net.depth - 1, 0, -1):
+        block = P[:, starts[l]:starts[l] + widths[l]]
+        opened = torch.zeros_like(block, dtype=torch.bool)
+        for v in torch.nonzero(net.q[l] != 0).flatten().tolist():
+            opened |= block == v
+        m = opened & reach
+        if bool((net.W[l] != 0).all()):
+            reach = m.any(dim=1, keepdim=True)
+        else:
+            reach = (m.to(net.dtype) @ (net.W[l] != 0).to(net.dtype)) > 0
+        sel = layer == l - 1
+        col = (neuron[sel] - starts[l - 1]) if reach.shape[1] > 1 else torch.zeros_like(neuron[sel])
+        out[sel] = reach[inv[sel], col]
     return out
 
 
+def _bit_words(patterns: torch.Tensor, n_bits: int) -> torch.Tensor:
+    """The patterns' bits packed into int64 words: (P, words), bit b of entry i at position
+    b·N + i (N entries a pattern)."""
+    P, N = patterns.shape
+    planes = patterns.view(torch.uint8) if n_bits == 1 and patterns.dtype == torch.int8 else \
+        torch.cat([(patterns >> b) & 1 for b in range(n_bits)], dim=1).to(torch.uint8)
+    pad = (-planes.shape[1]) % 64
+    if pad:
+        planes = torch.cat([planes, planes.new_zeros((P, pad))], dim=1)
+    weights = (2 ** torch.arange(8, device=patterns.device)).to(torch.uint8)
+    octets = (planes.view(P, -1, 8) * weights).sum(dim=2, dtype=torch.uint8)
+    return octets.contiguous().view(torch.int64)
+
+
 def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.Tensor,
-          n_poly: int) -> torch.Tensor:
-    """Linear-region label of each polygon."""
+          n_poly: int, out_map, tol: float) -> tuple[torch.Tensor, int]:
+    """Linear-region label of each polygon.
+
+    Across an edge made by neuron z the neighbour's pattern is this one's with z's piece changed:
+    both have the same key "pattern with z's bits cleared", a multilinear hash of the packed bit
+    words (random odd multipliers, wrapping int64); matched pairs are then checked entry by entry,
+    so a hash collision cannot glue two polygons that are not neighbours."""
     dev = patterns.device
     labels = torch.arange(n_poly, device=dev)
     inner = lab >= 0
     if not inner.any():
-        return labels
+        return labels, 0
     A = poly[inner]
     z = lab[inner]
-    good = _good_mask(net, patterns)
-    # neighbour across a z-edge: same pattern except at z (the piece on the other side)
-    P = patterns.shape[1]
-    weights = torch.randint(1, 2 ** 61, (P,), generator=torch.Generator().manual_seed(0)).to(dev)
-    h = torch.empty(n_poly, dtype=torch.long, device=dev)           # hash of each pattern
-    for a_, b_ in _chunks(n_poly, _row_chunk(P)):
-        h[a_:b_] = (patterns[a_:b_].long() * weights).sum(dim=1)
-    key_self = h[A] - patterns[A, z].long() * weights[z]
-    # map (hash without z, z) -> polygons; two entries with the same key are the two sides
-    k = key_self * 1_000_003 + z
-    order = torch.argsort(k)
-    ks, As, zs = k[order], A[order], z[order]
-    same = ks[1:] == ks[:-1]
+    P, N = patterns.shape
+    n_bits = max(1, int(patterns.max()).bit_length())
+    words = _bit_words(patterns, n_bits)
+    mult = torch.randint(-2 ** 62, 2 ** 62, (words.shape[1],),
+                         generator=torch.Generator().manual_seed(0)).to(dev) | 1
+    h = (words * mult).sum(dim=1)
+    key = h[A]
+    for b in range(n_bits):   # clear z's bit in every plane (wrapping arithmetic)
+        pos = b * N + z
+        w_i, bit = pos // 64, pos % 64
+        set_ = (words[A, w_i] >> bit) & 1
+        key = key - (set_ << bit) * mult[w_i]
+    # two edges with the same (key, z) are the two sides of one edge
+    order = torch.argsort(z, stable=True)
+    order = order[torch.argsort(key[order], stable=True)]
+    ks, As, zs = key[order], A[order], z[order]
+    same = (ks[1:] == ks[:-1]) & (zs[1:] == zs[:-1])
     a, b, zz = As[:-1][same], As[1:][same], zs[:-1][same]
-    diff = a != b
-    a, b, zz = a[diff], b[diff], zz[diff]
-    glued = ~(good[a, zz] | good[b, zz])
+    keep = a != b
+    a, b, zz = a[keep], b[keep], zz[keep]
+    x = words[a] ^ words[b]                      # the two patterns' bits that differ
+    for bp in range(n_bits):
+        pos = bp * N + zz
+        x[torch.arange(a.shape[0], device=dev), pos // 64] &= ~(torch.ones_like(pos) << (pos % 64))
+    keep = (x == 0).all(dim=1) & (patterns[a, zz] != patterns[b, zz])
+    a, b, zz = a[keep], b[keep], zz[keep]
+    good = _good_at(net, patterns, torch.cat([a, b]), torch.cat([zz, zz])).view(2, -1)
+    glued = ~(good[0] | good[1])
+    # a good neuron whose two sides have the same output map (weights that cancel, as integer
+    # nets can have): Proposition 9 is generic, the float path cannot decide it: a near-tie
+    flat = 0
+    sa, sb = a[~glued], b[~glued]
+    for c0, c1 in _chunks(sa.shape[0], _row_chunk(3 * net.W[-1].shape[0])):
+        ma, mb = out_map(sa[c0:c1]), out_map(sb[c0:c1])
+        size = torch.maximum(ma.abs().amax(dim=(1, 2)), mb.abs().amax(dim=(1, 2))).clamp_min(1.0)
+        flat += int(((ma - mb).abs().amax(dim=(1, 2)) <= tol * size).sum())
     a, b = a[glued], b[glued]
     while a.numel():
         la, lb = labels[a], labels[b]
@@ -413,7 +576,7 @@ def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.
         if torch.equal(new, labels):
             break
         labels = new
-    return labels
+    return labels, flat
 
 
 def plot_slice(res: SliceResult, path: str, points: bool = True, title: str = "") -> None:

@@ -80,11 +80,23 @@ class TorchNet:
             return torch.zeros_like(z, dtype=torch.long)
         return torch.bucketize(z, self.xi[l], right=True)
 
+    def is_relu(self, l: int) -> bool:
+        """Is layer l's activation c·relu (one breakpoint at 0, slope 0 left of it)?"""
+        xi, q, p = self.xi[l], self.q[l], self.p[l]
+        return xi.numel() == 1 and float(q[0]) == 0.0 and float(p[0]) == 0.0 and float(xi[0]) == 0.0
+
+    def slope(self, l: int, z: torch.Tensor) -> torch.Tensor:
+        """φ_l'(z), elementwise: the slope q of the piece each entry of ``z`` is on."""
+        if self.is_relu(l):
+            on = (z > 0).to(z.dtype)
+            return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
+        return self.q[l][self.piece(l, z)]
+
     def act(self, l: int, z: torch.Tensor) -> torch.Tensor:
         """φ_l(z), elementwise: q_0 z + p_0 + Σ_j (q_j - q_{j-1}) relu(z - ξ_j) (no gathers)."""
         xi, q, p = self.xi[l], self.q[l], self.p[l]
         T = xi.numel()
-        if T == 1 and float(q[0]) == 0.0 and float(p[0]) == 0.0 and float(xi[0]) == 0.0:
+        if self.is_relu(l):
             return torch.relu(z) * q[1] if float(q[1]) != 1.0 else torch.relu(z)
         out = z * q[0] + p[0]
         for j in range(T):  # T breakpoints of φ, not points
