@@ -33,32 +33,41 @@ def _sync(dev: str) -> None:
         torch.cuda.synchronize()
 
 
-def bench_slice(dev: str) -> None:
+def bench_slice(dev: str, reps: int = 5) -> None:
+    """Median of ``reps`` runs each, the two tools alternating (this machine's timings vary)."""
     net = er.random_network([784, 200, 200, 200, 10], seed=0, bias_std=0.1)
     P = np.random.default_rng(0).uniform(0, 1, size=(3, 784)).astype(np.float32)
     tn = TorchNet.from_network(net, device=dev)
+    t_rc, faces = [], "-"
     if R is not None:
+        layers = R.nn.convert(network_to_torch(net, dtype=torch.float32))
         rc = R.Regioncam.through_points(P)
         W = np.asarray(rc.plane.weight, np.float64)
         b = np.asarray(rc.plane.bias, np.float64)
         a = float(np.asarray(rc.vertex_inputs)[2, 0])
-        t = time.perf_counter()
-        rc.add(R.nn.convert(network_to_torch(net, dtype=torch.float32)))
-        t_rc = time.perf_counter() - t
         corners = [b + np.array(c) @ W for c in ([-a, -a], [a, -a], [-a, a])]
     else:
-        corners, t_rc = list(P.astype(np.float64)), float("nan")
+        corners = list(P.astype(np.float64))
     args = [torch.tensor(c, device=dev) for c in corners]
     slice_regions(tn, *args)  # warm-up
-    _sync(dev)
-    t = time.perf_counter()
-    res = slice_regions(tn, *args)
-    _sync(dev)
-    t_ours = time.perf_counter() - t
+    t_ours = []
+    for _ in range(reps):
+        if R is not None:
+            rc = R.Regioncam.through_points(P)
+            t = time.perf_counter()
+            rc.add(layers)
+            t_rc.append(time.perf_counter() - t)
+            faces = rc.num_faces
+        _sync(dev)
+        t = time.perf_counter()
+        res = slice_regions(tn, *args)
+        _sync(dev)
+        t_ours.append(time.perf_counter() - t)
+    ours, theirs = float(np.median(t_ours)), float(np.median(t_rc)) if t_rc else float("nan")
     print(f"slice 784-200-200-200-10 (bias sd 0.1): ours {res.activation_regions} regions "
-          f"({res.near_ties} near-ties) in {t_ours:.2f} s on {dev}; regioncam "
-          f"{rc.num_faces if R else '-'} faces in {t_rc:.2f} s; ours/regioncam time "
-          f"{t_ours / t_rc:.2f} (target <= 0.5)", flush=True)
+          f"({res.near_ties} near-ties) in {ours:.2f} s on {dev} (median of {reps}); regioncam "
+          f"{faces} faces in {theirs:.2f} s; ours/regioncam time {ours / theirs:.2f} "
+          f"(target <= 0.5)", flush=True)
 
 
 def bench_slice_2d(dev: str) -> None:

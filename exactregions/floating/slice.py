@@ -248,6 +248,8 @@ def _chunks(n: int, size: int):
 def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     """z at the points V (c, 2) under the maps Zmap[which]: (c, n_l), without forming the
     (c, 3, n_l) gather (index_select rows of each coefficient, fused multiply-add)."""
+    if Zmap.shape[0] == 1:   # one map (the first layer's): a plain matmul
+        return torch.addmm(Zmap[0, 2], V, Zmap[0, :2])
     out = torch.empty((V.shape[0], Zmap.shape[2]), dtype=Zmap.dtype, device=Zmap.device)
     for a, b in _chunks(V.shape[0], _row_chunk(Zmap.shape[2])):
         w = which[a:b]
