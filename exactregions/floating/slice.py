@@ -165,13 +165,22 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
             hr, hj, hk = (torch.cat([c[m] for c in cut_at]) for m in range(3))
             order = torch.argsort(hr * (width * xi.numel()) + hj * xi.numel() + hk)
             pend_p, pend_j, pend_k = hr[order], hj[order], hk[order]
+            # rows of polygons with something pending take part in the rounds; the others are done
+            active = torch.zeros(n_poly, dtype=torch.bool, device=dev)
+            active[pend_p] = True
+            on = active[poly]
+            done = [(V[~on], lab[~on], poly[~on])]
+            V, lab, poly = V[on], lab[on], poly[on]
             while pend_p.numel():  # rounds: each polygon clipped by its first cutting hyperplane
-                V, lab, poly, n_new, pend_p, pend_j, pend_k, parents = _clip_round(
+                V, lab, poly, n_new, pend_p, pend_j, pend_k, parents, finished = _clip_round(
                     V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly, xi, offset)
+                done.append(finished)
                 if n_new:
                     root_of_poly = torch.cat([root_of_poly, root_of_poly[parents]])
                     parent_chunks.append(parents)
                     n_poly += n_new
+            done.append((V, lab, poly))
+            V, lab, poly = (torch.cat([d[m] for d in done]) for m in range(3))
         if n_poly > n_before:
             # every new polygon's pattern so far is its oldest ancestor's: pointer jumping
             parent = torch.cat(parent_chunks)
@@ -322,8 +331,8 @@ def _clip_round(V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly
     such, all at once.  Pending entries that do not cut their polygon are dropped (nor will they
     cut its pieces); those after the chosen one pass to both pieces.
 
-    Returns the new rows, the number of new polygons, the next pending table and the parents of
-    the new polygons."""
+    Returns the rows still active (polygons with something pending), the number of new
+    polygons, the next pending table, the parents of the new polygons and the finished rows."""
     dev = V.device
     start, count = _row_ranges(poly, n_poly)
     reps = count[pend_p]
@@ -343,25 +352,30 @@ def _clip_round(V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly
     chosen = cutting & (firsts[pend_p] == idx)
     if not chosen.any():
         empty = pend_p[:0]
-        return V, lab, poly, 0, empty, empty, empty, empty
+        return V[:0], lab[:0], poly[:0], 0, empty, empty, empty, empty, (V, lab, poly)
     crow = chosen[pair]
     Vn, Ln, Pn, parents = _clip(V[row[crow]], lab[row[crow]], poly[row[crow]], n_poly, sv[crow],
                                 offset + pend_j[pair[crow]])
-    clipped = torch.zeros(n_poly, dtype=torch.bool, device=dev)
-    clipped[parents] = True
-    rest = ~clipped[poly]
-    V, lab, poly = torch.cat([V[rest], Vn]), torch.cat([lab[rest], Ln]), torch.cat([poly[rest], Pn])
+    n_new = parents.shape[0]
     # what stays pending: cutting entries after the chosen one, for both pieces
     child = torch.full((n_poly,), -1, dtype=torch.long, device=dev)
-    child[parents] = n_poly + torch.arange(parents.shape[0], device=dev)
+    child[parents] = n_poly + torch.arange(n_new, device=dev)
     stay = cutting & ~chosen
     sp, sj, sk = pend_p[stay], pend_j[stay], pend_k[stay]
-    cp = child[sp]
-    both_p = torch.stack([sp, cp], dim=1).flatten()
+    both_p = torch.stack([sp, child[sp]], dim=1).flatten()
     order = torch.argsort(both_p, stable=True)
     pj = torch.stack([sj, sj], dim=1).flatten()[order]
     pk = torch.stack([sk, sk], dim=1).flatten()[order]
-    return V, lab, poly, parents.shape[0], both_p[order], pj, pk, parents
+    # rows: the pieces with something still pending stay active; all others are finished
+    pending = torch.zeros(n_poly + n_new, dtype=torch.bool, device=dev)
+    pending[both_p] = True
+    clipped = torch.zeros(n_poly, dtype=torch.bool, device=dev)
+    clipped[parents] = True
+    rest = ~clipped[poly]
+    go = pending[Pn]
+    finished = (torch.cat([V[rest], Vn[~go]]), torch.cat([lab[rest], Ln[~go]]),
+                torch.cat([poly[rest], Pn[~go]]))
+    return Vn[go], Ln[go], Pn[go], n_new, both_p[order], pj, pk, parents, finished
 
 
 def _row_ranges(poly: torch.Tensor, n_poly: int) -> tuple[torch.Tensor, torch.Tensor]:
