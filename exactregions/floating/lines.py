@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from exactregions.errors import InvalidDomainError
 from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
@@ -238,7 +239,8 @@ def _take_rows(X: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
     return X.reshape(B * K, w).index_select(0, rows.flatten()).view(B, parent.shape[1], w)
 
 
-def _insert_crossings(t, layer_of, neuron_of, ident, Z, U, net: TorchNet, l: int):
+def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Tensor, Z: Tensor,
+                      U: Tensor, net: TorchNet, l: int) -> tuple[Tensor, ...]:
     """Add layer l's breakpoints inside every piece; returns the sorted, padded point tensors,
     the slope jump (q_after - q_before)·|z'| of each new point's neuron, and each point's parent
     (the old point that starts its piece)."""

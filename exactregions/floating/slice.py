@@ -19,9 +19,11 @@ union-find (vectorised label propagation) counts the components.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from exactregions.errors import InvalidDomainError
 from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
@@ -61,7 +63,8 @@ def _next_index(poly: torch.Tensor) -> torch.Tensor:
     return torch.where(last, start, idx + 1)
 
 
-def _clip(V, lab, poly, n_poly, s, neuron):
+def _clip(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, s: Tensor,
+          neuron: Tensor | int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Clip, by s = 0, the polygons of the rows (V, lab, poly) — all of them cut; rows grouped by
     polygon, polygons in increasing id.
 
@@ -326,7 +329,8 @@ def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tens
     return out
 
 
-def _clip_round(V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly, xi, offset):
+def _clip_round(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, pend_p: Tensor, pend_j: Tensor,
+                pend_k: Tensor, Zmap: Tensor, root_of_poly: Tensor, xi: Tensor, offset: int):
     """One round: every polygon with a pending hyperplane that cuts it is clipped by the first
     such, all at once.  Pending entries that do not cut their polygon are dropped (nor will they
     cut its pieces); those after the chosen one pass to both pieces.
@@ -391,8 +395,8 @@ def _row_ranges(poly: torch.Tensor, n_poly: int) -> tuple[torch.Tensor, torch.Te
     return start, count
 
 
-def _start_facts(net: TorchNet, l: int, Zmap: torch.Tensor, V: torch.Tensor, poly: torch.Tensor,
-                 n_poly: int, tol: float):
+def _start_facts(net: TorchNet, l: int, Zmap: Tensor, V: Tensor, poly: Tensor, n_poly: int,
+                 tol: float) -> tuple[list[tuple[Tensor, Tensor, Tensor]], Tensor, Tensor, Tensor]:
     """What layer l's hyperplanes do to each start polygon, from the range of every z over its
     corners (min and max over the corners; never stored for all polygons at once).
 
@@ -434,8 +438,8 @@ def _start_facts(net: TorchNet, l: int, Zmap: torch.Tensor, V: torch.Tensor, pol
     return cut_at, near, piece, scale
 
 
-def _near_values(Zmap: torch.Tensor, owner: torch.Tensor, X: torch.Tensor, n_near: torch.Tensor,
-                 first_near: torch.Tensor, near_j: torch.Tensor):
+def _near_values(Zmap: Tensor, owner: Tensor, X: Tensor, n_near: Tensor, first_near: Tensor,
+                 near_j: Tensor) -> Iterator[tuple[Tensor, Tensor | None, Tensor]]:
     """z at the points X (one per item, item i in start polygon ``owner[i]``) for the neurons
     that come near the item's start polygon.  Yields ``(items, js, z)`` chunks: (item, neuron)
     pairs where a polygon has few near neurons, whole rows (``js`` None, z: (c, width)) where it
