@@ -232,3 +232,12 @@ def test_cancelling_weights_are_reported_not_counted():
     sq = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
     assert s.activation_regions == len(sq.activation_regions)
     assert s.linear_regions != len(sq.linear_regions) and s.near_ties >= 1
+
+
+def test_no_lines_and_standing_still_are_answered():
+    """An empty batch gives empty results; a zero direction is one piece with no near-tie."""
+    tn = TorchNet.from_network(er.random_network([3, 4, 4, 1], seed=0))
+    z = torch.zeros(0, 3, dtype=torch.float64)
+    assert line_regions(tn, z, z).activation_pieces.numel() == 0
+    r = line_regions(tn, torch.rand(2, 3, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64))
+    assert r.activation_pieces.tolist() == [1, 1] and r.near_ties.tolist() == [0, 0]

@@ -112,6 +112,10 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
         parts.append((start, r))
         per_line = max(16, int(r.activation_pieces.max()) + 1)
         start += size
+    if not parts:                       # no lines
+        none = torch.zeros(0, dtype=torch.long, device=net.device)
+        return LineResult(torch.zeros(0, dtype=net.dtype, device=net.device), none, none, none,
+                          none.bool(), none, none, none, tol)
     if len(parts) == 1:
         return parts[0][1]
     return LineResult(torch.cat([r.t for _, r in parts]),
