@@ -120,7 +120,8 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
         return parts[0][1]
     return LineResult(torch.cat([r.t for _, r in parts]),
                       torch.cat([r.line + o for o, r in parts]),
-                      torch.cat([r.layer for _, r in parts]), torch.cat([r.neuron for _, r in parts]),
+                      torch.cat([r.layer for _, r in parts]),
+                      torch.cat([r.neuron for _, r in parts]),
                       torch.cat([r.good for _, r in parts]),
                       torch.cat([r.activation_pieces for _, r in parts]),
                       torch.cat([r.linear_pieces for _, r in parts]),
@@ -305,7 +306,8 @@ def _value_ties(Z: torch.Tensor, at: torch.Tensor, xi: torch.Tensor, tol: float)
     return (close & at).sum(dim=1)
 
 
-def _goodness(net: TorchNet, dense: tuple[bool, ...], opens: dict[int, tuple[torch.Tensor, torch.Tensor]],
+def _goodness(net: TorchNet, dense: tuple[bool, ...],
+              opens: dict[int, tuple[torch.Tensor, torch.Tensor]],
               layer: torch.Tensor, neuron: torch.Tensor, ident: torch.Tensor,
               n_ids: int) -> torch.Tensor:
     """Per event: is the neuron switching there good (a path of open neurons after it to the

@@ -12,9 +12,8 @@ hyperplane that cuts it is clipped by the first such, all polygons at once (the 
 is the longest chain of cuts, not the number of neurons).  The next layer's maps are one matmul
 per start polygon plus rank-one corrections where a piece's pattern differs.
 
-Linear regions: across an edge made by neuron z the neighbour's pattern is this polygon's with
-z's piece changed; the two are glued iff z is not good there (Proposition 9), then
-union-find (vectorised label propagation) counts the components.
+Linear regions: the polygons glued across edges whose neuron is not good (Proposition 9), in
+:mod:`exactregions.floating.glue`.
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ import torch
 from torch import Tensor
 
 from exactregions.errors import InvalidDomainError
-from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
+from exactregions.floating.glue import glue_polygons
+from exactregions.floating.tensors import DEFAULT_TOL, TorchNet, chunks, row_chunk
 
 __all__ = ["SliceResult", "slice_regions", "plot_slice"]
 
@@ -81,7 +81,8 @@ def _clip(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, s: Tensor,
     nxt = _next_index(poly)
     sn = s[nxt]
     cross = s * sn < 0
-    lam = torch.where(cross, s / torch.where(cross, s - sn, torch.ones_like(s)), torch.zeros_like(s))
+    lam = torch.where(cross, s / torch.where(cross, s - sn, torch.ones_like(s)),
+                      torch.zeros_like(s))
     XV = V + lam[:, None] * (V[nxt] - V)
     zlab = neuron if torch.is_tensor(neuron) else torch.full_like(lab, neuron)
     VX = torch.stack([V, XV], dim=1)                       # (K, 2, 2): corner, then crossing
@@ -243,18 +244,9 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
         pc = piece_l[P].long()
         return Zmap[root_of_poly[P]] * net.q[L][pc][:, None, :] + \
             torch.nn.functional.pad(net.p[L][pc][:, None, :], (0, 0, 2, 0))
-    linear, flat = _glue(net, patterns, lab, poly, n_poly, out_map, tol)
+    linear, flat = glue_polygons(net, patterns, lab, poly, n_poly, out_map, tol)
     ties += flat
     return SliceResult(V, poly, patterns, linear, n_poly, int(linear.unique().numel()), ties, tol)
-
-
-def _row_chunk(width: int) -> int:
-    """Rows per chunk when a (rows, width) block is evaluated: about 64 MB of float64."""
-    return max(1024, int(64e6 // (8 * max(width, 1))))
-
-
-def _chunks(n: int, size: int):
-    return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
 def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
@@ -263,7 +255,7 @@ def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torc
     if Zmap.shape[0] == 1:   # one map (the first layer's): a plain matmul
         return torch.addmm(Zmap[0, 2], V, Zmap[0, :2])
     out = torch.empty((V.shape[0], Zmap.shape[2]), dtype=Zmap.dtype, device=Zmap.device)
-    for a, b in _chunks(V.shape[0], _row_chunk(Zmap.shape[2])):
+    for a, b in chunks(V.shape[0], row_chunk(Zmap.shape[2])):
         w = which[a:b]
         o = torch.index_select(Zmap[:, 2], 0, w)
         o.addcmul_(V[a:b, 0:1], torch.index_select(Zmap[:, 0], 0, w))
@@ -296,7 +288,7 @@ def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tens
     coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
     coef[:, 2] += p[new] - p[old]
     out = torch.empty((n_poly, 3, w_next), dtype=Zmap.dtype, device=Zmap.device)
-    for a, c in _chunks(n_poly, _row_chunk(3 * max(W.shape))):
+    for a, c in chunks(n_poly, row_chunk(3 * max(W.shape))):
         lo_, hi_ = torch.searchsorted(at, torch.tensor([a, c], device=at.device)).tolist()
         if (hi_ - lo_) * 8 > (c - a) * W.shape[1]:
             # many differing pieces a polygon (a start polygon cut by many hyperplanes): one
@@ -420,7 +412,7 @@ def _start_facts(net: TorchNet, l: int, Zmap: Tensor, V: Tensor, poly: Tensor, n
     cut_at = []
     for m in torch.unique(count).tolist():     # loop over corner counts only
         sel = torch.nonzero(count == m).flatten()
-        for a, b in _chunks(sel.shape[0], max(1, _row_chunk(width) // m)):
+        for a, b in chunks(sel.shape[0], max(1, row_chunk(width) // m)):
             pid = ids[sel[a:b]]
             rows = start[sel[a:b], None] + torch.arange(m, device=dev)
             Zp = Zmap[pid]                                        # (c, 3, width)
@@ -447,7 +439,7 @@ def _near_values(Zmap: Tensor, owner: Tensor, X: Tensor, n_near: Tensor, first_n
     width = Zmap.shape[2]
     heavy = n_near[owner] * 8 >= width
     rows = torch.nonzero(heavy).flatten()
-    for a, b in _chunks(rows.shape[0], _row_chunk(width)):
+    for a, b in chunks(rows.shape[0], row_chunk(width)):
         it = rows[a:b]
         yield it, None, _eval_rows(Zmap, owner[it], X[it])
     light = torch.nonzero(~heavy).flatten()
@@ -490,113 +482,6 @@ def _areas(V: torch.Tensor, poly: torch.Tensor, n_poly: int) -> torch.Tensor:
     nxt = _next_index(poly)
     cross = V[:, 0] * V[nxt, 1] - V[:, 1] * V[nxt, 0]
     return torch.zeros(n_poly, dtype=V.dtype, device=V.device).index_add_(0, poly, cross) / 2
-
-
-def _good_at(net: TorchNet, patterns: torch.Tensor, poly: torch.Tensor,
-             neuron: torch.Tensor) -> torch.Tensor:
-    """Is ``neuron`` good in polygon ``poly`` (a path of open neurons after it to the output,
-    Proposition 9)?  Per layer, "reached" is one bit a polygon where the next layer's weights
-    have no zero (any open, reached neuron there), a row of bits otherwise."""
-    widths = [w.shape[0] for w in net.W]
-    starts = [sum(widths[:l]) for l in range(len(widths))]
-    layer = torch.bucketize(neuron, torch.tensor(starts[1:], device=neuron.device), right=True)
-    out = torch.ones(poly.shape, dtype=torch.bool, device=poly.device)
-    rows, inv = torch.unique(poly, return_inverse=True)
-    P = patterns[rows]
-    reach = torch.ones((rows.shape[0], 1), dtype=torch.bool, device=poly.device)
-    for l in range(net.depth - 1, 0, -1):
-        block = P[:, starts[l]:starts[l] + widths[l]]
-        opened = torch.zeros_like(block, dtype=torch.bool)
-        for v in torch.nonzero(net.q[l] != 0).flatten().tolist():
-            opened |= block == v
-        m = opened & reach
-        if bool((net.W[l] != 0).all()):
-            reach = m.any(dim=1, keepdim=True)
-        else:
-            reach = (m.to(net.dtype) @ (net.W[l] != 0).to(net.dtype)) > 0
-        sel = layer == l - 1
-        col = (neuron[sel] - starts[l - 1]) if reach.shape[1] > 1 else torch.zeros_like(neuron[sel])
-        out[sel] = reach[inv[sel], col]
-    return out
-
-
-def _bit_words(patterns: torch.Tensor, n_bits: int) -> torch.Tensor:
-    """The patterns' bits packed into int64 words: (P, words), bit b of entry i at position
-    b·N + i (N entries a pattern)."""
-    P, N = patterns.shape
-    planes = patterns.view(torch.uint8) if n_bits == 1 and patterns.dtype == torch.int8 else \
-        torch.cat([(patterns >> b) & 1 for b in range(n_bits)], dim=1).to(torch.uint8)
-    pad = (-planes.shape[1]) % 64
-    if pad:
-        planes = torch.cat([planes, planes.new_zeros((P, pad))], dim=1)
-    weights = (2 ** torch.arange(8, device=patterns.device)).to(torch.uint8)
-    octets = (planes.view(P, -1, 8) * weights).sum(dim=2, dtype=torch.uint8)
-    return octets.contiguous().view(torch.int64)
-
-
-def _glue(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor, poly: torch.Tensor,
-          n_poly: int, out_map, tol: float) -> tuple[torch.Tensor, int]:
-    """Linear-region label of each polygon.
-
-    Across an edge made by neuron z the neighbour's pattern is this one's with z's piece changed:
-    both have the same key "pattern with z's bits cleared", a multilinear hash of the packed bit
-    words (random odd multipliers, wrapping int64); matched pairs are then checked entry by entry,
-    so a hash collision cannot glue two polygons that are not neighbours."""
-    dev = patterns.device
-    labels = torch.arange(n_poly, device=dev)
-    inner = lab >= 0
-    if not inner.any():
-        return labels, 0
-    A = poly[inner]
-    z = lab[inner]
-    P, N = patterns.shape
-    n_bits = max(1, int(patterns.max()).bit_length())
-    words = _bit_words(patterns, n_bits)
-    mult = torch.randint(-2 ** 62, 2 ** 62, (words.shape[1],),
-                         generator=torch.Generator().manual_seed(0)).to(dev) | 1
-    h = (words * mult).sum(dim=1)
-    key = h[A]
-    for b in range(n_bits):   # clear z's bit in every plane (wrapping arithmetic)
-        pos = b * N + z
-        w_i, bit = pos // 64, pos % 64
-        set_ = (words[A, w_i] >> bit) & 1
-        key = key - (set_ << bit) * mult[w_i]
-    # two edges with the same (key, z) are the two sides of one edge
-    order = torch.argsort(z, stable=True)
-    order = order[torch.argsort(key[order], stable=True)]
-    ks, As, zs = key[order], A[order], z[order]
-    same = (ks[1:] == ks[:-1]) & (zs[1:] == zs[:-1])
-    a, b, zz = As[:-1][same], As[1:][same], zs[:-1][same]
-    keep = a != b
-    a, b, zz = a[keep], b[keep], zz[keep]
-    x = words[a] ^ words[b]                      # the two patterns' bits that differ
-    for bp in range(n_bits):
-        pos = bp * N + zz
-        x[torch.arange(a.shape[0], device=dev), pos // 64] &= ~(torch.ones_like(pos) << (pos % 64))
-    keep = (x == 0).all(dim=1) & (patterns[a, zz] != patterns[b, zz])
-    a, b, zz = a[keep], b[keep], zz[keep]
-    good = _good_at(net, patterns, torch.cat([a, b]), torch.cat([zz, zz])).view(2, -1)
-    glued = ~(good[0] | good[1])
-    # a good neuron whose two sides have the same output map (weights that cancel, as integer
-    # nets can have): Proposition 9 is generic, the float path cannot decide it: a near-tie
-    flat = 0
-    sa, sb = a[~glued], b[~glued]
-    for c0, c1 in _chunks(sa.shape[0], _row_chunk(3 * net.W[-1].shape[0])):
-        ma, mb = out_map(sa[c0:c1]), out_map(sb[c0:c1])
-        size = torch.maximum(ma.abs().amax(dim=(1, 2)), mb.abs().amax(dim=(1, 2))).clamp_min(1.0)
-        flat += int(((ma - mb).abs().amax(dim=(1, 2)) <= tol * size).sum())
-    a, b = a[glued], b[glued]
-    while a.numel():
-        la, lb = labels[a], labels[b]
-        m = torch.minimum(la, lb)
-        new = labels.clone()
-        new.scatter_reduce_(0, a, m, reduce="amin")
-        new.scatter_reduce_(0, b, m, reduce="amin")
-        new = new[new]  # pointer jumping
-        if torch.equal(new, labels):
-            break
-        labels = new
-    return labels, flat
 
 
 def plot_slice(res: SliceResult, path: str, points: bool = True, title: str = "") -> None:

@@ -8,7 +8,7 @@ import torch
 
 from exactregions.exact.network import Network
 
-__all__ = ["TorchNet", "DEFAULT_DTYPE", "DEFAULT_TOL"]
+__all__ = ["TorchNet", "DEFAULT_DTYPE", "DEFAULT_TOL", "chunks", "row_chunk"]
 
 DEFAULT_DTYPE = torch.float64
 DEFAULT_TOL = 1e-9
@@ -109,3 +109,13 @@ class TorchNet:
         for l in range(self.depth):
             h = self.act(l, h @ self.W[l].T + self.b[l])
         return h
+
+
+def row_chunk(width: int) -> int:
+    """Rows per chunk when a (rows, width) block is evaluated: about 64 MB of float64."""
+    return max(1024, int(64e6 // (8 * max(width, 1))))
+
+
+def chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """Consecutive ranges [a, b) of length ``size`` covering range(n)."""
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
