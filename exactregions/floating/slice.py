@@ -144,8 +144,8 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     n_poly = 1
     # Every pre-activation of layer l is affine on a polygon of the layer's start: keep that map,
     # Zmap (polygons, 3, n_l), z = s·Zmap[0] + t·Zmap[1] + Zmap[2], instead of per-vertex values.
-    # Rows then carry only (s, t), a label and a polygon id; a neuron's values at the rows it
-    # may cut are evaluated when it is its turn (memory: polygons × width, not corners × width).
+    # Rows then carry only (s, t), a label and a polygon id; values at corners are evaluated
+    # only where needed (memory: polygons × width, not corners × width).
     G = torch.cat([D, pts[0][None]])[None]                        # (1, 3, n): the input map
     Zmap = G @ net.W[0].T
     Zmap[:, 2] += net.b[0]
