@@ -9,8 +9,10 @@ cannot decide and reports a near-tie.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from exactregions.floating.tensors import TorchNet, chunks, row_chunk
@@ -18,31 +20,45 @@ from exactregions.floating.tensors import TorchNet, chunks, row_chunk
 __all__ = ["glue_polygons"]
 
 
+def _opened(net: TorchNet, l: int, block: torch.Tensor) -> torch.Tensor:
+    """Which entries of layer l's pieces ``block`` are on a piece of nonzero slope (for a
+    ReLU layer the pieces themselves: 0 closed, 1 open)."""
+    q = net.q[l]
+    if net.is_relu(l) and float(q[1]) != 0.0:
+        return block
+    opened = torch.zeros_like(block, dtype=torch.bool)
+    for v in torch.nonzero(q != 0).flatten().tolist():   # pieces of φ, not polygons
+        opened |= block == v
+    return opened
+
+
 def _good_at(net: TorchNet, patterns: torch.Tensor, poly: torch.Tensor,
              neuron: torch.Tensor) -> torch.Tensor:
     """Is ``neuron`` good in polygon ``poly`` (a path of open neurons after it to the output,
-    Proposition 9)?  Per layer, "reached" is one bit a polygon where the next layer's weights
-    have no zero (any open, reached neuron there), a row of bits otherwise."""
+    Proposition 9)?  Where every later layer's weights have no zero, "reached" is one bit a
+    polygon, the AND over the later layers of "some neuron open"; otherwise a row of bits a
+    layer, propagated back through the weights' support."""
     widths = [w.shape[0] for w in net.W]
     starts = [sum(widths[:l]) for l in range(len(widths))]
     layer = torch.bucketize(neuron, torch.tensor(starts[1:], device=neuron.device), right=True)
     out = torch.ones(poly.shape, dtype=torch.bool, device=poly.device)
+    if all(bool((net.W[l] != 0).all()) for l in range(1, net.depth)):
+        reach = torch.ones(patterns.shape[0], dtype=torch.bool, device=poly.device)
+        for l in range(net.depth - 1, 0, -1):
+            for a, b in chunks(patterns.shape[0], row_chunk(widths[l])):
+                block = patterns[a:b, starts[l]:starts[l] + widths[l]]
+                reach[a:b] &= _opened(net, l, block).any(dim=1)
+            sel = layer == l - 1
+            out[sel] = reach[poly[sel]]
+        return out
     rows, inv = torch.unique(poly, return_inverse=True)
     P = patterns[rows]
     reach = torch.ones((rows.shape[0], 1), dtype=torch.bool, device=poly.device)
     for l in range(net.depth - 1, 0, -1):
-        block = P[:, starts[l]:starts[l] + widths[l]]
-        opened = torch.zeros_like(block, dtype=torch.bool)
-        for v in torch.nonzero(net.q[l] != 0).flatten().tolist():
-            opened |= block == v
-        m = opened & reach
-        if bool((net.W[l] != 0).all()):
-            reach = m.any(dim=1, keepdim=True)
-        else:
-            reach = (m.to(net.dtype) @ (net.W[l] != 0).to(net.dtype)) > 0
+        m = _opened(net, l, P[:, starts[l]:starts[l] + widths[l]]).bool() & reach
+        reach = (m.to(net.dtype) @ (net.W[l] != 0).to(net.dtype)) > 0
         sel = layer == l - 1
-        col = (neuron[sel] - starts[l - 1]) if reach.shape[1] > 1 else torch.zeros_like(neuron[sel])
-        out[sel] = reach[inv[sel], col]
+        out[sel] = reach[inv[sel], neuron[sel] - starts[l - 1]]
     return out
 
 
@@ -55,9 +71,18 @@ def _bit_words(patterns: torch.Tensor, n_bits: int) -> torch.Tensor:
     pad = (-planes.shape[1]) % 64
     if pad:
         planes = torch.cat([planes, planes.new_zeros((P, pad))], dim=1)
-    weights = (2 ** torch.arange(8, device=patterns.device)).to(torch.uint8)
-    octets = (planes.view(P, -1, 8) * weights).sum(dim=2, dtype=torch.uint8)
-    return octets.contiguous().view(torch.int64)
+    if planes.device.type == "cpu":   # numpy's packbits is one pass in C
+        packed = np.packbits(planes.contiguous().numpy(), axis=1, bitorder="little")
+        return torch.from_numpy(packed).view(torch.int64)
+    # elsewhere: eight 0/1 bytes read as one little-endian int64 (byte i at bit 8i): the multiply moves
+    # byte i to bit 56 + i without carries (the shifts 56 - 7i are distinct), the top byte is
+    # then the octet Σ byte_i·2^i (the cast to uint8 keeps the low byte of the shifted word)
+    w8 = planes.contiguous().view(torch.int64)
+    return ((w8 * _GATHER_BITS) >> 56).to(torch.uint8).view(torch.int64)
+
+
+_GATHER_BITS = sum(1 << (56 - 7 * i) for i in range(8))
+assert sys.byteorder == "little", "bit packing reads bytes as little-endian words"
 
 
 def glue_polygons(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor,

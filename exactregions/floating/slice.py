@@ -193,7 +193,16 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
                 if torch.equal(nxt, parent):
                     break
                 parent = nxt
-            patterns = patterns[parent]
+            # renumber the polygons by start polygon, so that each start polygon's pieces are
+            # consecutive (the next layer's maps are then one block a start polygon)
+            perm = torch.argsort(root_of_poly, stable=True)
+            rank = torch.empty_like(perm)
+            rank[perm] = torch.arange(n_poly, device=dev)
+            root_of_poly = root_of_poly[perm]
+            patterns = patterns[parent[perm]]
+            poly = rank[poly]
+            order = torch.argsort(poly, stable=True)
+            V, lab, poly = V[order], lab[order], poly[order]
         # this layer's pattern: the start polygon's, except for the neurons that come near it,
         # evaluated at the vertex average (z is affine on a polygon)
         near_r, near_j = torch.nonzero(near, as_tuple=True)       # sorted by start polygon
@@ -205,9 +214,9 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
         piece_l = base_l.clone()
         for items, js, z in _near_values(Zmap, root_of_poly, cen, n_near, first_near, near_j):
             if js is None:
-                piece_l[items] = net.piece(l, z).to(torch.int8)
+                piece_l[items] = net.piece(l, z, torch.int8)
             else:
-                piece_l[items, js] = net.piece(l, z).to(torch.int8)
+                piece_l[items, js] = net.piece(l, z, torch.int8)
         patterns = torch.cat([patterns, piece_l], dim=1)
         if xi.numel():
             # near-ties: a vertex within tolerance of a hyperplane that did not cut there (only
@@ -241,9 +250,15 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     L = net.depth - 1
 
     def out_map(P: torch.Tensor) -> torch.Tensor:
+        m = Zmap[root_of_poly[P]]
+        if net.xi[L].numel() == 0:   # a linear output layer (the usual case): one q and p
+            m *= net.q[L][0]
+            m[:, 2] += net.p[L][0]
+            return m
         pc = piece_l[P].long()
-        return Zmap[root_of_poly[P]] * net.q[L][pc][:, None, :] + \
-            torch.nn.functional.pad(net.p[L][pc][:, None, :], (0, 0, 2, 0))
+        m *= net.q[L][pc][:, None, :]
+        m[:, 2] += net.p[L][pc]
+        return m
     linear, flat = glue_polygons(net, patterns, lab, poly, n_poly, out_map, tol)
     ties += flat
     return SliceResult(V, poly, patterns, linear, n_poly, int(linear.unique().numel()), ties, tol)
@@ -269,55 +284,46 @@ def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tens
                pj: torch.Tensor) -> torch.Tensor:
     """The next layer's affine map on every polygon, (n_poly, 3, n_{l+1}).
 
-    With φ's pieces fixed, z ↦ q z + p then W, b.  One matmul per start polygon (with its own
-    pieces), then a rank-one correction per (polygon, neuron) whose piece differs from the start
+    With φ's pieces fixed, z ↦ q z + p then W, b.  Polygons are numbered by start polygon
+    (``root_of_poly`` sorted): one matmul per start polygon (with its own pieces), copied to its
+    pieces, then a rank-one correction per (polygon, neuron) whose piece differs from the start
     polygon's (the pairs ``pp, pj``)."""
     W, b = net.W[l + 1], net.b[l + 1]
     q, p = net.q[l], net.p[l]
-    n_poly, w_next = root_of_poly.shape[0], W.shape[0]
-    # polygons in start-polygon order, in chunks: one matmul per start polygon of the chunk
-    perm = torch.argsort(root_of_poly, stable=True)
-    rank = torch.empty_like(perm)
-    rank[perm] = torch.arange(n_poly, device=perm.device)
-    # the differing pairs in the same order, with their rank-one coefficients (pairs, 3)
-    at = rank[pp]
-    order = torch.argsort(at)
-    at, pj = at[order], pj[order]
-    r = root_of_poly[pp[order]]
-    new, old = piece_l[pp[order], pj].long(), piece_root[r, pj].long()
-    coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
-    coef[:, 2] += p[new] - p[old]
+    n_poly, w_next, w_l = root_of_poly.shape[0], W.shape[0], W.shape[1]
+    n_roots = Zmap.shape[0]
+    shift = bool((p != 0).any())
     out = torch.empty((n_poly, 3, w_next), dtype=Zmap.dtype, device=Zmap.device)
-    for a, c in chunks(n_poly, row_chunk(3 * max(W.shape))):
-        lo_, hi_ = torch.searchsorted(at, torch.tensor([a, c], device=at.device)).tolist()
-        if (hi_ - lo_) * 8 > (c - a) * W.shape[1]:
-            # many differing pieces a polygon (a start polygon cut by many hyperplanes): one
-            # matmul a polygon is cheaper than the sparse corrections
-            pc = piece_l[perm[a:c]].long()
-            G = Zmap[root_of_poly[perm[a:c]]] * q[pc][:, None, :]
-            G[:, 2] += p[pc]
-            block = G @ W.T
-            block[:, 2] += b
-            out[perm[a:c]] = block
-            continue
-        roots, local = torch.unique_consecutive(root_of_poly[perm[a:c]], return_inverse=True)
-        pc = piece_root[roots].long()
-        G = Zmap[roots] * q[pc][:, None, :]
-        G[:, 2] += p[pc]
+    if pp.shape[0] * 8 > n_poly * w_l:
+        # many differing pieces a polygon (start polygons cut by many hyperplanes): one matmul a
+        # polygon is cheaper than the corrections
+        for a, c in chunks(n_poly, row_chunk(3 * max(W.shape))):
+            pc = piece_l[a:c]
+            G = Zmap[root_of_poly[a:c]] * net.piece_slope(l, pc)[:, None, :]
+            if shift:
+                G[:, 2] += p[pc.long()]
+            torch.matmul(G, W.T, out=out[a:c])
+            out[a:c, 2] += b
+        return out
+    ends = torch.cumsum(torch.bincount(root_of_poly, minlength=n_roots), 0).tolist()
+    for r0, r1 in chunks(n_roots, row_chunk(3 * max(W.shape))):
+        pc = piece_root[r0:r1]
+        G = Zmap[r0:r1] * net.piece_slope(l, pc)[:, None, :]
+        if shift:
+            G[:, 2] += p[pc.long()]
         base = G @ W.T
         base[:, 2] += b
-        block = base[local]
-        if hi_ > lo_:
-            # Σ over a polygon's pairs of coef ⊗ W[:, j]: a sparse (polygons·3, n_l) @ W^T;
-            # (row, col) are distinct, so the sparse matrix is coalesced as built
-            rows = ((at[lo_:hi_] - a)[:, None] * 3 + torch.arange(3, device=at.device)).flatten()
-            cols = pj[lo_:hi_].repeat_interleave(3)
-            key = torch.argsort(rows * W.shape[1] + cols)
-            S = torch.sparse_coo_tensor(torch.stack([rows[key], cols[key]]),
-                                        coef[lo_:hi_].flatten()[key], ((c - a) * 3, W.shape[1]),
-                                        is_coalesced=True, check_invariants=False)
-            block += torch.sparse.mm(S, W.T).view_as(block)
-        out[perm[a:c]] = block
+        a, c = (ends[r0 - 1] if r0 else 0), ends[r1 - 1]
+        torch.index_select(base, 0, root_of_poly[a:c] - r0, out=out[a:c])
+    if pp.numel():
+        r = root_of_poly[pp]
+        new, old = piece_l[pp, pj].long(), piece_root[r, pj].long()
+        coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
+        if shift:
+            coef[:, 2] += p[new] - p[old]
+        WT = W.T.contiguous()
+        for a, c in chunks(pp.shape[0], row_chunk(3 * w_next)):
+            out.index_add_(0, pp[a:c], coef[a:c, :, None] * WT[pj[a:c]][:, None, :])
     return out
 
 
@@ -410,13 +416,19 @@ def _start_facts(net: TorchNet, l: int, Zmap: Tensor, V: Tensor, poly: Tensor, n
     piece = torch.zeros((n_poly, width), dtype=torch.int8, device=dev)
     scale = torch.zeros(n_poly, dtype=V.dtype, device=dev)
     cut_at = []
+    step = max(16, 2 ** 18 // width)   # polygons a chunk: (chunk, width) blocks stay in cache
     for m in torch.unique(count).tolist():     # loop over corner counts only
         sel = torch.nonzero(count == m).flatten()
-        for a, b in chunks(sel.shape[0], max(1, row_chunk(width) // m)):
+        for a, b in chunks(sel.shape[0], step):
             pid = ids[sel[a:b]]
-            rows = start[sel[a:b], None] + torch.arange(m, device=dev)
             Zp = Zmap[pid]                                        # (c, 3, width)
-            lo, hi = torch.aminmax(torch.baddbmm(Zp[:, 2:3], V[rows], Zp[:, :2]), dim=1)
+            Vr = V[start[sel[a:b], None] + torch.arange(m, device=dev)]   # (c, m, 2)
+            lo = torch.addcmul(Zp[:, 2], Vr[:, 0, 0:1], Zp[:, 0]).addcmul_(Vr[:, 0, 1:2], Zp[:, 1])
+            hi = lo.clone()
+            for i in range(1, m):   # corners of a polygon, not polygons
+                z = torch.addcmul(Zp[:, 2], Vr[:, i, 0:1], Zp[:, 0]).addcmul_(Vr[:, i, 1:2], Zp[:, 1])
+                torch.minimum(lo, z, out=lo)
+                torch.maximum(hi, z, out=hi)
             del Zp
             sc = torch.maximum(hi.amax(dim=1), -lo.amin(dim=1)).clamp_min(1.0) * tol
             scale[pid] = sc
@@ -426,7 +438,7 @@ def _start_facts(net: TorchNet, l: int, Zmap: Tensor, V: Tensor, poly: Tensor, n
                 cut_at.append((pid[r_], j_, torch.full_like(j_, k)))
                 nr |= (lo <= xi[k] + sc[:, None]) & (hi >= xi[k] - sc[:, None])
             near[pid] = nr
-            piece[pid] = net.piece(l, (lo + hi) / 2).to(torch.int8)
+            piece[pid] = net.piece(l, (lo + hi) / 2, torch.int8)
     return cut_at, near, piece, scale
 
 
@@ -509,3 +521,4 @@ def plot_slice(res: SliceResult, path: str, points: bool = True, title: str = ""
                           f"{res.linear_regions} linear regions")
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
+

@@ -74,11 +74,14 @@ class TorchNet:
         """Neurons with at least one breakpoint."""
         return sum(w.shape[0] for w, x in zip(self.W, self.xi) if x.numel())
 
-    def piece(self, l: int, z: torch.Tensor) -> torch.Tensor:
+    def piece(self, l: int, z: torch.Tensor, dtype: torch.dtype = torch.long) -> torch.Tensor:
         """Piece index of every entry of ``z`` (ties go to the right piece, as in the exact path)."""
-        if self.xi[l].numel() == 0:
-            return torch.zeros_like(z, dtype=torch.long)
-        return torch.bucketize(z, self.xi[l], right=True)
+        xi = self.xi[l]
+        if xi.numel() == 0:
+            return torch.zeros_like(z, dtype=dtype)
+        if xi.numel() == 1:
+            return (z >= xi[0]).to(dtype)
+        return torch.bucketize(z, xi, right=True).to(dtype)
 
     def is_relu(self, l: int) -> bool:
         """Is layer l's activation c·relu (one breakpoint at 0, slope 0 left of it)?"""
@@ -91,6 +94,13 @@ class TorchNet:
             on = (z > 0).to(z.dtype)
             return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
         return self.q[l][self.piece(l, z)]
+
+    def piece_slope(self, l: int, piece: torch.Tensor) -> torch.Tensor:
+        """The slope q of φ_l on each piece index of ``piece`` (any integer dtype), as floats."""
+        if self.is_relu(l):
+            on = piece.to(self.dtype)
+            return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
+        return self.q[l][piece.long()]
 
     def act(self, l: int, z: torch.Tensor) -> torch.Tensor:
         """φ_l(z), elementwise: q_0 z + p_0 + Σ_j (q_j - q_{j-1}) relu(z - ξ_j) (no gathers)."""
@@ -112,8 +122,9 @@ class TorchNet:
 
 
 def row_chunk(width: int) -> int:
-    """Rows per chunk when a (rows, width) block is evaluated: about 64 MB of float64."""
-    return max(1024, int(64e6 // (8 * max(width, 1))))
+    """Rows per chunk when a (rows, width) block is evaluated: about 16 MB of float64 (below
+    glibc's 32 MB mmap threshold, so freed blocks are reused instead of page-faulted anew)."""
+    return max(1024, int(16e6 // (8 * max(width, 1))))
 
 
 def chunks(n: int, size: int) -> list[tuple[int, int]]:
