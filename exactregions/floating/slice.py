@@ -8,9 +8,10 @@ Layer by layer: every pre-activation of layer l is affine on each polygon of the
 so the kernel keeps those maps (polygons × 3 × width), not values at corners.  The range of
 each z over each start polygon tells which hyperplanes z = ξ cut it; a hyperplane that does not
 cut a polygon cuts none of its pieces.  Then rounds: in each, every polygon with a pending
-hyperplane that cuts it is clipped by the first such, all polygons at once (the number of rounds
-is the longest chain of cuts, not the number of neurons).  The next layer's maps are one matmul
-per start polygon plus rank-one corrections where a piece's pattern differs.
+hyperplane that cuts it is clipped by the one passing nearest its middle, all polygons at once
+(the number of rounds is the depth of these balanced cuts, not the number of neurons).  Polygons
+are then renumbered by start polygon; the next layer's maps are one matmul per start polygon
+plus rank-one corrections where a piece's pattern differs.
 
 Linear regions: the polygons glued across edges whose neuron is not good (Proposition 9), in
 :mod:`exactregions.floating.glue`.
@@ -175,7 +176,7 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
             on = active[poly]
             done = [(V[~on], lab[~on], poly[~on])]
             V, lab, poly = V[on], lab[on], poly[on]
-            while pend_p.numel():  # rounds: each polygon clipped by its first cutting hyperplane
+            while pend_p.numel():  # rounds: each polygon clipped by one cutting hyperplane
                 V, lab, poly, n_new, pend_p, pend_j, pend_k, parents, finished = _clip_round(
                     V, lab, poly, n_poly, pend_p, pend_j, pend_k, Zmap, root_of_poly, xi, offset)
                 done.append(finished)
@@ -329,9 +330,10 @@ def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tens
 
 def _clip_round(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, pend_p: Tensor, pend_j: Tensor,
                 pend_k: Tensor, Zmap: Tensor, root_of_poly: Tensor, xi: Tensor, offset: int):
-    """One round: every polygon with a pending hyperplane that cuts it is clipped by the first
-    such, all at once.  Pending entries that do not cut their polygon are dropped (nor will they
-    cut its pieces); those after the chosen one pass to both pieces.
+    """One round: every polygon with a pending hyperplane that cuts it is clipped by one such
+    (the one passing nearest its vertex average), all at once.  Pending entries that do not cut
+    their polygon are dropped (nor will they cut its pieces); the other cutting ones pass to
+    both pieces.
 
     Returns the rows still active (polygons with something pending), the number of new
     polygons, the next pending table, the parents of the new polygons and the finished rows."""
@@ -347,11 +349,22 @@ def _clip_round(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, pend_p: Tenso
     neg[pair[sv < 0]] = True
     pos[pair[sv > 0]] = True
     cutting = neg & pos
-    # the first cutting entry of each polygon (the table is grouped by polygon, in order)
-    idx = torch.arange(pend_p.shape[0], device=dev)
-    firsts = torch.full((n_poly,), pend_p.shape[0], dtype=torch.long, device=dev)
-    firsts.scatter_reduce_(0, pend_p[cutting], idx[cutting], reduce="amin")
-    chosen = cutting & (firsts[pend_p] == idx)
+    # each polygon's cutting entry whose line passes nearest its vertex average (z is affine:
+    # its value there is the mean over the rows): balanced cuts, so fewer rounds
+    n_pend = pend_p.shape[0]
+    w = Zmap.shape[2]
+    at = root_of_poly[pend_p] * (3 * w) + pend_j
+    flat = Zmap.reshape(-1)
+    mean = torch.zeros(n_pend, dtype=sv.dtype, device=dev).index_add_(0, pair, sv) / reps
+    score = mean.abs_() / torch.hypot(torch.take(flat, at), torch.take(flat, at + w))
+    score = torch.where(cutting, score, torch.full_like(score, float("inf")))
+    best = torch.full((n_poly,), float("inf"), dtype=sv.dtype, device=dev)
+    best.scatter_reduce_(0, pend_p, score, reduce="amin")
+    cand = cutting & (score == best[pend_p])
+    idx = torch.arange(n_pend, device=dev)
+    firsts = torch.full((n_poly,), n_pend, dtype=torch.long, device=dev)
+    firsts.scatter_reduce_(0, pend_p[cand], idx[cand], reduce="amin")
+    chosen = cand & (firsts[pend_p] == idx)
     if not chosen.any():
         empty = pend_p[:0]
         return V[:0], lab[:0], poly[:0], 0, empty, empty, empty, empty, (V, lab, poly)
