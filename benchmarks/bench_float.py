@@ -33,15 +33,17 @@ def _sync(dev: str) -> None:
         torch.cuda.synchronize()
 
 
-def bench_slice(dev: str, reps: int = 5) -> None:
-    """Median of ``reps`` runs each, the two tools alternating (this machine's timings vary)."""
+def bench_slice(dev: str, size: float = 1.5, reps: int = 5) -> None:
+    """Median of ``reps`` runs each, the two tools alternating (this machine's timings vary).
+    ``size``: regioncam's square half-width around the three points (its default 1.5; 2.0 gives
+    ~35,000 faces, the scale quoted in the issue)."""
     net = er.random_network([784, 200, 200, 200, 10], seed=0, bias_std=0.1)
     P = np.random.default_rng(0).uniform(0, 1, size=(3, 784)).astype(np.float32)
     tn = TorchNet.from_network(net, device=dev)
     t_rc, faces = [], "-"
     if R is not None:
         layers = R.nn.convert(network_to_torch(net, dtype=torch.float32))
-        rc = R.Regioncam.through_points(P)
+        rc = R.Regioncam.through_points(P, size=size)
         W = np.asarray(rc.plane.weight, np.float64)
         b = np.asarray(rc.plane.bias, np.float64)
         a = float(np.asarray(rc.vertex_inputs)[2, 0])
@@ -53,7 +55,7 @@ def bench_slice(dev: str, reps: int = 5) -> None:
     t_ours = []
     for _ in range(reps):
         if R is not None:
-            rc = R.Regioncam.through_points(P)
+            rc = R.Regioncam.through_points(P, size=size)
             t = time.perf_counter()
             rc.add(layers)
             t_rc.append(time.perf_counter() - t)
@@ -64,7 +66,8 @@ def bench_slice(dev: str, reps: int = 5) -> None:
         _sync(dev)
         t_ours.append(time.perf_counter() - t)
     ours, theirs = float(np.median(t_ours)), float(np.median(t_rc)) if t_rc else float("nan")
-    print(f"slice 784-200-200-200-10 (bias sd 0.1): ours {res.activation_regions} regions "
+    print(f"slice 784-200-200-200-10 (bias sd 0.1, square size {size}): ours "
+          f"{res.activation_regions} regions "
           f"({res.near_ties} near-ties) in {ours:.2f} s on {dev} (median of {reps}); regioncam "
           f"{faces} faces in {theirs:.2f} s; ours/regioncam time {ours / theirs:.2f} "
           f"(target <= 0.5)", flush=True)
@@ -170,7 +173,8 @@ def main() -> None:
     if a.only in (None, "slice2d"):
         bench_slice_2d(a.device)
     if a.only in (None, "slice"):
-        bench_slice(a.device)
+        for size in (1.5, 2.0):
+            bench_slice(a.device, size)
     if a.only in (None, "distance"):
         bench_distance(a.device)
     if a.only in (None, "lines"):

@@ -283,45 +283,51 @@ def _eval_rows(Zmap: torch.Tensor, which: torch.Tensor, V: torch.Tensor) -> torc
 def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tensor,
                piece_l: torch.Tensor, root_of_poly: torch.Tensor, pp: torch.Tensor,
                pj: torch.Tensor) -> torch.Tensor:
-    """The next layer's affine map on every polygon, (n_poly, 3, n_{l+1}).
+    """The next layer's affine map on every polygon, (n_poly, 3, n_{l+1}).  Consumes ``Zmap``
+    (overwritten in place).
 
     With φ's pieces fixed, z ↦ q z + p then W, b.  Polygons are numbered by start polygon
     (``root_of_poly`` sorted): one matmul per start polygon (with its own pieces), copied to its
     pieces, then a rank-one correction per (polygon, neuron) whose piece differs from the start
-    polygon's (the pairs ``pp, pj``)."""
+    polygon's (the pairs ``pp, pj``).  Work blocks are reused chunk to chunk."""
     W, b = net.W[l + 1], net.b[l + 1]
     q, p = net.q[l], net.p[l]
     n_poly, w_next, w_l = root_of_poly.shape[0], W.shape[0], W.shape[1]
     n_roots = Zmap.shape[0]
     shift = bool((p != 0).any())
+    step = row_chunk(3 * max(W.shape))
     out = torch.empty((n_poly, 3, w_next), dtype=Zmap.dtype, device=Zmap.device)
     if pp.shape[0] * 8 > n_poly * w_l:
         # many differing pieces a polygon (start polygons cut by many hyperplanes): one matmul a
         # polygon is cheaper than the corrections
-        for a, c in chunks(n_poly, row_chunk(3 * max(W.shape))):
+        buf = Zmap.new_empty((min(step, n_poly), 3, w_l))
+        for a, c in chunks(n_poly, step):
             pc = piece_l[a:c]
-            G = Zmap[root_of_poly[a:c]] * net.piece_slope(l, pc)[:, None, :]
+            G = torch.index_select(Zmap, 0, root_of_poly[a:c], out=buf[:c - a])
+            G.mul_(net.piece_slope(l, pc)[:, None, :])
             if shift:
                 G[:, 2] += p[pc.long()]
             torch.matmul(G, W.T, out=out[a:c])
             out[a:c, 2] += b
         return out
-    ends = torch.cumsum(torch.bincount(root_of_poly, minlength=n_roots), 0).tolist()
-    for r0, r1 in chunks(n_roots, row_chunk(3 * max(W.shape))):
-        pc = piece_root[r0:r1]
-        G = Zmap[r0:r1] * net.piece_slope(l, pc)[:, None, :]
-        if shift:
-            G[:, 2] += p[pc.long()]
-        base = G @ W.T
-        base[:, 2] += b
-        a, c = (ends[r0 - 1] if r0 else 0), ends[r1 - 1]
-        torch.index_select(base, 0, root_of_poly[a:c] - r0, out=out[a:c])
-    if pp.numel():
+    if pp.numel():   # the corrections' coefficients, before Zmap is overwritten
         r = root_of_poly[pp]
         new, old = piece_l[pp, pj].long(), piece_root[r, pj].long()
         coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
         if shift:
             coef[:, 2] += p[new] - p[old]
+    ends = torch.cumsum(torch.bincount(root_of_poly, minlength=n_roots), 0).tolist()
+    buf = Zmap.new_empty((min(step, n_roots), 3, w_next))
+    for r0, r1 in chunks(n_roots, step):
+        pc = piece_root[r0:r1]
+        G = Zmap[r0:r1].mul_(net.piece_slope(l, pc)[:, None, :])
+        if shift:
+            G[:, 2] += p[pc.long()]
+        base = torch.matmul(G, W.T, out=buf[:r1 - r0])
+        base[:, 2] += b
+        a, c = (ends[r0 - 1] if r0 else 0), ends[r1 - 1]
+        torch.index_select(base, 0, root_of_poly[a:c] - r0, out=out[a:c])
+    if pp.numel():
         WT = W.T.contiguous()
         for a, c in chunks(pp.shape[0], row_chunk(3 * w_next)):
             out.index_add_(0, pp[a:c], coef[a:c, :, None] * WT[pj[a:c]][:, None, :])
