@@ -4,13 +4,15 @@ ship them; the network is built inside the task from the spec and its seed)."""
 from __future__ import annotations
 
 from fractions import Fraction
+from collections.abc import Callable
 from typing import Any
 
 from exactregions.exact.activation import Activation, activation_from_spec
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.random import random_network
 
-__all__ = ["ACTIVATIONS", "make_activation", "make_net", "breakpoint_count", "dead_neuron_net", "float_net"]
+__all__ = ["ACTIVATIONS", "make_activation", "make_net", "breakpoint_count", "dead_neuron_net",
+           "float_net", "analyse_spec"]
 
 # name -> activation spec (the network file format's).  ``pwl0`` has a zero-slope middle piece,
 # so neurons on it are dead (Proposition 9's "good" matters); ``zigzag`` has |φ'| = 1 everywhere
@@ -107,3 +109,20 @@ def float_net(widths: tuple[int, ...], activation: str, seed: int, bias_std: flo
         q.append(t([float(x) for x in a.slopes]))
         p.append(t([float(x) for x in a.offsets]))
     return TorchNet(tuple(W), tuple(b), tuple(xi), tuple(q), tuple(p))
+
+
+def analyse_spec(spec: tuple, analyse: Callable[[Network, int], dict[str, Any]],
+                 special: Callable[[str, tuple[int, ...], int], Network | None] = lambda *_: None,
+                 ) -> dict[str, Any]:
+    """One task of a check: build the net of ``spec = (kind, widths, activation, seed,
+    bias_std)`` (``special(kind, widths, seed)`` for constructed nets, :func:`make_net`
+    otherwise), run ``analyse`` on it and tag the row with the spec.
+
+    >>> analyse_spec(("random", (2, 3, 1), "relu", 0, 0.5), lambda net, n: {"n": n})["n"]
+    2
+    """
+    kind, widths, act, seed, bias_std = spec
+    net = special(kind, widths, seed) or make_net(widths, act, seed, bias_std)
+    out = analyse(net, widths[0])
+    out.update({"kind": kind, "activation": act, "widths": list(widths), "seed": seed})
+    return out

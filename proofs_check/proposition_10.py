@@ -18,7 +18,7 @@ from exactregions.exact.complex import region_complex
 from exactregions.exact.domain import box
 from exactregions.exact.network import Layer, Network
 from proofs_check.context import RunContext
-from proofs_check.nets import make_net
+from proofs_check.nets import analyse_spec
 from proofs_check.neurons import cell_gradients, good_neurons, preactivations, rank, tight_neurons
 from proofs_check.result import CheckResult, verdict_of
 
@@ -83,17 +83,14 @@ def analyse(net: Network, n: int) -> dict[str, Any]:
             "violation_examples": violations[:5], "tool_disagreements": disagreements}
 
 
-def _task(spec: tuple) -> dict[str, Any]:
-    kind, widths, act, seed, bias_std = spec
+def _special(kind: str, widths: tuple[int, ...], seed: int) -> Network | None:
     if kind == "integer":
-        net = integer_net(widths, seed)
-    elif kind == "concurrent":
-        net = concurrent_lines_net()
-    else:
-        net = make_net(widths, act, seed, bias_std)
-    out = analyse(net, widths[0])
-    out.update({"kind": kind, "activation": act, "widths": list(widths), "seed": seed})
-    return out
+        return integer_net(widths, seed)
+    return concurrent_lines_net() if kind == "concurrent" else None
+
+
+def _task(spec: tuple) -> dict[str, Any]:
+    return analyse_spec(spec, analyse, _special)
 
 
 def run(ctx: RunContext) -> CheckResult:

@@ -26,8 +26,9 @@ import networkx as nx
 
 from exactregions.exact.complex import region_complex
 from exactregions.exact.domain import box
+from exactregions.exact.network import Network
 from proofs_check.context import RunContext
-from proofs_check.nets import dead_neuron_net, make_net
+from proofs_check.nets import analyse_spec, dead_neuron_net
 from proofs_check.neurons import good_neurons, output_jacobian, preactivations, tight_neurons
 from proofs_check.result import CheckResult, verdict_of
 
@@ -109,12 +110,12 @@ def analyse(net, n: int) -> dict[str, Any]:
             "surplus_facets": len(surplus), "surplus_pieces": nx.number_connected_components(G)}
 
 
+def _special(kind: str, widths: tuple[int, ...], seed: int) -> Network | None:
+    return dead_neuron_net(seed) if kind == "dead" else None
+
+
 def _task(spec: tuple) -> dict[str, Any]:
-    kind, widths, act, seed, bias_std = spec
-    net = dead_neuron_net(seed) if kind == "dead" else make_net(widths, act, seed, bias_std)
-    out = analyse(net, widths[0])
-    out.update({"kind": kind, "activation": act, "widths": list(widths), "seed": seed})
-    return out
+    return analyse_spec(spec, analyse, _special)
 
 
 def run(ctx: RunContext) -> CheckResult:
