@@ -160,11 +160,11 @@ def _line_batch(net: TorchNet, aux: _Aux, p: torch.Tensor, d: torch.Tensor, t0: 
             # a neuron at its breakpoint on an earlier layer's breakpoint: the float path cannot
             # tell whether it crosses there
             ties += _value_ties(Z, inner_old, xi, tol)
-            t, layer_of, neuron_of, ident, dS, parent = _insert_crossings(t, layer_of, neuron_of,
-                                                                           ident, Z, U, net, l)
+            t, layer_of, neuron_of, ident, dS, parent, new_pos = _insert_crossings(
+                t, layer_of, neuron_of, ident, Z, U, net, l)
             n_ids = max(n_ids, int(ident.max()) + 1)
         else:
-            parent = torch.arange(t.shape[1], device=dev).expand_as(t)
+            parent = new_pos = torch.arange(t.shape[1], device=dev).expand_as(t)
         # this layer's pieces: on the first piece after each old point (its midpoint in the new
         # layout), computed in the old layout, where Z and U live
         valid = torch.isfinite(t)
@@ -173,12 +173,13 @@ def _line_batch(net: TorchNet, aux: _Aux, p: torch.Tensor, d: torch.Tensor, t0: 
         half = torch.zeros_like(t_old)
         half[valid_old] = torch.where(torch.isfinite(t_next), (t_next - t) / 2,
                                       torch.zeros_like(t))[is_old]
-        q_on = net.slope(l, torch.addcmul(Z, U, half[..., None]))
+        q_on = net.slope_(l, torch.addcmul(Z, U, half[..., None]))
         # for goodness of earlier layers' events: which neurons are open there (one bit a point
         # where only "some neuron open" matters: this layer's and the next layer's weights dense)
-        is_open = q_on[inner_old] != 0
         if (l == net.depth - 1 or dense[l + 1]) and dense[l]:
-            is_open = is_open.any(dim=1, keepdim=True)
+            is_open = q_on.any(dim=2)[inner_old][:, None]
+        else:
+            is_open = q_on[inner_old] != 0
         opens[l] = (ident_old[inner_old], is_open)
         if l == net.depth - 1:
             break
@@ -186,20 +187,21 @@ def _line_batch(net: TorchNet, aux: _Aux, p: torch.Tensor, d: torch.Tensor, t0: 
         w_next = net.W[l + 1].shape[0]
         Ua_next = (q_on.mul_(U).view(-1, U.shape[2]) @ aux.WT[l + 1]).view(*t_old.shape, w_next)
         del q_on
-        U_next = _take_rows(Ua_next, parent)
-        del Ua_next
         nb, nk = torch.nonzero(valid & (layer_of == l), as_tuple=True)
         if nb.numel():
-            C = torch.zeros_like(U_next)
+            # U at point k = Ua at its anchor + C[k] - C[anchor], C the running sum of the
+            # rank-one jumps: subtract C at each anchor once, on the (fewer) old points
+            C = torch.zeros((*t.shape, w_next), dtype=dt, device=dev)
             C[nb, nk] = aux.WT[l + 1][neuron_of[nb, nk]] * dS[nb, nk, None]
             C.cumsum_(dim=1)
-            idx = torch.arange(t.shape[1], device=dev).expand_as(t)
-            last_old = torch.cummax(torch.where(is_old, idx, torch.zeros_like(idx)), dim=1).values
-            U_next += C
-            U_next -= _take_rows(C, last_old)
+            Ua_next -= _take_rows(C, new_pos)
+            C += _take_rows(Ua_next, parent)
+            U = C
             del C
+        else:
+            U = _take_rows(Ua_next, parent)
+        del Ua_next
         z_start = net.act(l, Z[:, 0]) @ aux.WT[l + 1] + net.b[l + 1]
-        U = U_next
         Z = _values(z_start, U, t)
     valid = torch.isfinite(t)
     eb, ek = torch.nonzero(valid & (layer_of >= 0), as_tuple=True)
@@ -247,8 +249,8 @@ def _take_rows(X: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
 def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Tensor, Z: Tensor,
                       U: Tensor, net: TorchNet, l: int) -> tuple[Tensor, ...]:
     """Add layer l's breakpoints inside every piece; returns the sorted, padded point tensors,
-    the slope jump (q_after - q_before)·|z'| of each new point's neuron, and each point's parent
-    (the old point that starts its piece)."""
+    the slope jump (q_after - q_before)·|z'| of each new point's neuron, each point's parent
+    (the old point that starts its piece) and each old point's new position (B, K_old)."""
     B, K = t.shape
     dev = t.device
     xi, q = net.xi[l], net.q[l]
@@ -258,8 +260,10 @@ def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Ten
     for j in range(xi.numel()):  # loop over the T breakpoints of φ only
         x = float(xi[j])
         prod = Za * Zb if x == 0.0 else (Za - x) * (Zb - x)
-        b, k, i = torch.nonzero((prod < 0) & piece_ok[..., None], as_tuple=True)
+        b, k, i = torch.nonzero(prod < 0, as_tuple=True)
         del prod
+        ok = piece_ok[b, k]             # (pads repeat the last value, so rarely any to drop)
+        b, k, i = b[ok], k[ok], i[ok]
         u = U[b, k, i]
         tn = torch.minimum(torch.maximum(t[b, k] - (Za[b, k, i] - x) / u, t[b, k]), t[b, k + 1])
         found.append((b, i, tn, (q[j + 1] - q[j]) * u.abs()))
@@ -268,7 +272,7 @@ def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Ten
     parent = torch.arange(K, device=dev).expand(B, K)
     dS = torch.zeros_like(t)
     if n_new == 0:
-        return t, layer_of, neuron_of, ident, dS, parent
+        return t, layer_of, neuron_of, ident, dS, parent, parent
     i, tn, jump = (torch.cat([f[m] for f in found]) for m in (1, 2, 3))
     order = torch.argsort(b, stable=True)
     b, i, tn, jump = b[order], i[order], tn[order], jump[order]
@@ -292,8 +296,12 @@ def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Ten
     t, layer_of, neuron_of, ident, dS = (x.gather(1, srt) for x in (t, layer_of, neuron_of,
                                                                     ident, dS))
     pos = torch.arange(keep, device=dev).expand(B, keep)
-    last_old = torch.cummax(torch.where(srt < K, pos, torch.zeros_like(pos)), dim=1).values
-    return t, layer_of, neuron_of, ident, dS, srt.gather(1, last_old)
+    was_old = srt < K
+    last_old = torch.cummax(torch.where(was_old, pos, torch.zeros_like(pos)), dim=1).values
+    # new points write to a spare column; old pads cut off past ``keep`` stay at 0
+    new_pos = torch.zeros((B, K + 1), dtype=torch.long, device=dev)
+    new_pos.scatter_(1, torch.where(was_old, srt, torch.full_like(srt, K)), pos)
+    return t, layer_of, neuron_of, ident, dS, srt.gather(1, last_old), new_pos[:, :K]
 
 
 def _value_ties(Z: torch.Tensor, at: torch.Tensor, xi: torch.Tensor, tol: float) -> torch.Tensor:

@@ -95,6 +95,13 @@ class TorchNet:
             return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
         return self.q[l][self.piece(l, z)]
 
+    def slope_(self, l: int, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`slope`, written over ``z`` where φ is a ReLU (no new tensor); returns it."""
+        if not self.is_relu(l):
+            return self.slope(l, z)
+        z.gt_(0.0)
+        return z if float(self.q[l][1]) == 1.0 else z.mul_(self.q[l][1])
+
     def piece_slope(self, l: int, piece: torch.Tensor) -> torch.Tensor:
         """The slope q of φ_l on each piece index of ``piece`` (any integer dtype), as floats."""
         if self.is_relu(l):
