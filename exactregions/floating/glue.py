@@ -74,11 +74,16 @@ def _bit_words(patterns: torch.Tensor, n_bits: int) -> torch.Tensor:
     if planes.device.type == "cpu":   # numpy's packbits is one pass in C
         packed = np.packbits(planes.contiguous().numpy(), axis=1, bitorder="little")
         return torch.from_numpy(packed).view(torch.int64)
-    # elsewhere: eight 0/1 bytes read as one little-endian int64 (byte i at bit 8i): the multiply moves
-    # byte i to bit 56 + i without carries (the shifts 56 - 7i are distinct), the top byte is
-    # then the octet Σ byte_i·2^i (the cast to uint8 keeps the low byte of the shifted word)
+    return _pack_octets(planes).view(torch.int64)
+
+
+def _pack_octets(planes: torch.Tensor) -> torch.Tensor:
+    """0/1 bytes ``(P, 8m)`` to octets ``(P, m)`` uint8, byte 8k+i at bit i of octet k, in
+    torch on any device: eight bytes read as one little-endian int64 (byte i at bit 8i); the
+    multiply moves byte i to bit 56 + i without carries (the shifts 56 - 7i are distinct), and
+    the top byte is the octet (the cast to uint8 keeps the low byte of the shifted word)."""
     w8 = planes.contiguous().view(torch.int64)
-    return ((w8 * _GATHER_BITS) >> 56).to(torch.uint8).view(torch.int64)
+    return ((w8 * _GATHER_BITS) >> 56).to(torch.uint8)
 
 
 _GATHER_BITS = sum(1 << (56 - 7 * i) for i in range(8))
