@@ -159,9 +159,11 @@ def glue_polygons(net: TorchNet, patterns: torch.Tensor, lab: torch.Tensor,
     flat = 0
     sa, sb = a[~glued], b[~glued]
     for c0, c1 in chunks(sa.shape[0], row_chunk(3 * net.W[-1].shape[0])):
-        ma, mb = out_map(sa[c0:c1]), out_map(sb[c0:c1])
-        size = torch.maximum(ma.abs().amax(dim=(1, 2)), mb.abs().amax(dim=(1, 2))).clamp_min(1.0)
-        flat += int(((ma - mb).abs().amax(dim=(1, 2)) <= tol * size).sum())
+        ma, mb = out_map(sa[c0:c1]).flatten(1), out_map(sb[c0:c1]).flatten(1)
+        size = torch.maximum(torch.linalg.vector_norm(ma, float("inf"), dim=1),
+                             torch.linalg.vector_norm(mb, float("inf"), dim=1)).clamp_min(1.0)
+        flat += int((torch.linalg.vector_norm(ma.sub_(mb), float("inf"), dim=1)
+                     <= tol * size).sum())
     a, b = a[glued], b[glued]
     while a.numel():
         la, lb = labels[a], labels[b]
