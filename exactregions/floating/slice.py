@@ -362,7 +362,8 @@ def _clip_round(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, pend_p: Tenso
     at = root_of_poly[pend_p] * (3 * w) + pend_j
     flat = Zmap.reshape(-1)
     mean = torch.zeros(n_pend, dtype=sv.dtype, device=dev).index_add_(0, pair, sv) / reps
-    score = mean.abs_() / torch.hypot(torch.take(flat, at), torch.take(flat, at + w))
+    gnorm = torch.hypot(torch.take(flat, at), torch.take(flat, at + w))
+    score = mean.abs_() / gnorm.clamp_min(torch.finfo(sv.dtype).tiny)   # never NaN
     score = torch.where(cutting, score, torch.full_like(score, float("inf")))
     best = torch.full((n_poly,), float("inf"), dtype=sv.dtype, device=dev)
     best.scatter_reduce_(0, pend_p, score, reduce="amin")
@@ -442,12 +443,15 @@ def _start_facts(net: TorchNet, l: int, Zmap: Tensor, V: Tensor, poly: Tensor, n
             pid = ids[sel[a:b]]
             Zp = Zmap[pid]                                        # (c, 3, width)
             Vr = V[start[sel[a:b], None] + torch.arange(m, device=dev)]   # (c, m, 2)
-            lo = torch.addcmul(Zp[:, 2], Vr[:, 0, 0:1], Zp[:, 0]).addcmul_(Vr[:, 0, 1:2], Zp[:, 1])
-            hi = lo.clone()
-            for i in range(1, m):   # corners of a polygon, not polygons
-                z = torch.addcmul(Zp[:, 2], Vr[:, i, 0:1], Zp[:, 0]).addcmul_(Vr[:, i, 1:2], Zp[:, 1])
-                torch.minimum(lo, z, out=lo)
-                torch.maximum(hi, z, out=hi)
+            lo = hi = None
+            for i in range(m):   # corners of a polygon, not polygons
+                z = torch.addcmul(Zp[:, 2], Vr[:, i, 0:1], Zp[:, 0])
+                z.addcmul_(Vr[:, i, 1:2], Zp[:, 1])
+                if lo is None:
+                    lo, hi = z, z.clone()
+                else:
+                    torch.minimum(lo, z, out=lo)
+                    torch.maximum(hi, z, out=hi)
             del Zp
             sc = torch.maximum(hi.amax(dim=1), -lo.amin(dim=1)).clamp_min(1.0) * tol
             scale[pid] = sc
