@@ -1,6 +1,7 @@
 """The exact path: rationals only (``fractions``, gmpy2, cddlib GMP, sympy). Never imports torch."""
 
 from exactregions.exact.activation import Activation, activation_from_spec
+from exactregions.exact.checker import certify
 from exactregions.exact.complex import (ActivationRegion, BoundaryPiece, LinearRegion,
                                         RegionComplex, build_complex, region_complex)
 from exactregions.exact.domain import (Domain, Embedding, box, hpolytope, plane, restrict_network,
@@ -11,7 +12,7 @@ from exactregions.exact.netfile import load_network, network_from_dict, network_
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.random import random_network
 from exactregions.exact.rational import exact_rational, format_rational
-from exactregions.exact.summary import complex_summary
+from exactregions.exact.summary import certificate_document, complex_summary
 
 __all__ = [
     "Activation", "activation_from_spec", "ActivationRegion", "BoundaryPiece", "LinearRegion",
@@ -19,5 +20,5 @@ __all__ = [
     "plane", "segment", "restrict_network", "enumerate_cells", "region_graph", "write_graph",
     "read_graph", "hasse_view", "adjacency_view", "load_network", "save_network",
     "network_from_dict", "network_to_dict", "Layer", "Network", "random_network",
-    "exact_rational", "format_rational", "complex_summary",
+    "exact_rational", "format_rational", "complex_summary", "certificate_document", "certify",
 ]

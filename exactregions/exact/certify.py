@@ -20,6 +20,7 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
+from exactregions.exact.floatfilter import TINY, U, gamma, safe_float_matrix, safe_floats
 from exactregions.exact.rational import mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -32,42 +33,52 @@ CDD_CHECK_LIMIT = 500
 """Certificate (f) runs cddlib on every region up to this many regions, and on this many regions
 spread evenly over the rest beyond (cddlib costs 0.3-4 ms a region); the report says which."""
 
-_U = 2.0 ** -53
+_U = U
 
 
 def _gamma(k: int) -> float:
-    return 2.0 * k * _U / (1.0 - k * _U)
+    return 2.0 * gamma(k)
 
 
 def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tuple[int, ...], ...]]:
     """Activation patterns at the points X: batched float64 with a propagated rigorous error
     bound; points where any neuron is within the bound of a breakpoint are redone exactly."""
-    Xf = np.array([[float(x) for x in p] for p in X])
+    def exact_all() -> list[tuple[tuple[int, ...], ...]]:
+        return [net.forward_with_pattern([mpq_to_fraction(x) for x in p])[1] for p in X]
+
+    # the rounding model needs safe copies of every input (floatfilter); else all is exact
+    Xf = safe_float_matrix(X)
+    if Xf is None:
+        return exact_all()
     h = Xf
     err = np.abs(Xf) * _U
     pats: list[np.ndarray] = []
     unsure = np.zeros(len(X), bool)
     for layer in net.layers:
-        W = np.array([[float(w) for w in row] for row in layer.weight])
-        b = np.array([float(v) for v in layer.bias])
+        W = safe_float_matrix(layer.weight)
+        b = safe_floats(layer.bias)
+        act = layer.activation
+        bps = safe_floats(act.breakpoints)
+        slopes = safe_floats(act.slopes)
+        offs = safe_floats(act.offsets)
+        if W is None or b is None or bps is None or slopes is None or offs is None:
+            return exact_all()
         k = layer.in_dim + 3
         z = h @ W.T + b
         mag = np.abs(h) @ np.abs(W).T + np.abs(b)
-        ez = err @ np.abs(W).T + _gamma(k) * mag * 1.01 + 1e-300
-        act = layer.activation
-        bps = np.array([float(x) for x in act.breakpoints])
+        # TINY covers products that underflow (an absolute 2^-1075 each)
+        ez = err @ np.abs(W).T + _gamma(k) * mag * 1.01 + TINY
         if len(bps):
             piece = (z[:, :, None] >= bps[None, None, :]).sum(axis=2)
             margin = np.abs(z[:, :, None] - bps[None, None, :]).min(axis=2)
-            unsure |= (margin <= ez * 1.01).any(axis=1)
+            unsure |= ~(margin > ez * 1.01).all(axis=1)   # NaN or inf never counts as clear
         else:
             piece = np.zeros(z.shape, int)
+        unsure |= ~np.isfinite(ez).all(axis=1)
         pats.append(piece)
-        slopes = np.array([float(q) for q in act.slopes])
-        offs = np.array([float(p) for p in act.offsets])
         h = slopes[piece] * z + offs[piece]
         lip = float(np.abs(slopes).max())
-        err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(offs[piece])) + 1e-300
+        err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(offs[piece])) + TINY
     out = []
     for r in range(len(X)):
         if unsure[r]:
@@ -143,18 +154,26 @@ def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     table = arr.table
     n = arr.domain.dim
     g = 2 * _gamma(n + 4)
-    frow: dict[int, tuple[np.ndarray, float]] = {}
+    frow: dict[int, tuple[np.ndarray, float] | None] = {}
     for ci, (cell, w) in enumerate(zip(arr.cells, W)):
+        rows = []
         for c in cell.cons:
             if c not in frow:
                 con = table[c]
-                frow[c] = (np.array([float(x) for x in con.a]), float(con.b))
-        A = np.array([frow[c][0] for c in cell.cons])
-        b = np.array([frow[c][1] for c in cell.cons])
-        wf = np.array([float(x) for x in w])
-        slack = b - A @ wf
-        bound = g * (np.abs(b) + np.abs(A) @ np.abs(wf)) + 1e-300
-        for i in np.nonzero(~(slack > bound))[0]:
+                fa = safe_floats(con.a)
+                fb = safe_floats([con.b])
+                frow[c] = None if fa is None or fb is None else (fa, float(fb[0]))
+            rows.append(frow[c])
+        wf = safe_floats(w)
+        if wf is None or any(r is None for r in rows):
+            unclear = range(len(cell.cons))  # no rigorous float bound: all exact
+        else:
+            A = np.array([r[0] for r in rows])
+            b = np.array([r[1] for r in rows])
+            slack = b - A @ wf
+            bound = g * (np.abs(b) + np.abs(A) @ np.abs(wf)) + TINY
+            unclear = np.nonzero(~(slack > bound))[0]
+        for i in unclear:
             con = table[cell.cons[i]]
             if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
                 raise CertificateError(f"witness of region {ci} is not strictly inside")
@@ -176,33 +195,41 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     net = arr.reduced
     n = arr.domain.dim
     g = 2 * _gamma(n + 4)
-    fcache: dict[int, np.ndarray] = {}
+    fcache: dict[int, np.ndarray | None] = {}
     layer_bps = []
     for layer in net.layers:
-        bps = [float(x) for x in layer.activation.breakpoints]
+        bf = safe_floats(layer.activation.breakpoints)
+        if bf is None:
+            layer_bps.append(None)
+            continue
+        bps = bf.tolist()
         lo = np.array([-np.inf] + bps)
         hi = np.array(bps + [np.inf])
         layer_bps.append((lo, hi))
     labels = [con.label for con in arr.table]
     for ci, cell in enumerate(arr.cells):
         V = cell.verts
-        VF = np.array([[float(x) for x in v] for v in V])
-        AV = np.abs(VF)
+        VF = safe_float_matrix(V)
+        AV = None if VF is None else np.abs(VF)
         for l, Z in enumerate(cell.maps):
             act = net.layers[l].activation
             if not act.breakpoints:
                 continue
-            Zf = fcache.get(id(Z))
-            if Zf is None:
-                Zf = fcache[id(Z)] = np.array([[float(x) for x in z] for z in Z])
-            vals = VF @ Zf[:, :-1].T + Zf[:, -1]
-            mag = AV @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
-            pieces = np.array(cell.pattern[l])
-            lo, hi = layer_bps[l]
-            lo_p, hi_p = lo[pieces], hi[pieces]
-            bound = g * (mag + np.maximum(np.abs(np.where(np.isfinite(lo_p), lo_p, 0)),
-                                          np.abs(np.where(np.isfinite(hi_p), hi_p, 0)))) + 1e-300
-            clear = ((vals - lo_p) > bound) & ((hi_p - vals) > bound)
+            if id(Z) not in fcache:
+                fcache[id(Z)] = safe_float_matrix(Z)
+            Zf = fcache[id(Z)]
+            if VF is None or Zf is None or layer_bps[l] is None:
+                # no rigorous float bound for these magnitudes: every entry exactly
+                clear = np.zeros((len(V), len(Z)), bool)
+            else:
+                vals = VF @ Zf[:, :-1].T + Zf[:, -1]
+                mag = AV @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                pieces = np.array(cell.pattern[l])
+                lo, hi = layer_bps[l]
+                lo_p, hi_p = lo[pieces], hi[pieces]
+                bound = g * (mag + np.maximum(np.abs(np.where(np.isfinite(lo_p), lo_p, 0)),
+                                              np.abs(np.where(np.isfinite(hi_p), hi_p, 0)))) + TINY
+                clear = ((vals - lo_p) > bound) & ((hi_p - vals) > bound)
             if clear.all():
                 continue
             bps = act.breakpoints

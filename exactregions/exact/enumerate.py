@@ -18,6 +18,7 @@ from gmpy2 import mpq
 from exactregions.errors import InvalidDomainError
 from exactregions.exact._runtime import paused_gc
 from exactregions.exact.domain import Domain, restrict_network
+from exactregions.exact.floatfilter import TINY, gamma, safe_float_matrix, safe_floats
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
 
@@ -25,20 +26,26 @@ __all__ = ["CellArrangement", "enumerate_cells"]
 
 
 def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], Zf: np.ndarray | None,
-                        cell: Cell, gamma: float) -> tuple[int, ...]:
-    """The piece of every neuron at the cell's centroid; floats decide only with a margin."""
-    if not bps or Zf is None:
+                        cell: Cell) -> tuple[int, ...]:
+    """The piece of every neuron at the cell's centroid.
+
+    Floats decide only with a margin above the rounding bound of :mod:`floatfilter` (valid
+    because ``Zf`` and the centroid's copy come from :func:`safe_floats`); otherwise, and for
+    every neuron when a copy is unsafe, the piece is computed exactly."""
+    if not bps:
         return (0,) * len(Z)
     w = cell.centroid()
-    wf = np.array([float(x) for x in w])
+    wf = safe_floats(w) if Zf is not None else None
+    bpf = safe_floats(bps) if wf is not None else None
+    if bpf is None:
+        return tuple(act.piece(sum((x * y for x, y in zip(z[:-1], w)), z[-1])) for z in Z)
     zf = Zf[:, :-1] @ wf + Zf[:, -1]
-    mag = np.abs(Zf[:, :-1]) @ np.abs(wf) + np.abs(Zf[:, -1])
-    bpf = np.array([float(x) for x in bps])
-    bound = 2 * gamma * (mag + np.abs(bpf).max()) + 1e-300
+    mag = np.abs(Zf[:, :-1]) @ np.abs(wf) + np.abs(Zf[:, -1]) + np.abs(bpf).max()
+    bound = 2 * gamma(len(w) + 4) * mag + TINY
     margin = np.abs(zf[:, None] - bpf[None, :]).min(axis=1)
     pieces = (zf[:, None] > bpf[None, :]).sum(axis=1)
     out = pieces.tolist()
-    for i in np.flatnonzero(margin <= bound):
+    for i in np.flatnonzero(~(margin > bound)):
         z = Z[i]
         out[i] = act.piece(sum((x * y for x, y in zip(z[:-1], w)), z[-1]))
     return tuple(out)
@@ -95,14 +102,6 @@ def _layer_map(W: np.ndarray, b: list[mpq], H: list[list[mpq]]) -> list[list[mpq
     return Z
 
 
-# Rigorous rounding bound for a float64 dot product of n+1 terms computed from exactly-rounded
-# inputs (Higham's gamma_k with k = n + 4 operations and roundings), doubled for safety.
-def _float_bound_factor(n: int) -> float:
-    u = 2.0 ** -53
-    k = n + 4
-    return 2.0 * k * u / (1.0 - k * u)
-
-
 @paused_gc()
 def enumerate_cells(net: Network, domain: Domain,
                     progress: Callable[[int, int], None] | None = None) -> CellArrangement:
@@ -151,13 +150,13 @@ def enumerate_cells(net: Network, domain: Domain,
     root = Cell(verts, tight, list(range(len(table))), (), [])
     cells = [root]
     identity = [[mpq(1) if j == i else ZERO for j in range(n + 1)] for i in range(n)]
-    gamma = _float_bound_factor(n)
+    g = 2 * gamma(n + 4)
     for l, layer in enumerate(reduced.layers):
         W = np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
         b = [mpq(x) for x in layer.bias]
         act = layer.activation
         bps = [mpq(x) for x in act.breakpoints]
-        bpf = np.array([float(x) for x in bps])
+        bpf = safe_floats(bps)
         new_cells: list[Cell] = []
         for cell in cells:
             H = identity if l == 0 else post_activation_map(reduced, l - 1, cell.maps[-1],
@@ -168,18 +167,26 @@ def enumerate_cells(net: Network, domain: Domain,
             Zf = None
             if bps:
                 # Floats guide: one matmul signs every hyperplane of the layer at every vertex,
-                # with a rigorous rounding bound.  Only a hyperplane the floats cannot prove to
-                # leave all vertices strictly on one side is split exactly.
-                Zf = np.array([[float(x) for x in z] for z in Z])
-                VF = np.array([[float(x) for x in v] for v in cell.verts])
-                vals = VF @ Zf[:, :-1].T + Zf[:, -1]
-                mags = np.abs(VF) @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                # with the rigorous rounding bound of floatfilter (valid at every magnitude:
+                # copies outside its safe range are refused and every sign is then exact).
+                # Only a hyperplane the floats cannot prove to leave all vertices strictly on
+                # one side is split exactly.
+                Zf = safe_float_matrix(Z) if bpf is not None else None
+                VF = safe_float_matrix(cell.verts) if Zf is not None else None
+                if VF is None:
+                    undecided = [np.arange(len(Z))] * len(bps)
+                else:
+                    vals = VF @ Zf[:, :-1].T + Zf[:, -1]
+                    mags = np.abs(VF) @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                    undecided = []
+                    for j in range(len(bps)):
+                        d = vals - bpf[j]
+                        bound = g * (mags + abs(bpf[j])) + TINY
+                        above = (d > bound).all(axis=0)
+                        below = (d < -bound).all(axis=0)
+                        undecided.append(np.flatnonzero(~(above | below)))
                 for j, xi in enumerate(bps):
-                    d = vals - bpf[j]
-                    bound = gamma * (mags + abs(bpf[j])) + 1e-300
-                    above = (d > bound).all(axis=0)
-                    below = (d < -bound).all(axis=0)
-                    for i in np.flatnonzero(~(above | below)):
+                    for i in undecided[j]:
                         z = Z[i]
                         a = z[:-1]
                         if not any(a):
@@ -192,7 +199,7 @@ def enumerate_cells(net: Network, domain: Domain,
                         subcells = nxt
             maps = base_maps + [Z]
             for sc in subcells:
-                sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, Zf, sc, gamma),)
+                sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, Zf, sc),)
                 sc.maps = maps
                 new_cells.append(sc)
         cells = new_cells

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from exactregions.errors import FormatError
+from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import format_rational
 
 if TYPE_CHECKING:
@@ -74,11 +75,11 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
     for r in rc.activation_regions:
         G.add_node(f"A{r.index}", kind="activation_region", codim=0, pattern=_pattern(r.pattern),
                    witness=_pt(r.witness), volume=format_rational(r.volume),
-                   volume_float=float(r.volume), linear_region=r.linear_region,
+                   volume_float=display_float(r.volume), linear_region=r.linear_region,
                    neurons="")
     for lr in rc.linear_regions:
         G.add_node(f"L{lr.index}", kind="linear_region", codim=0, witness=_pt(lr.witness),
-                   volume=format_rational(lr.volume), volume_float=float(lr.volume),
+                   volume=format_rational(lr.volume), volume_float=display_float(lr.volume),
                    members=len(lr.members), pattern="", neurons="")
         for m in lr.members:
             G.add_edge(f"A{m}", f"L{lr.index}", relation="member")
@@ -86,7 +87,7 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
     for p in rc.pieces:
         G.add_node(f"P{p.index}", kind="boundary_piece", codim=p.codim, neurons=_neurons(p.neurons),
                    all_neurons=_neurons(p.all_neurons), n_neurons=len(p.neurons),
-                   volume=str(p.volume), volume_float=float(p.volume), witness=_pt(p.witness),
+                   volume=str(p.volume), volume_float=display_float(p.volume), witness=_pt(p.witness),
                    pattern="")
         for f in p.faces:
             face_piece[f] = p.index

@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 
 from gmpy2 import mpq
 
+from exactregions.exact.floatfilter import TINY, gamma, safe_float, safe_floats
+
 __all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume", "polygon_area",
            "hyperplane_key", "ZERO", "ONE"]
 
@@ -96,16 +98,21 @@ def affine_basis_rref(points: Sequence[Sequence[mpq]]) -> list[list[mpq]]:
 
 
 def _any_nonzero(tests: Sequence[tuple[Sequence[tuple[mpq, mpq]], Sequence[int]]]) -> bool:
-    """Whether any of several Σ ± x·y is non-zero: all floats first, exact only if needed."""
+    """Whether any of several Σ ± x·y is non-zero: floats first (the rigorous bound of
+    :mod:`floatfilter`, only on safe copies), exact for the rest."""
     unsure = []
     for terms, sign in tests:
-        fl = 0.0
-        mag = 0.0
+        fl = mag = 0.0
+        safe = True
         for (x, y), sg in zip(terms, sign):
-            v = float(x) * float(y)
+            fx, fy = safe_float(x), safe_float(y)
+            if fx is None or fy is None:
+                safe = False
+                break
+            v = fx * fy
             fl += v if sg > 0 else -v
             mag += abs(v)
-        if abs(fl) > 8 * (len(terms) + 2) * 2.0 ** -53 * mag + 1e-300:
+        if safe and abs(fl) > 2 * gamma(len(terms) + 4) * mag + TINY:
             return True
         unsure.append((terms, sign))
     return any(sum(((x * y) if sg > 0 else -(x * y) for (x, y), sg in zip(terms, sign)), ZERO) != 0
@@ -166,7 +173,10 @@ def polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
     rel = [(p[0] - p0[0], p[1] - p0[1]) for p in pts[1:]]
     if len(rel) < 2:
         return ZERO
-    fl = [(float(x), float(y)) for x, y in rel]
+    flat = safe_floats([c for p in rel for c in p])
+    if flat is None:  # no float order to guess from: the exact comparator sorts directly
+        return _fan_area_exact(rel)
+    fl = [(float(flat[2 * i]), float(flat[2 * i + 1])) for i in range(len(rel))]
     # direction of the centroid of the others: an angle reference inside the fan
     mx = sum(f[0] for f in fl)
     my = sum(f[1] for f in fl)
@@ -179,14 +189,20 @@ def polygon_area(pts: list[tuple[mpq, mpq]]) -> mpq:
     order = sorted(range(len(rel)), key=ang)
     crosses = [rel[i][0] * rel[j][1] - rel[i][1] * rel[j][0] for i, j in zip(order, order[1:])]
     if not all(c > 0 for c in crosses):
-        def cmp(p: tuple[mpq, mpq], q: tuple[mpq, mpq]) -> int:
-            c = p[0] * q[1] - p[1] * q[0]
-            return -1 if c > 0 else (1 if c < 0 else 0)
-        # all points lie in a half-plane seen from p0: the cross product orders them
-        ordered = sorted(rel, key=cmp_to_key(cmp))
-        crosses = [p[0] * q[1] - p[1] * q[0] for p, q in zip(ordered, ordered[1:])]
-        if not all(c > 0 for c in crosses):
-            raise ValueError("points are not the vertices of a convex polygon")
+        return _fan_area_exact(rel)
+    return sum(crosses, ZERO) / 2
+
+
+def _fan_area_exact(rel: list[tuple[mpq, mpq]]) -> mpq:
+    """The fan area with the order decided by exact cross products (all points lie in a
+    half-plane seen from the fan's apex, so the cross product orders them)."""
+    def cmp(p: tuple[mpq, mpq], q: tuple[mpq, mpq]) -> int:
+        c = p[0] * q[1] - p[1] * q[0]
+        return -1 if c > 0 else (1 if c < 0 else 0)
+    ordered = sorted(rel, key=cmp_to_key(cmp))
+    crosses = [p[0] * q[1] - p[1] * q[0] for p, q in zip(ordered, ordered[1:])]
+    if not all(c > 0 for c in crosses):
+        raise ValueError("points are not the vertices of a convex polygon")
     return sum(crosses, ZERO) / 2
 
 

@@ -41,6 +41,13 @@ def parse_rational_string(text: str) -> Fraction:
     InvalidNetworkError
         If the text is neither form, or the denominator is zero.
     """
+    num, slash, den = text.partition("/")
+    digits = num[1:] if num[:1] == "-" else num
+    if slash and digits.isascii() and digits.isdigit() and den.isascii() and den.isdigit():
+        # the "p/q" we write: the fast path
+        if den.lstrip("0") == "":
+            raise InvalidNetworkError(f"rational {text!r} has a zero denominator")
+        return Fraction(int(num), int(den))
     if _RATIONAL_RE.match(text):
         num, den = text.split("/")
         if int(den) == 0:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import format_rational
 
 if TYPE_CHECKING:
     from exactregions.exact.complex import RegionComplex
 
-__all__ = ["complex_summary"]
+__all__ = ["complex_summary", "certificate_document"]
 
 
 def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
         "activation_regions": len(rc.activation_regions),
         "linear_regions": len(rc.linear_regions),
         "boundary_pieces": {str(k): c for k, c in rc.boundary_counts().items()},
-        "boundary_volumes": {str(k): {"exact": str(v), "float": float(v)} for k, v in vols.items()},
+        "boundary_volumes": {str(k): {"exact": str(v), "float": display_float(v)} for k, v in vols.items()},
         "proposition_10_violations": sum(1 for p in rc.pieces if len(p.neurons) != p.codim),
         "certificate": {
             "ok": bool(cert["ok"]),
@@ -47,6 +48,7 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
             "face_counts": cert["face_counts"],
             "vertex_sides": cert["vertex_sides"],
             "cdd_redundancy": cert["cdd_redundancy"],
+            **({"independent": cert["independent"]} if "independent" in cert else {}),
         },
     }
     if rc.domain.embedding is not None:
@@ -54,17 +56,59 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
         out["slice"] = {"origin": [format_rational(x) for x in emb.origin],
                         "directions": [[format_rational(x) for x in d] for d in emb.directions]}
     if include_regions:
-        out["regions"] = [
-            {"index": r.index, "linear_region": r.linear_region,
-             "pattern": [list(p) for p in r.pattern],
-             "A": [[format_rational(x) for x in row] for row in r.A],
-             "b": [format_rational(x) for x in r.b],
-             "labels": [[list(lab) for lab in labs] for labs in r.labels],
-             "witness": [format_rational(x) for x in r.witness],
-             "volume": format_rational(r.volume)}
-            for r in rc.activation_regions]
-        out["pieces"] = [
-            {"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
-             "volume": str(p.volume), "witness": [format_rational(x) for x in p.witness]}
-            for p in rc.pieces]
+        out.update(_regions_part(rc))
     return out
+
+
+def certificate_document(rc: "RegionComplex") -> dict[str, Any]:
+    """The self-contained certificate: the summary plus everything the independent checker
+    (:func:`exactregions.exact.checker.certify`) needs — the network embedded exactly, K as
+    ``A u <= b``, every region's H-polytope, pattern, witness, volume, vertices and output map,
+    the linear regions' members, and every B_N,k piece with its faces and neurons.
+
+    Examples
+    --------
+    >>> from exactregions.exact.random import random_network
+    >>> from exactregions.exact.domain import box
+    >>> from exactregions.exact.complex import region_complex
+    >>> doc = certificate_document(region_complex(random_network([1, 3, 1], seed=0), box([(-1, 1)])))
+    >>> doc["format"], len(doc["regions"]) == doc["activation_regions"]
+    ('exactregions-certificate', True)
+    """
+    from exactregions.exact.checker import CERTIFICATE_FORMAT, CERTIFICATE_VERSION
+    from exactregions.exact.netfile import network_to_dict
+
+    out = {"format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION}
+    out.update(complex_summary(rc, include_regions=False))
+    out["network"] = network_to_dict(rc.net)
+    out["K"] = {"A": [[format_rational(x) for x in row] for row in rc.domain.A],
+                "b": [format_rational(x) for x in rc.domain.b]}
+    out.update(_regions_part(rc))
+    return out
+
+
+def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
+    n = rc.dim
+    vid = {v: i for i, v in enumerate(rc.vertices)}
+    regions = [
+        {"index": r.index, "linear_region": r.linear_region,
+         "pattern": [list(p) for p in r.pattern],
+         "A": [[format_rational(x) for x in row] for row in r.A],
+         "b": [format_rational(x) for x in r.b],
+         "labels": [[list(lab) for lab in labs] for labs in r.labels],
+         "witness": [format_rational(x) for x in r.witness],
+         "volume": format_rational(r.volume),
+         "vertices": [vid[v] for v in r.vertices],
+         "output_map": [[format_rational(x) for x in row] for row in r.output_map]}
+        for r in rc.activation_regions]
+    pieces = []
+    for p in rc.pieces:
+        tops = [f for f in sorted(p.faces) if rc.faces[f].dim == n - p.codim]
+        pieces.append({"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
+                       "all_neurons": [list(z) for z in p.all_neurons],
+                       "volume": str(p.volume), "witness": [format_rational(x) for x in p.witness],
+                       "faces": [sorted(rc.faces[f].verts) for f in tops]})
+    return {"vertices": [[format_rational(x) for x in v] for v in rc.vertices],
+            "regions": regions,
+            "linear_region_members": [list(lr.members) for lr in rc.linear_regions],
+            "pieces": pieces}

@@ -1,0 +1,867 @@
+"""The independent checker of a certificate file: it proves the partition, or names what is wrong.
+
+:func:`certify` reads what ``exactregions enumerate … --regions --json OUT.json`` writes (or the
+same object in memory) and re-derives everything from the H-polytopes and the embedded network,
+exactly, with code of its own.  It shares with the enumerator only the file reader
+(:func:`~exactregions.exact.netfile.network_from_dict`) and the one rational door
+(:mod:`~exactregions.exact.rational`); no float is used anywhere.
+
+What it checks (in this order; the first failure raises :class:`CertificateError` naming the
+check and the region):
+
+``K``            K's vertices by cddlib GMP; K bounded; vol(K) by the checker's own method.
+``vertices``     each region's vertices recomputed from its H-polytope ``A u <= b`` with cddlib
+                 GMP; the region is non-empty and bounded, and inside K (every vertex satisfies
+                 K's inequalities exactly).
+``witness``      the witness satisfies every row of ``A u <= b`` strictly, and an exact forward
+                 pass of the network at it gives the region's pattern.
+``vertex-sides`` every vertex lies in the closed piece of its region's pattern, for every
+                 neuron, with the pre-activations computed from that pattern's exact maps.
+``volume``       the region's volume by a pulling triangulation (exact simplex determinants)
+                 equals the recorded one; the volumes are positive.
+``patterns``     the patterns are distinct.
+``volume-sum``   Σ volumes = vol(K) exactly.
+``facets``       every facet of every region (from cdd's incidence) lies on ∂K or is the facet,
+                 with the same vertices, of exactly one other region.
+``linear``       across every interior facet: equal full affine maps of all outputs (in the
+                 original input space, also on slices) iff the two regions are in the same linear
+                 region; every linear region is connected through such glued facets; members
+                 and counts match.
+``pieces``       B_N,1 is exactly the set of non-glued interior facets, cut into its pieces by
+                 straight continuation (a ridge in exactly two non-glued facets of one
+                 hyperplane); in 1-D and 2-D also B_N,n exactly (the points of B_N where it is not
+                 one straight line); every piece's faces have dimension n − k, lie inside K's
+                 interior and in B_N; its neurons are exactly those at one breakpoint on every
+                 face of the piece and good there (Proposition 9).
+
+Why these prove the count (the argument the README states): let R_1 … R_m be the recorded
+H-polytopes with distinct patterns P_i, each inside K.  "vertex-sides" and convexity put R_i in
+C(P_i) = {u ∈ K : every neuron, computed with P_i's maps, in its P_i piece}.  If two interiors
+met, on an open set the first neuron where P_i and P_j differ would sit at a breakpoint, hence
+(its pre-activation being affine there) identically; but then the witnesses' exact forward passes
+would put it on the same piece in both patterns — a contradiction.  So the interiors are
+disjoint; with Σ vol(R_i) = vol(K) the closed sets R_i cover K.  Every point of int R_i off the
+(measure-zero) breakpoint sets has pattern P_i, and distinct patterns then give R_i = closure of
+the activation region of P_i: the regions are exactly the activation regions, none missing,
+none split.
+
+>>> import exactregions as er
+>>> from exactregions.exact.summary import certificate_document
+>>> rc = er.region_complex(er.random_network([2, 6, 1], seed=0), er.box([(-1, 1), (-1, 1)]))
+>>> report = certify(certificate_document(rc))
+>>> report["ok"], report["regions"] == len(rc.activation_regions)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import signal
+import threading
+from bisect import bisect_right
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import cdd
+import cdd.gmp
+from flint import fmpq, fmpq_mat, fmpz_mat
+
+from exactregions.errors import CertificateError, ExactRegionsError, FormatError
+from exactregions.exact.netfile import network_from_dict
+from exactregions.exact.rational import exact_rational
+
+__all__ = ["certify", "CERTIFICATE_FORMAT", "CERTIFICATE_VERSION"]
+
+CERTIFICATE_FORMAT = "exactregions-certificate"
+CERTIFICATE_VERSION = 1
+
+Point = tuple[Fraction, ...]
+
+
+def _key(v: Point) -> tuple[int, ...]:
+    """A cheap exact hash key (Fraction hashes cost a modular inverse each)."""
+    return tuple(c for x in v for c in (x.numerator, x.denominator))
+
+
+def _f(x: Fraction) -> fmpq:
+    return fmpq(x.numerator, x.denominator)
+
+
+def _fail(check: str, what: str) -> CertificateError:
+    return CertificateError(f"check '{check}' failed: {what}")
+
+
+# ----- reading ----------------------------------------------------------------------------
+
+def _q(x: Any) -> Fraction:
+    return exact_rational(x)
+
+
+def _vec(xs: Any) -> Point:
+    if not isinstance(xs, list):
+        raise FormatError("expected an array of numbers")
+    return tuple(_q(x) for x in xs)
+
+
+def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    p = Path(source)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read certificate {str(p)!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"{p}: not a JSON certificate file ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise FormatError(f"{p}: a certificate file holds a JSON object")
+    return data
+
+
+# ----- exact geometry of its own ------------------------------------------------------------
+
+def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point], list[set[int]]]:
+    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP)."""
+    rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
+    m = cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY)
+    poly = cdd.gmp.polyhedron_from_matrix(m)
+    gen = cdd.gmp.copy_generators(poly)
+    if gen.lin_set or any(r[0] != 1 for r in gen.array):
+        raise ValueError("unbounded")
+    verts = [tuple(r[1:]) for r in gen.array]  # cdd.gmp gives Fractions
+    inc = cdd.gmp.copy_input_incidence(poly)[:len(rows)]
+    return verts, [set(s) for s in inc]
+
+
+def _rank(points: Sequence[Point]) -> int:
+    """Affine dimension of a point set (exact elimination)."""
+    if len(points) <= 1:
+        return 0
+    p0 = points[0]
+    m = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
+    r = 0
+    for c in range(len(p0)):
+        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if piv is None:
+            continue
+        m[r], m[piv] = m[piv], m[r]
+        for i in range(r + 1, len(m)):
+            if m[i][c] != 0:
+                f = m[i][c] / m[r][c]
+                m[i] = [x - f * y for x, y in zip(m[i], m[r])]
+        r += 1
+    return r
+
+
+def _det(rows: list[list[Fraction]]) -> Fraction:
+    n = len(rows)
+    if n == 1:
+        return rows[0][0]
+    if n == 2:
+        return rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0]
+    if n == 3:
+        (a, b, c), (d, e, f), (g, h, i) = rows
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    m = [r[:] for r in rows]
+    det = Fraction(1)
+    for c in range(n):
+        piv = next((i for i in range(c, n) if m[i][c] != 0), None)
+        if piv is None:
+            return Fraction(0)
+        if piv != c:
+            m[c], m[piv] = m[piv], m[c]
+            det = -det
+        det *= m[c][c]
+        for i in range(c + 1, n):
+            if m[i][c] != 0:
+                f = m[i][c] / m[c][c]
+                m[i] = [x - f * y for x, y in zip(m[i], m[c])]
+    return det
+
+
+def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]],
+               pts: Sequence[Point], n: int) -> list[tuple[int, ...]]:
+    """A pulling triangulation of the d-face with vertex set S: cone from its smallest vertex
+    over the triangulations of its facets that miss it.  The facets of a face are the maximal
+    traces S ∩ G of the polytope's facets G of affine dimension d − 1."""
+    if d == 0:
+        return [tuple(S)]
+    if d == 1:
+        return [tuple(sorted(S))] if len(S) == 2 else []
+    apex = min(S)
+    subs: set[frozenset[int]] = set()
+    for G in facets:
+        T = S & G
+        if T != S and len(T) >= d and apex not in T:
+            subs.add(T)
+    out = []
+    for T in subs:
+        if d - 1 >= 2 and n >= 4 and _rank([pts[i] for i in T]) != d - 1:
+            continue
+        if d - 1 == 1 and len(T) != 2:
+            continue
+        out.extend((apex,) + s for s in _simplices(T, d - 1, facets, pts, n))
+    return out
+
+
+def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int) -> Fraction:
+    """Exact n-volume: Σ |det(v_1 − v_0, …, v_n − v_0)| / n! over a pulling triangulation."""
+    if n == 1:
+        xs = [p[0] for p in pts]
+        return max(xs) - min(xs)
+    total = Fraction(0)
+    for s in _simplices(frozenset(range(len(pts))), n, facets, pts, n):
+        v0 = pts[s[0]]
+        total += abs(_det([[x - y for x, y in zip(pts[i], v0)] for i in s[1:]]))
+    return total / math.factorial(n)
+
+
+def _facets(verts: Sequence[Point], inc: list[set[int]], n: int) -> dict[frozenset[int], int]:
+    """The facets (vertex index sets) among the rows' incidence sets, each with one row on it."""
+    out: dict[frozenset[int], int] = {}
+    for i, s in enumerate(inc):
+        if len(s) >= n:
+            fs = frozenset(s)
+            if fs not in out and (n <= 3 or _rank([verts[j] for j in s]) == n - 1):
+                out[fs] = i
+    return out
+
+
+def _hyperplane(a: Point, b: Fraction) -> tuple[Fraction, ...]:
+    """Canonical key of the hyperplane a·u = b (first non-zero coefficient scaled to 1)."""
+    row = tuple(a) + (b,)
+    lead = next(x for x in row if x != 0)
+    return tuple(x / lead for x in row)
+
+
+# ----- the network, exactly and on its own ----------------------------------------------
+
+class _Net:
+    """The embedded net in the checker's own arithmetic (flint ``fmpq``)."""
+
+    def __init__(self, net: Any, emb: tuple[Point, list[Point]] | None):
+        self.net = net
+        self.L = len(net.layers)
+        self.W = [fmpq_mat([[fmpq(x.numerator, x.denominator) for x in row] for row in lay.weight])
+                  for lay in net.layers]
+        self.b = [[fmpq(x.numerator, x.denominator) for x in lay.bias] for lay in net.layers]
+        self.bps = [[fmpq(x.numerator, x.denominator) for x in lay.activation.breakpoints]
+                    for lay in net.layers]
+        self.slopes = [[fmpq(x.numerator, x.denominator) for x in lay.activation.slopes]
+                       for lay in net.layers]
+        self.offsets = [[fmpq(x.numerator, x.denominator) for x in lay.activation.offsets]
+                        for lay in net.layers]
+        # colmask[l][i]: bit j set when W_l[j][i] != 0
+        self.colmask = [[sum(1 << j for j, row in enumerate(lay.weight) if row[i] != 0)
+                         for i in range(lay.in_dim)] for lay in net.layers]
+        n_in = net.input_dim
+        if emb is None:
+            self.d = n_in
+            first = fmpq_mat(len(self.b[0]), n_in + 1)
+            W0 = self.W[0]
+            for i in range(W0.nrows()):
+                for j in range(n_in):
+                    first[i, j] = W0[i, j]
+                first[i, n_in] = self.b[0][i]
+        else:
+            origin, dirs = emb
+            if len(origin) != n_in or any(len(d) != n_in for d in dirs):
+                raise FormatError("the slice's points do not have the net's input dimension")
+            self.d = len(dirs)
+            E = fmpq_mat(n_in, self.d + 1)  # x = E (u, 1)
+            for k in range(n_in):
+                for j, dvec in enumerate(dirs):
+                    E[k, j] = fmpq(dvec[k].numerator, dvec[k].denominator)
+                E[k, self.d] = fmpq(origin[k].numerator, origin[k].denominator)
+            first = self.W[0] * E
+            for i in range(first.nrows()):
+                first[i, self.d] += self.b[0][i]
+        self.first = first  # layer-0 pre-activations as a map of (u, 1)
+        self.cache: dict[tuple, tuple] = {}
+
+    def piece(self, l: int, z: fmpq) -> int:
+        return bisect_right(self.bps[l], z)
+
+    def forward_pattern(self, u: Point) -> tuple[tuple[int, ...], ...]:
+        """The exact activation pattern at the slice/domain point u (a forward pass)."""
+        col = fmpq_mat(self.d + 1, 1, [fmpq(x.numerator, x.denominator) for x in u] + [1])
+        z = (self.first * col).entries()
+        pattern = []
+        for l in range(self.L):
+            if l > 0:
+                h = fmpq_mat(len(z), 1, z)
+                z = (self.W[l] * h).entries()
+                z = [t + bb for t, bb in zip(z, self.b[l])]
+            pieces = tuple(self.piece(l, t) for t in z)
+            pattern.append(pieces)
+            q, p = self.slopes[l], self.offsets[l]
+            z = [q[j] * t + p[j] for t, j in zip(z, pieces)]
+        return tuple(pattern)
+
+    def layer(self, pattern: tuple[tuple[int, ...], ...], l: int
+              ) -> tuple[fmpq_mat, fmpz_mat | None, fmpz_mat | None]:
+        """Layer l's pre-activation map on the pattern's region and, for a layer with
+        breakpoints, the piece bounds of :meth:`piece_bounds` as integer matrices (each scaled by
+        one positive common denominator, so every sign is kept).  Depends only on pattern[:l+1]
+        and is computed once per such prefix."""
+        key = pattern[:l + 1]
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        if l == 0:
+            Z = self.first
+        else:
+            Zp = self.layer(pattern, l - 1)[0]
+            Z = self.W[l] * self._apply(l - 1, Zp, pattern[l - 1])
+            for i, bb in enumerate(self.b[l]):
+                if bb != 0:
+                    Z[i, self.d] += bb
+        if self.bps[l]:
+            lo, hi = self.piece_bounds(l, pattern[l], Z)
+            hit = (Z, lo.numer_denom()[0], hi.numer_denom()[0])
+        else:
+            hit = (Z, None, None)
+        self.cache[key] = hit
+        return hit
+
+    def maps(self, pattern: tuple[tuple[int, ...], ...]) -> list[fmpq_mat]:
+        """Per layer, the pre-activations on the pattern's region as maps of (u, 1)."""
+        out = [self.first]
+        Z = self.first
+        for l in range(1, self.L):
+            H = self._apply(l - 1, Z, pattern[l - 1])
+            Z = self.W[l] * H
+            for i, bb in enumerate(self.b[l]):
+                if bb != 0:
+                    Z[i, self.d] += bb
+            out.append(Z)
+        return out
+
+    def _apply(self, l: int, Z: fmpq_mat, pieces: tuple[int, ...]) -> fmpq_mat:
+        k = len(pieces)
+        Q = fmpq_mat(k, k)
+        q, p = self.slopes[l], self.offsets[l]
+        for i, j in enumerate(pieces):
+            if q[j] != 0:
+                Q[i, i] = q[j]
+        H = Q * Z
+        last = Z.ncols() - 1
+        for i, j in enumerate(pieces):
+            if p[j] != 0:
+                H[i, last] += p[j]
+        return H
+
+    def full_map(self, pattern: tuple[tuple[int, ...], ...]) -> tuple:
+        """The affine map of all outputs in the *original* input space: (J, c), exact.
+
+        J = G W_1 with G = ∂out/∂z_1 = Q_L W_L ⋯ W_2 Q_1, and c by a forward pass of the offsets
+        from x = 0; both depend only on the pattern.
+        """
+        L = self.L
+        G = None
+        for l in range(L - 1, -1, -1):
+            k = len(pattern[l])
+            Q = fmpq_mat(k, k)
+            for i, j in enumerate(pattern[l]):
+                Q[i, i] = self.slopes[l][j]
+            G = Q if G is None else G * Q
+            if l > 0:
+                G = G * self.W[l]
+        J = G * self.W[0]
+        c = list(self.b[0])
+        for l in range(L):
+            if l > 0:
+                c = [t + bb for t, bb in zip((self.W[l] * fmpq_mat(len(c), 1, c)).entries(),
+                                             self.b[l])]
+            c = [self.slopes[l][j] * t + self.offsets[l][j] for t, j in zip(c, pattern[l])]
+        return tuple(J.entries()) + tuple(c)
+
+    def good(self, pattern: tuple[tuple[int, ...], ...]) -> list[list[bool]]:
+        """Proposition 9's goodness: a path of non-zero weights to an output through open
+        neurons (φ' ≠ 0 on their piece) after z; every output neuron is good.
+
+        Bit sets: ``reach`` has bit j set when neuron j of layer l + 1 is open and good."""
+        L = self.L
+        good: list[list[bool]] = [[] for _ in range(L)]
+        good[L - 1] = [True] * len(pattern[L - 1])
+        reach = 0
+        for j, pj in enumerate(pattern[L - 1]):
+            if self.slopes[L - 1][pj] != 0:
+                reach |= 1 << j
+        for l in range(L - 2, -1, -1):
+            cols = self.colmask[l + 1]
+            good[l] = [(cols[i] & reach) != 0 for i in range(len(pattern[l]))]
+            reach = 0
+            for i, pi in enumerate(pattern[l]):
+                if good[l][i] and self.slopes[l][pi] != 0:
+                    reach |= 1 << i
+        return good
+
+    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
+        """Two maps whose values are ≥ 0 exactly where every neuron of layer l is in the closed
+        piece of ``pieces``: z − ξ_{j−1} and ξ_j − z, with the constant 1 for the bottom and top
+        pieces (so that a strict test works there too and a zero always means "at ξ")."""
+        k, last = len(pieces), Z.ncols() - 1
+        bps = self.bps[l]
+        T = len(bps)
+        Dlo, Dhi = fmpq_mat(k, k), fmpq_mat(k, k)
+        Clo, Chi = fmpq_mat(k, last + 1), fmpq_mat(k, last + 1)
+        for i, j in enumerate(pieces):
+            if j > 0:
+                Dlo[i, i] = 1
+                Clo[i, last] = bps[j - 1]
+            else:
+                Clo[i, last] = -1
+            if j < T:
+                Dhi[i, i] = 1
+                Chi[i, last] = bps[j]
+            else:
+                Chi[i, last] = 1
+        return Dlo * Z - Clo, Chi - Dhi * Z
+
+
+# ----- the check ----------------------------------------------------------------------------
+
+def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain: bool) -> tuple:
+    """Every check that concerns one region alone; returns what the global checks need, in
+    local vertex numbering (picklable, so that halves can run in two processes)."""
+    n = N.d
+    A = [_vec(r) for r in reg["A"]]
+    b = list(_vec(reg["b"]))
+    if not A or any(len(r) != n for r in A) or len(b) != len(A):
+        raise FormatError(f"region {ri}: A must be m x {n} with b of length m")
+    pattern = tuple(tuple(int(j) for j in p) for p in reg["pattern"])
+    if len(pattern) != N.L or any(len(p) != len(bb) for p, bb in zip(pattern, N.b)):
+        raise FormatError(f"region {ri}: the pattern does not fit the network's widths")
+    if any(not 0 <= j <= len(N.bps[l]) for l, p in enumerate(pattern) for j in p):
+        raise FormatError(f"region {ri}: a pattern entry is not a piece of its activation")
+    w = _vec(reg["witness"])
+    if len(w) != n:
+        raise FormatError(f"region {ri}: the witness has dimension {len(w)}, not {n}")
+    try:
+        verts, inc = _cdd_vertices(A, b)
+    except ValueError:
+        raise _fail("vertices", f"region {ri} is unbounded") from None
+    if len(verts) <= n:
+        raise _fail("vertices", f"region {ri} has {len(verts)} vertices: not full-dimensional")
+    # the witness strictly inside every row, the vertices inside K
+    R = fmpq_mat([[_f(x) for x in a] + [-_f(bb)] for a, bb in zip(A, b)])
+    wcol = fmpq_mat(n + 1, 1, [_f(x) for x in w] + [1])
+    if not max((R * wcol).entries()) < 0:
+        raise _fail("witness", f"region {ri}: the witness is not strictly inside")
+    nv = len(verts)
+    VW = fmpq_mat(n + 1, nv + 1, [_f(x) for k in range(n) for x in
+                                  [v[k] for v in verts] + [w[k]]] + [1] * (nv + 1))
+    KV = (KR * VW).table()
+    if any(x > 0 for row in KV for x in row[:nv]):
+        raise _fail("vertices", f"region {ri} has a vertex outside K")
+    ktight = [frozenset(i for i, row in enumerate(KV) if row[c] == 0) for c in range(nv)]
+    # layer by layer under the pattern's own maps: every vertex in the closed piece of every
+    # neuron, and the witness in the piece itself (ties go up, as in the forward pass) — by
+    # induction on the layers this is the exact forward pass at the witness.  Integer matrices:
+    # the vertices and the witness as homogeneous columns (one positive common denominator),
+    # the bounds likewise, so only signs are compared.
+    VWi = VW.numer_denom()[0]
+    zeros: dict[int, set[tuple[int, int, int]]] = {c: set() for c in range(nv)}
+    for l in range(N.L):
+        if not N.bps[l]:
+            continue
+        _, lo, hi = N.layer(pattern, l)
+        elo = (lo * VWi).entries()
+        ehi = (hi * VWi).entries()
+        if not (min(elo[nv::nv + 1]) >= 0 and min(ehi[nv::nv + 1]) > 0):
+            raise _fail("witness", f"region {ri}: the exact forward pass at its witness "
+                                   "gives another pattern")
+        if not (min(elo) >= 0 and min(ehi) >= 0):
+            bad = next(i for i in range(len(pattern[l]))
+                       if min(elo[i * (nv + 1):(i + 1) * (nv + 1)]) < 0
+                       or min(ehi[i * (nv + 1):(i + 1) * (nv + 1)]) < 0)
+            raise _fail("vertex-sides", f"region {ri}: a vertex lies outside the piece of "
+                                        f"neuron ({l}, {bad})")
+        # which vertices sit at which breakpoint (for the pieces' neurons)
+        for vals, shift in ((elo, -1), (ehi, 0)):
+            if 0 in vals:
+                for pos, x in enumerate(vals):
+                    if x == 0:
+                        i, c = divmod(pos, nv + 1)
+                        if c < nv:
+                            zeros[c].add((l, i, pattern[l][i] + shift))
+    facets = _facets(verts, inc, n)
+    vol = _volume(verts, list(facets), n)
+    if vol <= 0:
+        raise _fail("volume", f"region {ri} has volume {vol}")
+    if "volume" in reg and _q(reg["volume"]) != vol:
+        raise _fail("volume", f"region {ri}: recorded volume {reg['volume']} != {vol}")
+    out = None
+    if plain:  # the output map in input coordinates, from the last layer's map
+        out = tuple(N._apply(N.L - 1, N.layer(pattern, N.L - 1)[0], pattern[-1]).entries())
+    return (verts, ktight, [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()], vol, zeros,
+            pattern, int(reg["linear_region"]), out)
+
+
+FORK_MIN_REGIONS = 1500
+"""From this many regions on, the per-region checks run in two processes (the second half in a
+forked child) where ``os.fork`` exists and ``EXACTREGIONS_NO_FORK`` is unset."""
+
+
+def _map_regions(fn: Any, m: int) -> list:
+    """``[fn(i) for i in range(m)]``, the second half in a forked child when it pays.  The
+    first exception in region order is raised (the parent's half comes first)."""
+    if (m < FORK_MIN_REGIONS or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
+            or threading.active_count() > 1):
+        return [fn(i) for i in range(m)]
+    h = m // 2
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the second half, pickled back, then leave at once
+        code = 0
+        try:
+            os.close(r)
+            try:
+                payload = pickle.dumps((True, [fn(i) for i in range(h, m)]))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
+                payload = pickle.dumps((False, exc))
+            with os.fdopen(w, "wb") as fh:
+                fh.write(payload)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        first = [fn(i) for i in range(h)]
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.close(r)
+        os.waitpid(pid, 0)
+        raise
+    with os.fdopen(r, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise CertificateError("the checker's second process died without a result")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return first + value
+
+
+def certify(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Re-check a certificate file (or its parsed object) exactly; return the report.
+
+    Parameters
+    ----------
+    source : path or mapping
+        What ``exactregions enumerate … --regions --json OUT.json`` wrote.
+
+    Returns
+    -------
+    dict
+        ``ok`` (True), counts, ``volume_sum`` and ``domain_volume`` as ``"p/q"`` strings, and the
+        list of checks that ran.
+
+    Raises
+    ------
+    FormatError
+        If the file is not a well-formed certificate (CLI exit code 2).
+    CertificateError
+        Naming the first check that failed and the region (CLI exit code 3).
+
+    Examples
+    --------
+    >>> import exactregions as er
+    >>> from exactregions.exact.summary import certificate_document
+    >>> rc = er.region_complex(er.random_network([1, 4, 1], seed=3), er.box([(-1, 1)]))
+    >>> doc = certificate_document(rc)
+    >>> certify(doc)["regions"] == len(rc.activation_regions)
+    True
+    >>> doc["regions"][0]["pattern"][0][0] ^= 1
+    >>> certify(doc)
+    Traceback (most recent call last):
+    ...
+    exactregions.errors.CertificateError: check 'witness' failed: region 0: the exact forward pass at its witness gives another pattern
+    """
+    data = _load(source)
+    try:
+        return _certify(data)
+    except ExactRegionsError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise FormatError(f"malformed certificate: {exc.__class__.__name__}: {exc}") from None
+
+
+def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
+    if data.get("format") != CERTIFICATE_FORMAT or data.get("version") != CERTIFICATE_VERSION:
+        raise FormatError(f"not an {CERTIFICATE_FORMAT} (version {CERTIFICATE_VERSION}) file; "
+                          "write one with `exactregions enumerate … --regions --json OUT.json`")
+    net = network_from_dict(data["network"])
+    emb = None
+    if data.get("slice") is not None:
+        emb = (_vec(data["slice"]["origin"]), [_vec(d) for d in data["slice"]["directions"]])
+    N = _Net(net, emb)
+    n = N.d
+    KA = [_vec(r) for r in data["K"]["A"]]
+    Kb = list(_vec(data["K"]["b"]))
+    if not KA or any(len(r) != n for r in KA) or len(Kb) != len(KA):
+        raise FormatError(f"K must be m x {n} with b of length m")
+    # ----- K ------------------------------------------------------------------------------
+    try:
+        Kv, Kinc = _cdd_vertices(KA, Kb)
+    except ValueError:
+        raise _fail("K", "the domain is unbounded") from None
+    if len(Kv) <= n:
+        raise _fail("K", "the domain is not full-dimensional")
+    volK = _volume(Kv, list(_facets(Kv, Kinc, n)), n)
+    if volK <= 0:
+        raise _fail("K", "the domain has no volume")
+
+    KR = fmpq_mat([[_f(x) for x in a] + [-_f(bb)] for a, bb in zip(KA, Kb)])
+
+    # ----- regions --------------------------------------------------------------------------
+    regions = data["regions"]
+    if not isinstance(regions, list) or not regions:
+        raise FormatError("'regions' must be a non-empty list (write it with --regions)")
+    vid: dict[tuple[int, ...], int] = {}   # a vertex's key: its numerators and denominators
+    gverts: list[Point] = []
+    vkt: list[frozenset[int]] = []   # K rows tight at each global vertex
+    rverts: list[frozenset[int]] = []
+    rfacets: list[list[tuple[frozenset[int], tuple]]] = []
+    rzeros: list[dict[int, set[tuple[int, int, int]]]] = []  # per vertex: (layer, neuron, ξ index)
+    routs: list[tuple | None] = []
+    patterns: list[tuple[tuple[int, ...], ...]] = []
+    labels: list[int] = []
+    total = Fraction(0)
+    for res in _map_regions(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
+                            len(regions)):
+        verts, ktight, facets, vol, zeros, pattern, label, out = res
+        ids = []
+        for v, kt in zip(verts, ktight):
+            key = _key(v)
+            g = vid.get(key)
+            if g is None:
+                g = vid[key] = len(vkt)
+                gverts.append(v)
+                vkt.append(kt)
+            ids.append(g)
+        total += vol
+        rverts.append(frozenset(ids))
+        rfacets.append([(frozenset(ids[i] for i in fs), key) for fs, key in facets])
+        rzeros.append({ids[c]: z for c, z in zeros.items()})
+        routs.append(out)
+        patterns.append(pattern)
+        labels.append(label)
+    if len(set(patterns)) != len(patterns):
+        seen: dict[tuple, int] = {}
+        for ri, p in enumerate(patterns):
+            if p in seen:
+                raise _fail("patterns", f"regions {seen[p]} and {ri} share an activation pattern")
+            seen[p] = ri
+    if total != volK:
+        raise _fail("volume-sum", f"the regions' volumes add up to {total}, vol(K) = {volK}")
+    # ----- facets: on ∂K, or shared with exactly one other region --------------------------
+    share: dict[frozenset[int], list[int]] = defaultdict(list)
+    plane_of: dict[frozenset[int], tuple] = {}
+    for ri, fl in enumerate(rfacets):
+        for fs, key in fl:
+            common = frozenset.intersection(*(vkt[v] for v in fs))
+            if common:
+                continue  # inside a facet of K
+            share[fs].append(ri)
+            plane_of[fs] = key
+    for fs, rs in share.items():
+        if len(rs) != 2:
+            raise _fail("facets", f"an interior facet of region {rs[0]} is a facet of "
+                                  f"{len(rs)} regions, not 2 (a region missing or overlapping)")
+    # ----- linear regions -------------------------------------------------------------------
+    fmap_cache: dict[tuple, tuple] = {}
+
+    def full(ri: int) -> tuple:
+        p = patterns[ri]
+        m = fmap_cache.get(p)
+        if m is None:
+            m = routs[ri] if routs[ri] is not None else N.full_map(p)
+            fmap_cache[p] = m
+        return m
+
+    parent = list(range(len(regions)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    not_glued: set[frozenset[int]] = set()
+    for fs, (r1, r2) in share.items():
+        same = full(r1) == full(r2)
+        if labels[r1] == labels[r2]:
+            if not same:
+                raise _fail("linear", f"regions {r1} and {r2} are in one linear region but their "
+                                      "affine maps differ across their facet")
+            parent[find(r1)] = find(r2)
+        else:
+            if same:
+                raise _fail("linear", f"regions {r1} and {r2} have the same affine map across "
+                                      "their facet but are in different linear regions")
+            not_glued.add(fs)
+    comp: dict[int, set[int]] = defaultdict(set)
+    for ri, lab in enumerate(labels):
+        comp[lab].add(find(ri))
+    for lab, roots in sorted(comp.items()):
+        if len(roots) != 1:
+            raise _fail("linear", f"linear region {lab} is not connected through glued facets")
+    members = data.get("linear_region_members")
+    if members is not None:
+        given = {i: sorted(int(m) for m in ms) for i, ms in enumerate(members)}
+        mine: dict[int, list[int]] = defaultdict(list)
+        for ri, lab in enumerate(labels):
+            mine[lab].append(ri)
+        if given != dict(mine):
+            raise _fail("linear", "the linear regions' member lists do not match the regions")
+    n_linear = len(comp)
+    # ----- pieces of B_N,k --------------------------------------------------------------------
+    pieces = data.get("pieces", [])
+    file_verts = [_vec(v) for v in data.get("vertices", [])]
+    ng_at: dict[int, list[frozenset[int]]] = defaultdict(list)
+    for fs in not_glued:
+        for v in fs:
+            ng_at[v].append(fs)
+    regions_at: dict[int, set[int]] = defaultdict(set)
+    for ri, vs in enumerate(rverts):
+        for v in vs:
+            regions_at[v].add(ri)
+    # B_N,1 exactly: its pieces are the classes of non-glued facets joined across a ridge lying
+    # in exactly two non-glued facets, both in one hyperplane (straight continuation)
+    fparent = {fs: fs for fs in not_glued}
+
+    def ffind(x: frozenset[int]) -> frozenset[int]:
+        while fparent[x] != x:
+            fparent[x] = fparent[fparent[x]]
+            x = fparent[x]
+        return x
+
+    if n >= 2:
+        by_plane: dict[tuple, list[frozenset[int]]] = defaultdict(list)
+        for fs in not_glued:
+            by_plane[plane_of[fs]].append(fs)
+        for group in by_plane.values():
+            at: dict[int, list[frozenset[int]]] = defaultdict(list)
+            for fs in group:
+                for v in fs:
+                    at[v].append(fs)
+            for fs in group:
+                cands = {g for v in fs for g in at[v] if g is not fs}
+                for g in cands:
+                    R = fs & g
+                    if len(R) < n - 1:
+                        continue
+                    if n >= 4 and _rank([gverts[v] for v in R]) != n - 2:
+                        continue
+                    if frozenset.intersection(*(vkt[v] for v in R)):
+                        continue  # on ∂K
+                    around = set.intersection(*(set(ng_at[v]) for v in R))
+                    if len(around) == 2:
+                        fparent[ffind(fs)] = ffind(g)
+    classes: dict[frozenset[int], set[frozenset[int]]] = defaultdict(set)
+    for fs in not_glued:
+        classes[ffind(fs)].add(fs)
+    expected_1 = {frozenset(c) for c in classes.values()}
+    # in 2-D (and 1-D, where B_N,1 are the points), the points of B_N,n: interior vertices of
+    # B_N where it is not one straight line
+    expected_n: set[frozenset[int]] | None = None
+    if n == 2:
+        expected_n = set()
+        for v, fl in ng_at.items():
+            if vkt[v]:
+                continue
+            straight = len(fl) == 2 and plane_of[fl[0]] == plane_of[fl[1]]
+            if not straight:
+                expected_n.add(frozenset({frozenset({v})}))
+    good_cache: dict[int, list[list[bool]]] = {}
+
+    def good_of(ri: int) -> list[list[bool]]:
+        g = good_cache.get(ri)
+        if g is None:
+            g = good_cache[ri] = N.good(patterns[ri])
+        return g
+
+    got: dict[int, list[frozenset[frozenset[int]]]] = defaultdict(list)
+    counts: dict[int, int] = defaultdict(int)
+    for pi, pc in enumerate(pieces):
+        k = int(pc["codim"])
+        if not 1 <= k <= n:
+            raise FormatError(f"piece {pi}: codimension {k} is not in 1..{n}")
+        counts[k] += 1
+        faces = []
+        for face in pc["faces"]:
+            pts = [file_verts[int(i)] for i in face]
+            ids = []
+            for p in pts:
+                g = vid.get(_key(p))
+                if g is None:
+                    raise _fail("pieces", f"piece {pi}: a face vertex is no region's vertex")
+                ids.append(g)
+            faces.append(frozenset(ids))
+        if not faces:
+            raise FormatError(f"piece {pi} has no faces")
+        got[k].append(frozenset(faces))
+        inside = [set.intersection(*(regions_at[v] for v in F)) for F in faces]
+        for F, rs in zip(faces, inside):
+            if _rank([gverts[v] for v in F]) != n - k:
+                raise _fail("pieces", f"piece {pi} (codim {k}) has a face of the wrong dimension")
+            if frozenset.intersection(*(vkt[v] for v in F)):
+                raise _fail("pieces", f"piece {pi} has a face on the boundary of K")
+            if not rs:
+                raise _fail("pieces", f"piece {pi}: a face lies in no region")
+            if k >= 2 and not any(F <= g for v in F for g in ng_at[v]):
+                raise _fail("pieces", f"piece {pi} (codim {k}) has a face outside B_N")
+        # its neurons: at one breakpoint on every face, good on a region around the first face
+        at_bp: set[tuple[int, int]] | None = None
+        for F, rs in zip(faces, inside):
+            rz = rzeros[min(rs)]  # z is continuous: any region around F gives its values on F
+            tags = set.intersection(*(rz[v] for v in F))
+            here = {(l, i) for l, i, _ in tags}
+            at_bp = here if at_bp is None else at_bp & here
+        goods = [good_of(r) for r in inside[0]]
+        good_here = {(l, i) for (l, i) in (at_bp or set()) if any(g[l][i] for g in goods)}
+        claimed = {(int(l), int(i)) for l, i in pc["neurons"]}
+        if claimed != good_here:
+            raise _fail("pieces", f"piece {pi}: neurons {sorted(claimed)} recorded, but the good "
+                                  f"neurons at a breakpoint on it are {sorted(good_here)}")
+        if "all_neurons" in pc and {(int(l), int(i)) for l, i in pc["all_neurons"]} != at_bp:
+            raise _fail("pieces", f"piece {pi}: the neurons at a breakpoint on it are "
+                                  f"{sorted(at_bp or ())}, not those recorded")
+    if set(got[1]) != expected_1 or len(got[1]) != len(expected_1):
+        raise _fail("pieces", f"B_N,1 has {len(expected_1)} pieces (non-glued facets joined by "
+                              f"straight continuation); the file records {len(got[1])} "
+                              "that differ from them")
+    if expected_n is not None and (set(got[n]) != expected_n or len(got[n]) != len(expected_n)):
+        raise _fail("pieces", f"B_N,{n} has {len(expected_n)} points; the file records "
+                              f"{len(got[n])} that differ from them")
+    # ----- the counts the file states -------------------------------------------------------
+    stated = {"activation_regions": len(regions), "linear_regions": n_linear}
+    for key, value in stated.items():
+        if key in data and int(data[key]) != value:
+            raise _fail("counts", f"the file states {key} = {data[key]}, the check finds {value}")
+    if "boundary_pieces" in data:
+        for k in range(1, n + 1):
+            if int(data["boundary_pieces"].get(str(k), 0)) != counts.get(k, 0):
+                raise _fail("counts", f"the file states {data['boundary_pieces'].get(str(k))} "
+                                      f"pieces of B_N,{k}, it lists {counts.get(k, 0)}")
+    checks = ["K", "vertices", "witness", "vertex-sides", "volume", "patterns", "volume-sum",
+              "facets", "linear", "pieces (B_N,1 exact" + (", B_N,2 exact" if n == 2 else "")
+              + "; neurons of every piece)", "counts"]
+    return {"ok": True, "regions": len(regions), "linear_regions": n_linear,
+            "pieces": {str(k): counts.get(k, 0) for k in range(1, n + 1)},
+            "volume_sum": _fmt(total), "domain_volume": _fmt(volK), "checks": checks}
+
+
+def _fmt(x: Fraction) -> str:
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"

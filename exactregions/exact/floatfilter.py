@@ -1,0 +1,137 @@
+"""Float64 copies of exact numbers that a sign filter may rely on — or none at all.
+
+The exact path lets floats *guide* (which hyperplanes to try) and settle a sign only when its
+margin beats a proven rounding bound.  The bound used throughout is Higham's
+
+    |fl(Σ_{i<k} x_i y_i) − Σ x_i y_i|  ≤  γ_{k+2} · Σ |x_i y_i|,      γ_m = m u / (1 − m u),
+
+for float copies x̂ = fl(x), ŷ = fl(y) of exact rationals (two conversions, one product and at
+most k − 1 additions: k + 2 roundings on every term).  It is a *relative* model, and it holds
+only where no rounding leaves the normal range:
+
+* a conversion of a rational below 2^-1022 (subnormal) or below 2^-1075 (flushed to 0.0) has a
+  relative error up to 100%, and a later product by 2^90 turns that into an absolute error no
+  small absolute term covers; a rational above 2^1024 has no float at all (OverflowError);
+* a product of two normal floats may underflow (absolute error 2^-1075) or overflow (inf);
+* an addition never needs an absolute term: a sum that lands in the subnormal range is exact.
+
+:func:`safe_floats` therefore returns float copies only when *every* value is 0 exactly or has
+magnitude in [2^-SAFE_EXP, 2^SAFE_EXP] with SAFE_EXP = 500.  Then every conversion is a normal
+rounding (relative error ≤ u = 2^-53, and 0 is exact); every product of two such values lies in
+[2^-1000, 2^1000] or is 0, so it neither underflows nor overflows; and a sum of k ≤ 2^20 of
+them stays below 2^1020 < 2^1024.  Under these conditions the relative bound above is a theorem
+(with u, not a heuristic ε), and callers use ``2·γ_{k+4}·(computed Σ|x̂ŷ|) + TINY`` — the factor
+2 and the four extra roundings absorb the rounding of the bound's own computation, and TINY
+covers the bound itself being rounded in the subnormal range.  When :func:`safe_floats` returns
+``None`` the caller decides every sign exactly: the fallback costs time, never correctness.
+
+>>> from gmpy2 import mpq
+>>> safe_floats([mpq(1, 3), mpq(0), mpq(-5)]).tolist()
+[0.3333333333333333, 0.0, -5.0]
+>>> safe_floats([mpq(27, 4 * 2**1074)]) is None      # a subnormal: no relative bound
+True
+>>> safe_floats([mpq(10**400)]) is None               # beyond the float range: no traceback
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_matrix", "display_float"]
+
+SAFE_EXP = 500
+U = 2.0 ** -53
+TINY = 2.0 ** -960
+"""The absolute slack added to every bound: far above a rounded bound's own subnormal error
+(≤ 2^-1074) and far below any margin a safe input can produce that matters (products of safe
+values are ≥ 2^-1000 only when non-zero; a margin smaller than TINY is simply decided exactly)."""
+
+_LO = 2.0 ** -SAFE_EXP
+_HI = 2.0 ** SAFE_EXP
+
+
+def gamma(k: int) -> float:
+    """Higham's γ_k = k u / (1 − k u) with u = 2^-53.
+
+    >>> 0 < gamma(5) < 1e-15
+    True
+    """
+    return k * U / (1.0 - k * U)
+
+
+def safe_float(value: Any) -> float | None:
+    """The scalar form of :func:`safe_floats` (for pure-Python inner loops).
+
+    >>> from fractions import Fraction
+    >>> safe_float(Fraction(1, 4)), safe_float(0), safe_float(Fraction(1, 2**600))
+    (0.25, 0.0, None)
+    """
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
+    a = abs(f)
+    if a > _HI or (a < _LO and (a != 0.0 or value != 0)):
+        return None
+    return f
+
+
+def safe_floats(values: Sequence[Any]) -> np.ndarray | None:
+    """float64 copies of exact rationals, or ``None`` if any lies outside the safe range.
+
+    Parameters
+    ----------
+    values : sequence of gmpy2.mpq, Fraction or int
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(values),), or None
+        ``None`` when some value is non-zero with magnitude outside [2^-500, 2^500] (see the
+        module docstring for why the rounding bound then does not hold).
+    """
+    try:
+        arr = np.array([float(v) for v in values], dtype=np.float64)
+    except OverflowError:
+        return None
+    mag = np.abs(arr)
+    if (mag > _HI).any():
+        return None
+    small = mag < _LO
+    if small.any():
+        # a float 0.0 is safe only for an exact 0; anything else in (0, 2^-500) is not
+        for i in np.flatnonzero(small):
+            if values[i] != 0 or mag[i] != 0.0:
+                return None
+    return arr
+
+
+def safe_float_matrix(rows: Iterable[Sequence[Any]]) -> np.ndarray | None:
+    """Like :func:`safe_floats` for a list of equal-length rows; shape (m, n) or ``None``.
+
+    >>> from fractions import Fraction
+    >>> safe_float_matrix([[Fraction(1, 2), 0], [3, -1]]).tolist()
+    [[0.5, 0.0], [3.0, -1.0]]
+    """
+    rows = [list(r) for r in rows]
+    if not rows:
+        return np.zeros((0, 0))
+    flat = safe_floats([x for r in rows for x in r])
+    if flat is None:
+        return None
+    return flat.reshape(len(rows), -1)
+
+
+def display_float(value: Any) -> float:
+    """A float for display or plotting only (never for a decision): ±inf beyond the range.
+
+    >>> from fractions import Fraction
+    >>> display_float(Fraction(10**400)), display_float(Fraction(-10**400, 3)), display_float(Fraction(1, 4))
+    (inf, -inf, 0.25)
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
