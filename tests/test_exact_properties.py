@@ -152,7 +152,7 @@ def test_refining_the_domain_adds_up():
 
 def test_forked_certificates_match_and_failures_propagate(monkeypatch):
     """Big complexes certify in a forked child: same report, and a failure still raises."""
-    import exactregions.exact.certify as certify
+    import exactregions.exact.certificates as certify
     import exactregions.exact.complex as cx
     from exactregions.errors import CertificateError
 

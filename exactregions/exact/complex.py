@@ -375,9 +375,9 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     Raises
     ------
     CertificateError
-        If any certificate fails (see :mod:`exactregions.exact.certify`).
+        If any certificate fails (see :mod:`exactregions.exact.certificates`).
     """
-    from exactregions.exact.certify import certify_complex
+    from exactregions.exact.certificates import certify_complex
 
     b = _Builder(arr)
     b.build_lattice()

@@ -18,7 +18,8 @@ from gmpy2 import mpq
 from exactregions.errors import InvalidDomainError
 from exactregions.exact._runtime import paused_gc
 from exactregions.exact.domain import Domain, restrict_network
-from exactregions.exact.floatfilter import TINY, gamma, safe_float_matrix, safe_floats
+from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
+                                            safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
 
@@ -39,9 +40,9 @@ def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], Zf: np.ndarray 
     bpf = safe_floats(bps) if wf is not None else None
     if bpf is None:
         return tuple(act.piece(sum((x * y for x, y in zip(z[:-1], w)), z[-1])) for z in Z)
-    zf = Zf[:, :-1] @ wf + Zf[:, -1]
-    mag = np.abs(Zf[:, :-1]) @ np.abs(wf) + np.abs(Zf[:, -1]) + np.abs(bpf).max()
-    bound = 2 * gamma(len(w) + 4) * mag + TINY
+    zf, mag = affine_values(Zf, wf[None, :])
+    zf, mag = zf[0], mag[0]
+    bound = error_bound(mag, len(w), float(np.abs(bpf).max()))
     margin = np.abs(zf[:, None] - bpf[None, :]).min(axis=1)
     pieces = (zf[:, None] > bpf[None, :]).sum(axis=1)
     out = pieces.tolist()
@@ -150,7 +151,6 @@ def enumerate_cells(net: Network, domain: Domain,
     root = Cell(verts, tight, list(range(len(table))), (), [])
     cells = [root]
     identity = [[mpq(1) if j == i else ZERO for j in range(n + 1)] for i in range(n)]
-    g = 2 * gamma(n + 4)
     for l, layer in enumerate(reduced.layers):
         W = np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
         b = [mpq(x) for x in layer.bias]
@@ -176,12 +176,11 @@ def enumerate_cells(net: Network, domain: Domain,
                 if VF is None:
                     undecided = [np.arange(len(Z))] * len(bps)
                 else:
-                    vals = VF @ Zf[:, :-1].T + Zf[:, -1]
-                    mags = np.abs(VF) @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                    vals, mags = affine_values(Zf, VF)
                     undecided = []
                     for j in range(len(bps)):
                         d = vals - bpf[j]
-                        bound = g * (mags + abs(bpf[j])) + TINY
+                        bound = error_bound(mags, n, bpf[j])
                         above = (d > bound).all(axis=0)
                         below = (d < -bound).all(axis=0)
                         undecided.append(np.flatnonzero(~(above | below)))

@@ -40,7 +40,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_matrix", "display_float"]
+__all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_matrix",
+           "affine_values", "error_bound", "display_float"]
 
 SAFE_EXP = 500
 U = 2.0 ** -53
@@ -122,6 +123,41 @@ def safe_float_matrix(rows: Iterable[Sequence[Any]]) -> np.ndarray | None:
     if flat is None:
         return None
     return flat.reshape(len(rows), -1)
+
+
+def affine_values(Zf: np.ndarray, Vf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float values of affine rows at points, with the magnitudes their error bound needs.
+
+    Parameters
+    ----------
+    Zf : (m, n + 1) array
+        Safe copies (:func:`safe_float_matrix`) of rows (a, c) meaning z(v) = a·v + c.
+    Vf : (p, n) array
+        Safe copies of the points.
+
+    Returns
+    -------
+    vals, mags : (p, m) arrays
+        fl(a·v + c) and fl(Σ|a_i v_i| + |c|).  With :func:`error_bound`, the exact z(v) − s
+        has the sign of ``vals − s`` wherever ``|vals − s| > error_bound(mags, n, s)``.
+
+    Examples
+    --------
+    >>> Z = np.array([[1.0, -1.0, 0.0]]); V = np.array([[0.5, 0.5], [1.0, 0.0]])
+    >>> vals, mags = affine_values(Z, V)
+    >>> (np.abs(vals) > error_bound(mags, 2)).ravel().tolist()
+    [False, True]
+    """
+    vals = Vf @ Zf[:, :-1].T + Zf[:, -1]
+    mags = np.abs(Vf) @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+    return vals, mags
+
+
+def error_bound(mags: np.ndarray, n: int, shift: float = 0.0) -> np.ndarray:
+    """The proven bound on |fl(z(v)) − s − (z(v) − s)| for values from :func:`affine_values`
+    (n + 1 terms, two conversions each, the subtraction of a safe shift s): 2·γ_{n+4}·(mags +
+    |s|) + TINY.  Valid only for safe copies (see the module docstring)."""
+    return 2.0 * gamma(n + 4) * (mags + abs(shift)) + TINY
 
 
 def display_float(value: Any) -> float:

@@ -1,0 +1,281 @@
+"""The independent checker refuses tampered certificates, and the enumerator's own certificates
+catch the bugs they are there for.
+
+Every tamper below changes one thing a wrong enumerator could get wrong; the checker must name
+a failed check (exit 3 from the CLI), never pass.  The enumerator-side tests plant the bug in
+the enumeration (a skipped split, a lost face, a wrong volume) and expect its certificates to
+raise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from fractions import Fraction
+
+import pytest
+
+import exactregions as er
+from exactregions.cli import main
+from exactregions.exact import certificates
+from exactregions.exact.certificates import certify_complex
+from exactregions.exact.complex import build_complex
+from exactregions.exact.enumerate import enumerate_cells
+from exactregions.exact.polytope import Cell
+from exactregions.exact.rational import format_rational
+
+
+def _doc(widths, seed, n, **kw):
+    net = er.random_network(widths, seed=seed, **kw)
+    rc = er.region_complex(net, er.box([(-1, 1)] * n), independent_check=False)
+    return rc, er.certificate_document(rc)
+
+
+@pytest.fixture(scope="module")
+def doc2():
+    return _doc([2, 6, 6, 2], 3, 2)
+
+
+@pytest.fixture(scope="module")
+def doc3():
+    return _doc([3, 5, 4, 1], 1, 3)
+
+
+def _refused(doc, words):
+    with pytest.raises(er.CertificateError) as info:
+        er.certify(doc)
+    assert words in str(info.value), str(info.value)
+    return str(info.value)
+
+
+def _interior_facet_pair(doc):
+    """Two regions of different linear regions that share a facet, and the row index in the
+    first one that makes that facet (from the regions' own labels)."""
+    regions = doc["regions"]
+    by_label = {}
+    for r in regions:
+        for i, labs in enumerate(r["labels"]):
+            if labs[0][0] == "neuron":
+                by_label.setdefault(tuple(labs[0][1:4]), []).append((r["index"], i))
+    for r in regions:
+        for i, labs in enumerate(r["labels"]):
+            if labs[0][0] != "neuron":
+                continue
+            for j, _ in by_label[tuple(labs[0][1:4])]:
+                if j != r["index"] and regions[j]["linear_region"] != r["linear_region"]:
+                    shared = set(r["vertices"]) & set(regions[j]["vertices"])
+                    if len(shared) >= len(r["witness"]):
+                        return r["index"], j, i
+    raise AssertionError("no interior facet between linear regions")
+
+
+def test_untampered_certificates_pass(doc2, doc3):
+    for rc, doc in (doc2, doc3):
+        rep = er.certify(doc)
+        assert rep["ok"] and rep["regions"] == len(rc.activation_regions)
+        assert rep["linear_regions"] == len(rc.linear_regions)
+        assert rep["pieces"] == {str(k): c for k, c in rc.boundary_counts().items()}
+        assert rep["volume_sum"] == rep["domain_volume"] == format_rational(rc.domain.volume())
+
+
+@pytest.mark.parametrize("which", ["2d", "3d"])
+def test_a_dropped_region_is_refused(which, doc2, doc3):
+    rc, doc = doc2 if which == "2d" else doc3
+    bad = copy.deepcopy(doc)
+    del bad["regions"][len(bad["regions"]) // 2]
+    bad.pop("linear_region_members")
+    _refused(bad, "volume-sum")
+
+
+def test_a_facet_moved_inward_by_2_to_the_minus_60_is_refused(doc2):
+    rc, doc = doc2
+    r1, _, row = _interior_facet_pair(doc)
+    bad = copy.deepcopy(doc)
+    reg = bad["regions"][r1]
+    reg["b"][row] = format_rational(Fraction(reg["b"][row]) - Fraction(1, 2 ** 60))
+    _refused(bad, "volume")          # its recorded volume no longer matches
+    del reg["volume"]
+    _refused(bad, "volume-sum")      # and without it, the sum is short
+
+
+def test_a_flipped_pattern_is_refused(doc2):
+    rc, doc = doc2
+    for k in range(len(doc["regions"][0]["pattern"][0])):
+        bad = copy.deepcopy(doc)
+        bad["regions"][5]["pattern"][0][k] ^= 1
+        _refused(bad, "witness")
+
+
+def test_a_changed_embedded_weight_is_refused(doc2):
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    w = Fraction(bad["network"]["layers"][0]["weight"][1][0])
+    bad["network"]["layers"][0]["weight"][1][0] = format_rational(w + Fraction(1, 2 ** 40))
+    msg = _refused(bad, "failed")
+    assert "witness" in msg or "vertex-sides" in msg
+
+
+def test_two_merged_linear_regions_are_refused(doc2):
+    rc, doc = doc2
+    r1, r2, _ = _interior_facet_pair(doc)
+    bad = copy.deepcopy(doc)
+    a, b = bad["regions"][r1]["linear_region"], bad["regions"][r2]["linear_region"]
+    for r in bad["regions"]:
+        if r["linear_region"] == b:
+            r["linear_region"] = a
+    bad.pop("linear_region_members")
+    _refused(bad, "check 'linear'")
+
+
+def test_a_split_linear_region_is_refused():
+    # a net with dead neurons: some linear regions hold several activation regions
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 2,
+                                "layers": [{"weight": [[1, 0], [0, 1], [1, 1]], "bias": [0, 0, 0],
+                                            "activation": "relu"},
+                                           {"weight": [[1, 0, 0]], "bias": [0],
+                                            "activation": "identity"}]})
+    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    assert len(rc.linear_regions) < len(rc.activation_regions)
+    doc = er.certificate_document(rc)
+    big = next(lr for lr in rc.linear_regions if len(lr.members) > 1)
+    bad = copy.deepcopy(doc)
+    bad["regions"][big.members[0]]["linear_region"] = len(rc.linear_regions)
+    bad.pop("linear_region_members")
+    _refused(bad, "check 'linear'")
+
+
+@pytest.mark.parametrize("which, codim", [("2d", 1), ("2d", 2), ("3d", 1)])
+def test_a_dropped_boundary_piece_is_refused(which, codim, doc2, doc3):
+    rc, doc = doc2 if which == "2d" else doc3
+    bad = copy.deepcopy(doc)
+    i = next(i for i, p in enumerate(bad["pieces"]) if p["codim"] == codim)
+    del bad["pieces"][i]
+    bad["boundary_pieces"][str(codim)] -= 1
+    _refused(bad, "check 'pieces'")
+
+
+def test_wrong_piece_neurons_are_refused(doc2):
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    p = next(p for p in bad["pieces"] if p["codim"] == 1)
+    p["neurons"] = p["neurons"][1:] + [[0, 5]] if p["neurons"] != [[0, 5]] else [[0, 4]]
+    _refused(bad, "check 'pieces'")
+
+
+def test_a_witness_outside_its_region_is_refused(doc2):
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    bad["regions"][2]["witness"] = bad["regions"][3]["witness"]
+    _refused(bad, "witness")
+
+
+def test_a_duplicated_region_is_refused(doc2):
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    bad["regions"].append(copy.deepcopy(bad["regions"][0]))
+    bad.pop("linear_region_members")
+    _refused(bad, "share an activation pattern")
+
+
+def test_wrong_counts_are_refused(doc2):
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    bad["linear_regions"] += 1
+    _refused(bad, "counts")
+
+
+def test_cli_certify_exit_codes(doc2, tmp_path, capsys):
+    rc, doc = doc2
+    good = tmp_path / "ok.json"
+    good.write_text(json.dumps(doc))
+    assert main(["certify", str(good)]) == 0
+    assert ": ok" in capsys.readouterr().out
+    bad = copy.deepcopy(doc)
+    bad["regions"][0]["pattern"][0][0] ^= 1
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    assert main(["certify", str(f)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "region 0" in err[0]
+    for junk in (b"\x00\xff garbage", b'{"format": "exactregions-certificate"', b"[]",
+                 json.dumps({**doc, "regions": "nope"}).encode()):
+        f.write_bytes(junk)
+        assert main(["certify", str(f)]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_enumerate_writes_a_certificate_the_checker_accepts(tmp_path, capsys):
+    net = tmp_path / "n.json"
+    assert main(["net", "random", "--widths", "2,5,5,1", "--seed", "2", "-o", str(net)]) == 0
+    out = tmp_path / "c.json"
+    assert main(["enumerate", str(net), "--box", "-1:1", "--regions", "--json", str(out)]) == 0
+    assert "independent check: ok" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "exactregions-certificate" and doc["certificate"]["independent"]["ok"]
+    assert main(["certify", str(out)]) == 0
+
+
+def test_the_checker_runs_on_slices():
+    net = er.random_network([3, 5, 5, 1], seed=4)
+    dom = er.plane([0, 0, 0], [1, 0, "1/3"], [0, 1, 0], bounds=[(-1, 1), (-1, 1)])
+    rc = er.region_complex(net, dom)
+    assert rc.certificate["independent"]["regions"] == len(rc.activation_regions)
+    seg = er.region_complex(net, er.segment([0, 0, 0], [1, "1/10", -1]))
+    assert seg.certificate["independent"]["linear_regions"] == len(seg.linear_regions)
+
+
+# ----- the enumerator's own certificates catch planted enumeration bugs ---------------------
+
+def _arrangement_with_a_skipped_split(monkeypatch):
+    """The enumerator never splits by neuron (1, 0): a whole bent hyperplane is missing, and
+    the cells stay face-to-face, so only the vertex sides can see it."""
+    net = er.random_network([2, 5, 5, 1], seed=0)
+    real = Cell.split
+
+    def lazy_split(self, a, b, table, label_neg, label_pos):
+        if label_neg[1:3] == (1, 0):
+            return [self]
+        return real(self, a, b, table, label_neg, label_pos)
+
+    monkeypatch.setattr(Cell, "split", lazy_split)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    monkeypatch.setattr(Cell, "split", real)
+    return arr
+
+
+def test_a_skipped_split_fails_the_vertex_side_certificate(monkeypatch):
+    arr = _arrangement_with_a_skipped_split(monkeypatch)
+    with pytest.raises(er.CertificateError, match="wrong side"):
+        build_complex(arr)
+
+
+def test_a_skipped_split_is_refused_by_the_independent_checker(monkeypatch):
+    arr = _arrangement_with_a_skipped_split(monkeypatch)
+    monkeypatch.setattr(certificates, "_check_vertex_sides", lambda arr: None)  # the plant
+    rc = build_complex(arr)
+    _refused(er.certificate_document(rc), "vertex-sides")
+
+
+def test_a_lost_face_fails_the_euler_certificate():
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    edge = next(i for i, f in enumerate(rc.faces) if f.dim == 1)
+    broken = er.RegionComplex(rc.net, rc.domain, rc.activation_regions, rc.linear_regions,
+                              rc.pieces, rc.faces[:edge] + rc.faces[edge + 1:], rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="Euler"):
+        certify_complex(broken, arr)
+
+
+def test_a_wrong_volume_fails_the_volume_certificate():
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    r0 = rc.activation_regions[0]
+    wrong = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
+                                r0.witness, r0.volume + Fraction(1, 2 ** 70), r0.output_map,
+                                r0.linear_region)
+    broken = er.RegionComplex(rc.net, rc.domain, (wrong,) + rc.activation_regions[1:],
+                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="volumes do not add up"):
+        certify_complex(broken, arr)

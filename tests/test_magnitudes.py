@@ -1,0 +1,189 @@
+"""The float filter is rigorous at every magnitude, and the exact path is right at every scale.
+
+Magnitudes from 2^-1100 to 2^1100 and rationals that are no float (1/3, 29/4·2^-1074): the
+filter either proves a sign (and the exact sign agrees) or hands it to exact arithmetic.  The
+exact path is judged against the brute-force oracle of ``tests/oracles.py`` (every pattern,
+an exact LP each), which uses no float at all.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import example, given, strategies as st
+
+import exactregions as er
+from exactregions.cli import main
+from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
+                                            safe_floats)
+
+from oracles import brute_force_1d, brute_force_regions
+
+EXPONENTS = st.integers(-1100, 1100)
+
+
+@st.composite
+def rationals_at_any_scale(draw):
+    """Zero, or ±(p/q)·2^e with small p, q (q odd: most are no float) and |e| ≤ 1100."""
+    if draw(st.integers(0, 5)) == 0:
+        return Fraction(0)
+    p = draw(st.integers(1, 40)) * draw(st.sampled_from([1, -1]))
+    q = draw(st.sampled_from([1, 3, 5, 7, 1024, 2 ** 60 + 1]))
+    e = draw(st.one_of(st.integers(-60, 60), EXPONENTS))   # the safe range, and beyond it
+    return Fraction(p, q) * Fraction(2) ** e
+
+
+@st.composite
+def affine_problems(draw):
+    """Rows (a, c) and points v, some built to cancel exactly (a·v + c = 0 with large terms)."""
+    n = draw(st.integers(1, 3))
+    m = draw(st.integers(1, 4))
+    pts = [tuple(draw(rationals_at_any_scale()) for _ in range(n)) for _ in range(draw(st.integers(1, 4)))]
+    rows = []
+    for _ in range(m):
+        a = [draw(rationals_at_any_scale()) for _ in range(n)]
+        if draw(st.booleans()):   # exactly zero at the first point: c = -a·v0
+            c = -sum((x * y for x, y in zip(a, pts[0])), Fraction(0))
+        else:
+            c = draw(rationals_at_any_scale())
+        rows.append(tuple(a) + (c,))
+    return rows, pts
+
+
+@given(affine_problems(), rationals_at_any_scale())
+@example(([(Fraction(5), -Fraction(5, 11) - Fraction(1, 2 ** 60))], [(Fraction(1, 11),)]),
+         Fraction(0))   # exactly -2^-60, rounds to +5.6e-17
+@example(([(Fraction(2) ** 90, -Fraction(27, 4) * Fraction(2) ** (90 - 1074) + Fraction(1, 2 ** 988))],
+          [(Fraction(27, 4) * Fraction(1, 2 ** 1074),)]), Fraction(0))
+@example(([(Fraction(1, 3) * 2 ** 600, Fraction(-1, 3) * 2 ** 600, Fraction(0))],
+          [(Fraction(1, 3), Fraction(1, 3))]), Fraction(1, 2 ** 700))
+def test_a_sign_the_filter_decides_is_the_exact_sign(problem, shift):
+    rows, pts = problem
+    Zf = safe_float_matrix(rows)
+    Vf = safe_float_matrix(pts)
+    sf = safe_floats([shift])
+    if Zf is None or Vf is None or sf is None:
+        # the filter refuses: some value is outside [2^-500, 2^500] (or has no float at all)
+        mags = [abs(x) for r in rows for x in r] + [abs(x) for p in pts for x in p] + [abs(shift)]
+        assert any(m != 0 and not (Fraction(1, 2 ** 500) <= m <= Fraction(2) ** 500) for m in mags)
+        return
+    vals, mags = affine_values(Zf, Vf)
+    d = vals - sf[0]
+    bound = error_bound(mags, len(pts[0]), float(sf[0]))
+    for p_i, p in enumerate(pts):
+        for r_i, r in enumerate(rows):
+            exact = sum((x * y for x, y in zip(r[:-1], p)), r[-1]) - shift
+            if abs(d[p_i, r_i]) > bound[p_i, r_i]:
+                assert (exact > 0) == (d[p_i, r_i] > 0) and exact != 0, (r, p, shift)
+
+
+def test_a_sliver_next_to_a_vertex_that_is_no_float_is_split():
+    """At the vertex x = 1/11 the second neuron is exactly −2^-60 but its float value is
+    +5.6e-17: only the rounding bound sends it to exact arithmetic, which finds the sliver
+    (1/11, 1/11 + 2^-60/5): 3 activation regions."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [["1"]], "bias": ["-1/11"], "activation": "relu"},
+                                           {"weight": [["5"]], "bias": [str(-Fraction(1, 2 ** 60))],
+                                            "activation": "relu"},
+                                           {"weight": [["1"]], "bias": ["0"], "activation": "identity"}]})
+    assert brute_force_1d(net, Fraction(-1), Fraction(1)) == (3, 2)
+    rc = er.region_complex(net, er.box([(-1, 1)]))
+    assert (len(rc.activation_regions), len(rc.linear_regions)) == (3, 2)
+
+
+def test_the_filter_refuses_what_it_cannot_bound():
+    tiny = Fraction(27, 4) / 2 ** 1074
+    assert safe_floats([tiny]) is None                   # subnormal: relative error ~4%
+    assert safe_floats([Fraction(1, 2 ** 1100)]) is None  # flushed to 0.0
+    assert safe_floats([Fraction(10) ** 400]) is None     # no float at all
+    assert safe_floats([Fraction(2) ** 501]) is None      # products could overflow
+    assert safe_floats([Fraction(0), Fraction(1, 3)]).tolist() == [0.0, 1 / 3]
+
+
+def _two_layer_2d(tiny_vertex: Fraction, amp: int, b2: Fraction) -> er.Network:
+    return er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 2,
+                                 "layers": [
+        {"weight": [["1", "0"]], "bias": [str(-tiny_vertex)], "activation": "relu"},
+        {"weight": [[str(2 ** amp)], ["1"]], "bias": [str(b2), "0"], "activation": "relu"},
+        {"weight": [["1", "1"]], "bias": ["0"], "activation": "identity"}]})
+
+
+@pytest.mark.parametrize("amp, b2", [(90, -Fraction(1, 2 ** 988)), (200, -Fraction(1, 2 ** 878))])
+def test_a_subnormal_vertex_amplified_by_a_huge_weight_is_split(amp, b2):
+    """The issue's net: the first layer puts a vertex at x = 27/4·2^-1074 (its float copy is
+    7·2^-1074), a second-layer weight 2^amp amplifies that copy's error past any fixed absolute
+    slack, so the float value at the vertex has the wrong sign by far more than a rounding bound
+    that assumes relative errors.  The true split (a region of width 2^-1078) must be found:
+    3 regions, not 2."""
+    net = _two_layer_2d(Fraction(27, 4) / 2 ** 1074, amp, b2)
+    K = er.box([(-1, 1), (-1, 1)])
+    rc = er.region_complex(net, K)
+    assert len(rc.activation_regions) == 3
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
+
+
+@pytest.mark.parametrize("amp", [90, 200])
+def test_a_box_side_that_is_no_float_is_respected(amp):
+    """Box [0, 29/4·2^-1074] (float(side) = 7·2^-1074): the neuron 2^amp·(x − 57/8·2^-1074)
+    crosses inside the box but outside its float copy: 2 regions, not 1."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[str(2 ** amp)]],
+                                            "bias": [str(-Fraction(57, 8) * 2 ** amp / 2 ** 1074)],
+                                            "activation": "relu"}]})
+    side = Fraction(29, 4) / 2 ** 1074
+    assert brute_force_1d(net, Fraction(0), side)[0] == 2
+    assert len(er.region_complex(net, er.box([(0, side)])).activation_regions) == 2
+
+
+@given(st.data())
+def test_exact_regions_at_any_scale_equal_brute_force(data):
+    """Small nets whose layers are scaled by 2^e (|e| ≤ 1100), biases and box sides that are no
+    float: the exact path agrees with the float-free brute force."""
+    n = data.draw(st.integers(1, 2), label="n")
+    widths = [n] + data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=2), label="hidden")
+    layers, scale = [], Fraction(1)
+    for i, (a, b) in enumerate(zip(widths, widths[1:] + [1])):
+        e = data.draw(EXPONENTS, label=f"exponent {i}")
+        W = [[str(Fraction(data.draw(st.integers(-3, 3))) * Fraction(2) ** e) for _ in range(a)]
+             for _ in range(b)]
+        scale *= Fraction(2) ** e
+        bias = [str(Fraction(data.draw(st.integers(-5, 5)), data.draw(st.sampled_from([1, 3, 7])))
+                    * scale) for _ in range(b)]
+        layers.append({"weight": W, "bias": bias,
+                       "activation": "relu" if i < len(widths) - 1 else "identity"})
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": n,
+                                "layers": layers})
+    e_box = data.draw(EXPONENTS, label="box exponent")
+    side = Fraction(data.draw(st.sampled_from([1, 29, 5])), data.draw(st.sampled_from([1, 3, 4]))) \
+        * Fraction(2) ** e_box
+    K = er.box([(-side, side)] * n)
+    rc = er.region_complex(net, K)
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
+    if n == 1:
+        assert (len(rc.activation_regions), len(rc.linear_regions)) == brute_force_1d(net, -side, side)
+
+
+def test_huge_and_tiny_weights_in_files_never_crash(tmp_path, capsys):
+    cases = {
+        "1e400": (["1e400", "-1"], ["0", "1e400"]),
+        "2^400 and 2^-530": ([str(2 ** 400), str(Fraction(1, 2 ** 400))],
+                             [str(Fraction(1, 2 ** 530)), "0"]),
+    }
+    for name, (w, b) in cases.items():
+        f = tmp_path / "net.json"
+        f.write_text(json.dumps({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                 "layers": [{"weight": [[w[0]], [w[1]]], "bias": b,
+                                             "activation": "relu"},
+                                            {"weight": [["1", "1"]], "bias": ["0"],
+                                             "activation": "identity"}]}))
+        out = tmp_path / "out.json"
+        code = main(["enumerate", str(f), "--box", "-1:1", "--regions", "--json", str(out)])
+        assert code == 0, (name, capsys.readouterr().err)
+        net = er.load_network(f)
+        assert (json.loads(out.read_text())["activation_regions"]
+                == brute_force_1d(net, Fraction(-1), Fraction(1))[0]), name
+        assert main(["certify", str(out)]) == 0
+        capsys.readouterr()
