@@ -100,3 +100,44 @@ def brute_force_1d(net: Network, lo: Fraction, hi: Fraction):
         if m1 != m2:
             linear += 1
     return len(intervals), linear
+
+
+def _vertices(A, b):
+    rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
+    poly = cdd.gmp.polyhedron_from_matrix(cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY))
+    return {tuple(r[1:]) for r in cdd.gmp.copy_generators(poly).array if r[0] == 1}
+
+
+def full_output_map(net: Network, pattern):
+    """The affine map of all outputs in the net's own input space under a pattern, by direct
+    composition: ((row of a, c) per output)."""
+    _, out = _affine_maps(net, pattern)
+    return tuple((tuple(a), c) for a, c in out)
+
+
+def brute_force_linear_regions_2d(net: Network, domain: Domain, full_net: Network | None = None):
+    """Linear regions of a 2-D domain as a set of frozensets of patterns, by exact gluing of
+    brute-force regions that share an edge of positive length and have the same full affine map
+    (of ``full_net`` in its own input space when given: the original net of a slice)."""
+    regs = brute_force_regions(net, domain)
+    pats = list(regs)
+    maps = {p: full_output_map(full_net or net, p) for p in pats}
+    parent = {p: p for p in pats}
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i, p in enumerate(pats):
+        for q in pats[i + 1:]:
+            if maps[p] != maps[q]:
+                continue
+            A = regs[p][0] + regs[q][0]
+            b = regs[p][1] + regs[q][1]
+            if len(_vertices(A, b)) >= 2:   # they share a segment: an edge of positive length
+                parent[find(p)] = find(q)
+    groups = {}
+    for p in pats:
+        groups.setdefault(find(p), set()).add(p)
+    return {frozenset(g) for g in groups.values()}

@@ -93,7 +93,7 @@ def test_a_facet_moved_inward_by_2_to_the_minus_60_is_refused(doc2):
     bad = copy.deepcopy(doc)
     reg = bad["regions"][r1]
     reg["b"][row] = format_rational(Fraction(reg["b"][row]) - Fraction(1, 2 ** 60))
-    _refused(bad, "volume")          # its recorded volume no longer matches
+    _refused(bad, "check 'volume' failed")   # its recorded volume no longer matches
     del reg["volume"]
     _refused(bad, "volume-sum")      # and without it, the sum is short
 
