@@ -7,17 +7,20 @@ written); 3 a certificate failed (a bug: please report it with the input).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
 
 from exactregions.errors import CertificateError, ExactRegionsError, InvalidDomainError
-from exactregions.exact.netfile import atomic_write_text
 
 __all__ = ["main", "build_parser"]
 
+EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
 EXIT_CERTIFICATE = 3
 
@@ -53,12 +56,55 @@ def _domain_from_args(args: argparse.Namespace, input_dim: int):
 
 
 def _check_outputs(*paths: str | None) -> None:
+    """Refuse output paths that cannot be written, before any work: a missing folder, a folder
+    we may not write to, or a path that is a folder."""
     for p in paths:
         if p is None:
             continue
-        parent = Path(p).resolve().parent
+        target = Path(p)
+        parent = target.resolve().parent
         if not parent.is_dir():
             raise InvalidDomainError(f"output folder {str(parent)!r} does not exist")
+        if target.is_dir():
+            raise InvalidDomainError(f"output {p!r} is a folder")
+        if not os.access(parent, os.W_OK):
+            raise InvalidDomainError(f"output folder {str(parent)!r} is not writable")
+
+
+@contextlib.contextmanager
+def _staged(*paths: str | None):
+    """Temporary files beside each output; all renamed into place only when the block
+    succeeds, all removed otherwise — never one output written and another missing.
+
+    Yields one temporary path per given path (None stays None)."""
+    tmps: list[str | None] = []
+    try:
+        for p in paths:
+            if p is None:
+                tmps.append(None)
+                continue
+            target = Path(p)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=f".{target.name}.",
+                                           suffix=target.suffix)
+            except OSError as exc:
+                raise InvalidDomainError(f"cannot write {p!r}: {exc.strerror}") from None
+            os.close(fd)
+            tmps.append(tmp)
+        yield tmps
+        umask = os.umask(0)
+        os.umask(umask)
+        for p, tmp in zip(paths, tmps):
+            if p is not None and tmp is not None:
+                os.chmod(tmp, 0o666 & ~umask)
+                os.replace(tmp, p)
+                tmps[tmps.index(tmp)] = None
+    except OSError as exc:
+        raise InvalidDomainError(f"cannot write output: {exc.strerror or exc}") from None
+    finally:
+        for tmp in tmps:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def cmd_enumerate(args: argparse.Namespace) -> int:
@@ -81,10 +127,11 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     else:
         summary = complex_summary(rc)
     summary["seconds"] = round(elapsed, 3)
-    if args.json:
-        atomic_write_text(args.json, json.dumps(summary, indent=1) + "\n")
-    if args.graph:
-        write_graph(region_graph(rc), args.graph)
+    with _staged(args.json, args.graph) as (json_tmp, graph_tmp):
+        if args.json:
+            Path(json_tmp).write_text(json.dumps(summary, indent=1) + "\n")
+        if args.graph:
+            write_graph(region_graph(rc), graph_tmp)
     counts = summary["boundary_pieces"]
     print(f"net {args.net}: widths {'-'.join(map(str, net.widths))}, {net.num_neurons} neurons")
     print(f"domain: {dom.description}")
@@ -155,9 +202,8 @@ def cmd_net_export(args: argparse.Namespace) -> int:
     from exactregions.floating.torch_io import network_to_torch
     _check_outputs(args.output)
     model = network_to_torch(load_network(args.net))
-    tmp = Path(args.output).with_name("." + Path(args.output).name + ".tmp")
-    torch.save(model, tmp)
-    tmp.replace(args.output)
+    with _staged(args.output) as (tmp,):
+        torch.save(model, tmp)
     print(f"wrote {args.output}")
     return 0
 
@@ -187,6 +233,10 @@ def _load_points(path: str, dim: int):
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InvalidDomainError(f"cannot read points {path!r}: {exc}") from None
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise InvalidDomainError(f"{path}: points must be numbers, got an array of {arr.dtype}")
+    if arr.size == 0:
+        raise InvalidDomainError(f"{path}: the points array is empty")
     arr = arr.reshape(arr.shape[0], -1) if arr.ndim > 2 else arr
     if arr.ndim != 2 or arr.shape[1] != dim:
         raise InvalidDomainError(f"{path}: points must be an (N, {dim}) array, got {arr.shape}")
@@ -195,8 +245,15 @@ def _load_points(path: str, dim: int):
     return arr.astype(np.float64)
 
 
+def _check_tol(tol: float) -> None:
+    if not (tol >= 0 and tol < 1):
+        raise InvalidDomainError(f"--tol must be in [0, 1), got {tol}")
+
+
 def cmd_lines(args: argparse.Namespace) -> int:
     _need_torch()
+    from fractions import Fraction
+
     import numpy as np
     import torch
 
@@ -205,31 +262,45 @@ def cmd_lines(args: argparse.Namespace) -> int:
     from exactregions.floating.tensors import TorchNet
 
     _check_outputs(args.json)
+    _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
     n = net.input_dim
-    t0, t1 = (0.0, 1.0)
+    lo, hi = Fraction(0), Fraction(1)
     if args.t_range:
         lo, hi = parse_box(args.t_range, 1)[0]
-        t0, t1 = float(lo), float(hi)
+    t0, t1 = float(lo), float(hi)
+    exact_lines = None  # (P, D) exactly as given, for --exact
     if args.through:
         if len(args.through) != 2:
             raise InvalidDomainError("lines --through takes exactly 2 points")
-        a, b = (np.array([float(v) for v in parse_point(q)]) for q in args.through)
-        if a.shape != (n,) or b.shape != (n,):
+        pa, pb = (parse_point(q) for q in args.through)
+        if len(pa) != n or len(pb) != n:
             raise InvalidDomainError(f"--through points must have dimension {n}")
+        if pa == pb:
+            raise InvalidDomainError("--through points coincide: they span no line")
+        exact_lines = [(pa, tuple(y - x for x, y in zip(pa, pb)))]
+        a, b = np.array([float(v) for v in pa]), np.array([float(v) for v in pb])
         P, D = a[None], (b - a)[None]
     elif args.points:
         X = _load_points(args.points, n)
         P = np.zeros_like(X) if args.through_origin else X
         D = X
-    elif args.random:
+    elif args.random is not None:
+        if args.random < 1:
+            raise InvalidDomainError(f"--random must be a positive number of lines, got {args.random}")
         rng = np.random.default_rng(args.seed)
         X = rng.uniform(0, 1, size=(args.random, n))
         P, D = np.zeros_like(X), X
     else:
         raise InvalidDomainError("give lines: --through P1 P2, --through-origin --points FILE.npy, "
                                  "or --random N")
+    if not (np.abs(D).sum(axis=1) > 0).all():
+        raise InvalidDomainError("a line has a zero direction (a point at the origin with "
+                                 "--through-origin, or identical points)")
+    if exact_lines is None:  # the float data are the exact points (their binary values)
+        exact_lines = [(tuple(Fraction(float(v)) for v in p), tuple(Fraction(float(v)) for v in d))
+                       for p, d in zip(P, D)]
     tn = TorchNet.from_network(net, device=dev)
     t_start = time.perf_counter()
     r = line_regions(tn, torch.tensor(P, device=dev), torch.tensor(D, device=dev), t0, t1,
@@ -250,18 +321,28 @@ def cmd_lines(args: argparse.Namespace) -> int:
                    "near_ties": sum(ties),
                    "mean_linear_pieces_per_neuron": sum(lin) / len(lin) / max(neurons, 1)},
     }
+    disagree_silent = 0
     if args.exact:
         from exactregions.exact.complex import region_complex
         from exactregions.exact.domain import segment
         agree = []
-        for i in range(len(act)):
-            seg = segment([float(v) for v in P[i] + t0 * D[i]], [float(v) for v in P[i] + t1 * D[i]])
+        for i, (p, d) in enumerate(exact_lines):
+            # the exact segment P + t D, t in [lo, hi], on the points as given ("1/10" stays 1/10)
+            seg = segment([x + lo * y for x, y in zip(p, d)], [x + hi * y for x, y in zip(p, d)])
             rc = region_complex(net, seg)
-            agree.append(len(rc.activation_regions) == act[i] and len(rc.linear_regions) == lin[i])
+            ok = len(rc.activation_regions) == act[i] and len(rc.linear_regions) == lin[i]
+            agree.append(ok)
+            out["lines"][i]["exact"] = {"activation_pieces": len(rc.activation_regions),
+                                        "linear_pieces": len(rc.linear_regions), "agree": ok}
             out["lines"][i]["exact_linear_pieces"] = len(rc.linear_regions)
+            if not ok and not ties[i]:
+                disagree_silent += 1
         out["totals"]["exact_agree"] = sum(agree)
-    if args.json:
-        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+        out["totals"]["exact_disagree_without_near_tie"] = disagree_silent
+        out["totals"]["exact_linear_pieces"] = sum(ln["exact"]["linear_pieces"] for ln in out["lines"])
+    with _staged(args.json) as (json_tmp,):
+        if args.json:
+            Path(json_tmp).write_text(json.dumps(out, indent=1) + "\n")
     tot = out["totals"]
     print(f"{tot['lines']} lines through {'-'.join(map(str, net.widths))} on {dev}: "
           f"{tot['activation_pieces']} activation pieces, {tot['linear_pieces']} linear pieces, "
@@ -269,10 +350,19 @@ def cmd_lines(args: argparse.Namespace) -> int:
           f"{tot['mean_linear_pieces_per_neuron']:.4f}; {elapsed:.3f} s "
           f"({len(act) / elapsed if elapsed > 0 else float('inf'):.0f} lines/s)")
     if args.exact:
-        print(f"exact core agrees on {tot['exact_agree']} of {tot['lines']} lines")
+        print(f"exact core agrees on {tot['exact_agree']} of {tot['lines']} lines "
+              f"({tot['exact_linear_pieces']} exact linear pieces)")
+        for i, ln in enumerate(out["lines"]):
+            if not ln["exact"]["agree"]:
+                e = ln["exact"]
+                print(f"line {i}: float {ln['activation_pieces']} activation / "
+                      f"{ln['linear_pieces']} linear pieces, exact {e['activation_pieces']} / "
+                      f"{e['linear_pieces']}: DISAGREE"
+                      + (f" ({ln['near_ties']} near-ties reported)" if ln["near_ties"]
+                         else " with no near-tie reported"))
     if args.json:
         print(f"wrote {args.json}")
-    return 0
+    return EXIT_DISAGREE if disagree_silent else 0
 
 
 def _parse_archs(values: Sequence[str]) -> list[tuple[int, ...]]:
@@ -316,11 +406,14 @@ def cmd_distance(args: argparse.Namespace) -> int:
     from exactregions.floating.tensors import TorchNet
 
     _check_outputs(args.json)
+    _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
     if args.points:
         X = _load_points(args.points, net.input_dim)
-    elif args.random:
+    elif args.random is not None:
+        if args.random < 1:
+            raise InvalidDomainError(f"--random must be a positive number of points, got {args.random}")
         X = np.random.default_rng(args.seed).uniform(0, 1, size=(args.random, net.input_dim))
     else:
         raise InvalidDomainError("give points: --points FILE.npy or --random N")
@@ -340,8 +433,9 @@ def cmd_distance(args: argparse.Namespace) -> int:
            "mean_good_distance": float(good[fin].mean()) if fin.any() else None,
            "near_ties": int(r.near_ties.sum())}
     out["mean_good_distance_times_neurons"] = (out["mean_good_distance"] or 0.0) * neurons
-    if args.json:
-        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+    with _staged(args.json) as (json_tmp,):
+        if args.json:
+            Path(json_tmp).write_text(json.dumps(out, indent=1) + "\n")
     print(f"{len(X)} points through {'-'.join(map(str, net.widths))} on {dev}: mean distance to "
           f"B_N {out['mean_good_distance']:.6g} (x #neurons = "
           f"{out['mean_good_distance_times_neurons']:.4f}); to the region boundary "
@@ -364,15 +458,15 @@ def cmd_slice(args: argparse.Namespace) -> int:
     if args.png and not args.png.lower().endswith(".png"):
         raise InvalidDomainError(f"--png {args.png!r}: the picture is written as PNG")
     _check_outputs(args.json, args.png)
+    _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
     pts = [parse_point(q) for q in args.through]
     if any(len(q) != net.input_dim for q in pts):
         raise InvalidDomainError(f"--through points must have dimension {net.input_dim}")
     bounds = parse_box(args.box, 2) if args.box else [(0, 1), (0, 1)]
-    if args.exact:
-        from exactregions.exact.domain import plane
-        plane(*pts, bounds=bounds)  # validates (collinear points) before any float work
+    from exactregions.exact.domain import plane
+    plane(*pts, bounds=bounds)  # validates (identical or collinear points) before any float work
     box = tuple((float(a), float(b)) for a, b in bounds)
     tn = TorchNet.from_network(net, device=dev)
     t_start = time.perf_counter()
@@ -383,31 +477,37 @@ def cmd_slice(args: argparse.Namespace) -> int:
            "device": str(dev), "tolerance": res.tol, "seconds": round(elapsed, 4),
            "activation_regions": res.activation_regions, "linear_regions": res.linear_regions,
            "near_ties": res.near_ties}
+    title = (f"{Path(args.net).name}: {res.activation_regions} activation, "
+             f"{res.linear_regions} linear regions (float)")
+    silent_disagreement = False
     if args.exact:
         from exactregions.exact.complex import region_complex
-        from exactregions.exact.domain import plane
+        # the exact plane through the points as given ("1/10" stays 1/10)
         rc = region_complex(net, plane(*pts, bounds=bounds))
+        agree = (len(rc.activation_regions) == res.activation_regions
+                 and len(rc.linear_regions) == res.linear_regions)
         out["exact"] = {"activation_regions": len(rc.activation_regions),
-                        "linear_regions": len(rc.linear_regions),
-                        "agree": (len(rc.activation_regions) == res.activation_regions
-                                  and len(rc.linear_regions) == res.linear_regions)}
-    if args.png:
-        tmp = str(Path(args.png).with_name("." + Path(args.png).name + ".tmp.png"))
-        plot_slice(res, tmp, title=f"{Path(args.net).name}: {res.activation_regions} activation, "
-                                   f"{res.linear_regions} linear regions")
-        Path(tmp).replace(args.png)
-    if args.json:
-        atomic_write_text(args.json, json.dumps(out, indent=1) + "\n")
+                        "linear_regions": len(rc.linear_regions), "agree": agree}
+        silent_disagreement = not agree and res.near_ties == 0
+        title += (f"\nexact: {len(rc.activation_regions)} activation, {len(rc.linear_regions)} "
+                  f"linear regions — {'agree' if agree else 'DISAGREE'}")
+    with _staged(args.png, args.json) as (png_tmp, json_tmp):
+        if args.png:
+            plot_slice(res, png_tmp, title=title)
+        if args.json:
+            Path(json_tmp).write_text(json.dumps(out, indent=1) + "\n")
     print(f"slice of {'-'.join(map(str, net.widths))} on {dev}: {res.activation_regions} activation "
           f"regions, {res.linear_regions} linear regions, {res.near_ties} near-ties; {elapsed:.3f} s")
     if args.exact:
         e = out["exact"]
         print(f"exact core: {e['activation_regions']} activation, {e['linear_regions']} linear "
-              f"regions: {'agree' if e['agree'] else 'DISAGREE'}")
+              f"regions: {'agree' if e['agree'] else 'DISAGREE'}"
+              + ("" if e["agree"] else (f" ({res.near_ties} near-ties reported)" if res.near_ties
+                                        else " with no near-tie reported")))
     for p in (args.png, args.json):
         if p:
             print(f"wrote {p}")
-    return 0
+    return EXIT_DISAGREE if silent_disagreement else 0
 
 
 def cmd_check_counter(args: argparse.Namespace) -> int:

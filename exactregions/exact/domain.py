@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from gmpy2 import mpq
 
-from exactregions.errors import InvalidDomainError
+from exactregions.errors import InvalidDomainError, InvalidNetworkError, NotExactError
 from exactregions.exact import _cdd
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import exact_rational, mpq_to_fraction
@@ -78,13 +78,23 @@ def box(bounds: Sequence[tuple[Any, Any]], description: str = "") -> Domain:
     Raises
     ------
     InvalidDomainError
-        If a side is empty or inverted (lo >= hi).
+        If a side is empty or inverted (lo >= hi), NaN or infinite.
+    NotExactError
+        For a tensor or another non-number (convert with :func:`exact_rational`).
     """
     if not bounds:
         raise InvalidDomainError("a box needs at least one coordinate")
     los, his = [], []
-    for i, (lo, hi) in enumerate(bounds):
-        lo, hi = exact_rational(lo), exact_rational(hi)
+    for i, side in enumerate(bounds):
+        try:
+            lo, hi = side
+            lo, hi = exact_rational(lo), exact_rational(hi)
+        except InvalidNetworkError as exc:   # NaN, ±inf, an unparsable string
+            raise InvalidDomainError(f"box side {i}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, NotExactError):
+                raise
+            raise InvalidDomainError(f"box side {i} must be a pair (lo, hi), got {side!r}") from None
         if not lo < hi:
             raise InvalidDomainError(f"box side {i} is empty or inverted: [{lo}, {hi}]")
         los.append(lo)

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from gmpy2 import mpq
 
-from exactregions.errors import InvalidDomainError
+from exactregions.errors import InvalidDomainError, NotExactError
 from exactregions.exact._runtime import paused_gc
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
@@ -50,6 +50,21 @@ def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], Zf: np.ndarray 
         z = Z[i]
         out[i] = act.piece(sum((x * y for x, y in zip(z[:-1], w)), z[-1]))
     return tuple(out)
+
+
+def _require_exact(net: object, domain: object) -> None:
+    """The exact API takes exact values only: a torch module, a tensor or an array is refused
+    with the converter to use."""
+    if not isinstance(net, Network):
+        kind = type(net).__name__
+        hint = ("exactregions.floating.torch_io.network_from_torch(model) (exact binary values "
+                "of its float weights)" if hasattr(net, "state_dict") or hasattr(net, "dtype")
+                else "exactregions.load_network(path) or exactregions.network_from_dict(...)")
+        raise NotExactError(f"the exact API takes an exactregions Network, not a {kind}; "
+                            f"convert with {hint}")
+    if not isinstance(domain, Domain):
+        raise NotExactError(f"the domain must be an exactregions Domain (box, hpolytope, segment, "
+                            f"plane), not a {type(domain).__name__}")
 
 
 @dataclass(slots=True)
@@ -125,6 +140,8 @@ def enumerate_cells(net: Network, domain: Domain,
     ------
     InvalidDomainError
         If the domain's dimension does not fit the net.
+    NotExactError
+        If ``net`` is a torch module or a tensor (or ``domain`` is no :class:`Domain`).
 
     Examples
     --------
@@ -135,6 +152,7 @@ def enumerate_cells(net: Network, domain: Domain,
     >>> len(enumerate_cells(net, box([(-2, 2)])).cells)
     3
     """
+    _require_exact(net, domain)
     reduced = restrict_network(net, domain)
     n = domain.dim
     if reduced.input_dim != n:

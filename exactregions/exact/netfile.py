@@ -97,13 +97,20 @@ def load_network(path: str | os.PathLike[str]) -> Network:
     Raises
     ------
     FormatError
-        If the file is missing or is not valid JSON.
+        If the file is missing, binary (a saved torch model, say) or not valid JSON.
     """
     p = Path(path)
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
     except OSError as exc:
         raise FormatError(f"cannot read network file {str(p)!r}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        hint = (" (a saved torch model: import it with `exactregions net import` or "
+                "exactregions.floating.torch_io.load_torch_network)"
+                if raw[:2] == b"PK" or p.suffix in (".pt", ".pth") else "")
+        raise FormatError(f"{p}: not a JSON network file (binary data){hint}") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -122,6 +129,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        umask = os.umask(0)   # mkstemp makes 0600 files: give the user's usual permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,198 @@
+"""Bad input, the rest of it: one line naming the problem, exit 2, no traceback, no output file
+left behind — and the exact recounts of ``lines``/``slice --exact`` on the points as given."""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import exactregions as er
+from exactregions.cli import main
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+NET = str(DATA / "demo_2d.json")
+
+
+def _one_line_exit_2(argv, capsys, words=None):
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], (argv, err)
+    if words:
+        assert words in err[0], err[0]
+    return err[0]
+
+
+@pytest.fixture
+def garbage(tmp_path):
+    f = tmp_path / "garbage.json"
+    f.write_bytes(os.urandom(64) + b"\x00\xff\xfe")
+    return str(f)
+
+
+@pytest.mark.parametrize("argv", [
+    ["enumerate", "{net}", "--box", "-1:1"],
+    ["lines", "{net}", "--random", "3"],
+    ["slice", "{net}", "--through", "0,0", "1,0", "0,1"],
+    ["distance", "{net}", "--random", "3"],
+    ["net", "export", "{net}", "-o", "{tmp}/x.pt"],
+    ["certify", "{net}"],
+])
+def test_binary_garbage_as_a_net_file(argv, garbage, tmp_path, capsys):
+    argv = [a.format(net=garbage, tmp=tmp_path) for a in argv]
+    _one_line_exit_2(argv, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.json"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["lines", NET, "--random", "-3"], "--random"),
+    (["distance", NET, "--random", "0"], "--random"),
+    (["lines", NET, "--random", "3", "--tol", "-1"], "--tol"),
+    (["slice", NET, "--through", "0,0", "1,0", "0,1", "--tol", "-1"], "--tol"),
+    (["distance", NET, "--random", "3", "--tol", "-1"], "--tol"),
+    (["lines", NET, "--through", "1,1", "1,1"], "coincide"),
+    (["slice", NET, "--through", "0,0", "1,1", "2,2"], "collinear"),
+    (["slice", NET, "--through", "0,0", "0,0", "0,1"], "collinear"),
+    (["net", "random", "--widths", "784,1000000,1000000,1", "-o", "{tmp}/big.json"], "memory"),
+    (["net", "random", "--widths", "2,4,1", "--activation", "sigmoid", "-o", "{tmp}/s.json"],
+     "not piecewise linear"),
+])
+def test_bad_values_exit_2(argv, words, tmp_path, capsys):
+    _one_line_exit_2([a.format(tmp=tmp_path) for a in argv], capsys, words)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content, words", [(np.zeros((0, 2)), "empty"),
+                                            (np.array([["a", "b"]]), "numbers")])
+@pytest.mark.parametrize("cmd", ["lines", "distance"])
+def test_bad_point_files(cmd, content, words, tmp_path, capsys):
+    f = tmp_path / "p.npy"
+    np.save(f, content)
+    _one_line_exit_2([cmd, NET, "--points", str(f)], capsys, words)
+
+
+@pytest.mark.parametrize("argv", [
+    ["enumerate", NET, "--box", "-1:1", "--json", "{tmp}/o.json", "--graph", "/proc/x.graphml"],
+    ["enumerate", NET, "--box", "-1:1", "--json", "{tmp}/o.json", "--graph", "/nonexistent/g.gexf"],
+    ["slice", NET, "--through", "0,0", "1,0", "0,1", "--json", "{tmp}/o.json", "--png", "/proc/x.png"],
+    ["net", "random", "--widths", "2,3,1", "-o", "/proc/n.json"],
+    ["lines", NET, "--random", "2", "--json", "{tmp}"],
+])
+def test_unwritable_outputs_leave_nothing_behind(argv, tmp_path, capsys):
+    _one_line_exit_2([a.format(tmp=tmp_path) for a in argv], capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_respect_the_umask(tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        out, g = tmp_path / "o.json", tmp_path / "g.graphml"
+        assert main(["enumerate", str(DATA / "sawtooth_4.json"), "--box", "0:1", "--json", str(out),
+                     "--graph", str(g)]) == 0
+        n = tmp_path / "n.json"
+        assert main(["net", "random", "--widths", "2,3,1", "-o", str(n)]) == 0
+    finally:
+        os.umask(old)
+    for p in (out, g, n):
+        assert p.stat().st_mode & 0o777 == 0o644, p
+
+
+def test_the_python_api_refuses_floats_tensors_and_modules(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    K = er.box([(-1, 1), (-1, 1)])
+    with pytest.raises(er.NotExactError, match="network_from_torch"):
+        er.region_complex(model, K)
+    with pytest.raises(er.NotExactError):
+        er.region_complex(torch.zeros(2, 2), K)
+    with pytest.raises(er.NotExactError):
+        er.box([(torch.tensor(0.0), 1)])
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(er.InvalidDomainError):
+            er.box([(bad, 1)])
+    pt = tmp_path / "m.pt"
+    torch.save(model, pt)
+    with pytest.raises(er.FormatError, match="torch"):
+        er.load_network(pt)
+    raw = tmp_path / "raw.json"
+    raw.write_bytes(b"\x80\x81\x82")
+    with pytest.raises(er.FormatError):
+        er.load_network(raw)
+    with pytest.raises(er.UnsupportedActivationError):
+        er.random_network([2, 3, 1], activation="sigmoid")
+    with pytest.raises(er.UnsupportedActivationError):
+        er.random_network([2, 3, 1], activation=3)
+    assert er.random_network([2, 3, 1], activation="abs").layers[0].activation.name == "abs"
+
+
+# ----- lines --exact / slice --exact on the exact points given ------------------------------
+
+TENTH = {"format": "exactregions-network", "version": 1, "input_dim": 2,
+         "layers": [{"weight": [["1", "0"]], "bias": ["-1/10"], "activation": "relu"},
+                    {"weight": [["1"]], "bias": ["0"], "activation": "identity"}]}
+
+
+def test_lines_exact_recounts_on_the_exact_segment(tmp_path, capsys):
+    """relu(x − 1/10) on t ∈ [0, 1/10]: the kink is the segment's end point, so there is one
+    piece.  Recounting on float(1/10) > 1/10 would find a second piece 5.5e-18 wide."""
+    f = tmp_path / "tenth.json"
+    f.write_text(json.dumps(TENTH))
+    out = tmp_path / "l.json"
+    assert main(["lines", str(f), "--through", "0,0", "1,0", "--t-range", "0:1/10", "--exact",
+                 "--json", str(out)]) == 0
+    line = json.loads(out.read_text())["lines"][0]
+    assert line["exact"] == {"activation_pieces": 1, "linear_pieces": 1, "agree": True}
+    seg = er.region_complex(er.network_from_dict(TENTH), er.segment([0, 0], [Fraction(1, 10), 0]))
+    assert len(seg.activation_regions) == 1
+
+
+def test_a_silent_float_miscount_is_reported_and_exits_non_zero(tmp_path, capsys, monkeypatch):
+    import exactregions.floating.lines as lines_mod
+    real = lines_mod.line_regions
+
+    def off_by_one(*a, **k):
+        r = real(*a, **k)
+        r.activation_pieces.add_(1)
+        r.linear_pieces.add_(1)
+        return r
+
+    monkeypatch.setattr(lines_mod, "line_regions", off_by_one)
+    f = tmp_path / "tenth.json"
+    f.write_text(json.dumps(TENTH))
+    out = tmp_path / "l.json"
+    code = main(["lines", str(f), "--through", "0,0", "1,0", "--exact", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 1 and "DISAGREE with no near-tie reported" in printed
+    doc = json.loads(out.read_text())
+    assert doc["lines"][0]["exact"] == {"activation_pieces": 2, "linear_pieces": 2, "agree": False}
+    assert doc["totals"]["exact_disagree_without_near_tie"] == 1
+
+
+def test_slice_exact_carries_the_exact_answer(tmp_path, capsys, monkeypatch):
+    import exactregions.floating.slice as slice_mod
+    f = tmp_path / "tenth.json"
+    f.write_text(json.dumps(TENTH))
+    out, png = tmp_path / "s.json", tmp_path / "s.png"
+    argv = ["slice", str(f), "--through", "0,0", "1,0", "0,1", "--box", "0:1/5,0:1", "--exact",
+            "--json", str(out), "--png", str(png)]
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["exact"] == {"activation_regions": 2, "linear_regions": 2,
+                                                    "agree": True}
+    titles = []
+    monkeypatch.setattr(slice_mod, "plot_slice", lambda res, path, title: (
+        titles.append(title), Path(path).write_bytes(b"png")))
+    real = slice_mod.slice_regions
+
+    def wrong(*a, **k):
+        r = real(*a, **k)
+        object.__setattr__(r, "linear_regions", r.linear_regions + 1)
+        return r
+
+    monkeypatch.setattr(slice_mod, "slice_regions", wrong)
+    assert main(argv) == 1
+    assert "exact: 2 activation, 2 linear regions — DISAGREE" in titles[-1]
+    assert json.loads(out.read_text())["exact"]["agree"] is False
