@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
@@ -23,6 +23,9 @@ from exactregions.exact.floatfilter import (affine_values, error_bound, safe_flo
 from oracles import brute_force_1d, brute_force_regions
 
 EXPONENTS = st.integers(-1100, 1100)
+# these properties are cheap: 8x the profile's examples (200 in CI, 3,200 with "thorough"), so
+# that the draws reach the extreme exponents (checked by test_the_draws_reach_the_extremes)
+MANY = settings(max_examples=8 * settings.default.max_examples)
 
 
 @st.composite
@@ -53,6 +56,7 @@ def affine_problems(draw):
     return rows, pts
 
 
+@MANY
 @given(affine_problems(), rationals_at_any_scale())
 @example(([(Fraction(5), -Fraction(5, 11) - Fraction(1, 2 ** 60))], [(Fraction(1, 11),)]),
          Fraction(0))   # exactly -2^-60, rounds to +5.6e-17
@@ -138,6 +142,7 @@ def test_a_box_side_that_is_no_float_is_respected(amp):
     assert len(er.region_complex(net, er.box([(0, side)])).activation_regions) == 2
 
 
+@MANY
 @given(st.data())
 def test_exact_regions_at_any_scale_equal_brute_force(data):
     """Small nets whose layers are scaled by 2^e (|e| ≤ 1100), biases and box sides that are no
@@ -187,3 +192,19 @@ def test_huge_and_tiny_weights_in_files_never_crash(tmp_path, capsys):
                 == brute_force_1d(net, Fraction(-1), Fraction(1))[0]), name
         assert main(["certify", str(out)]) == 0
         capsys.readouterr()
+
+
+def test_the_draws_reach_the_extremes():
+    """The CI profile's examples cover magnitudes below 2^-1000 and above 2^1000 (and zero)."""
+    seen = []
+
+    @settings(max_examples=8 * settings.default.max_examples, derandomize=True, database=None)
+    @given(rationals_at_any_scale())
+    def collect(x):
+        seen.append(x)
+
+    collect()
+    assert any(x == 0 for x in seen)
+    assert any(0 < abs(x) < Fraction(1, 2 ** 1000) for x in seen)
+    assert any(abs(x) > Fraction(2) ** 1000 for x in seen)
+    assert any(Fraction(1, 2 ** 60) < abs(x) < 2 ** 60 and x.denominator % 2 for x in seen)

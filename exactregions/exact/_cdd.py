@@ -11,7 +11,7 @@ from typing import Sequence
 import cdd
 import cdd.gmp
 
-__all__ = ["h_matrix", "canonical_rows", "vertices_of", "interior_point_lp"]
+__all__ = ["h_matrix", "canonical_rows", "vertices_of", "interior_point_lp", "hull_facets"]
 
 
 def h_matrix(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> "cdd.gmp.Matrix":
@@ -59,3 +59,12 @@ def interior_point_lp(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]
         return Fraction(0), tuple(Fraction(0) for _ in range(n))
     sol = lp.primal_solution
     return Fraction(lp.obj_value), tuple(Fraction(x) for x in sol[:n])
+
+
+def hull_facets(points: Sequence[Sequence[Fraction]]) -> list[frozenset[int]]:
+    """The facets of the convex hull of full-dimensional points, as sets of point indices
+    (cddlib GMP's V-to-H conversion and its incidence)."""
+    rows = [[Fraction(1)] + [Fraction(x) for x in p] for p in points]
+    poly = cdd.gmp.polyhedron_from_matrix(
+        cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.GENERATOR))
+    return [frozenset(s) for s in cdd.gmp.copy_incidence(poly)]

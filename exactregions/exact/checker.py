@@ -160,7 +160,7 @@ def _rank(points: Sequence[Point]) -> int:
     return r
 
 
-def _det(rows: list[list[Fraction]]) -> Fraction:
+def _det(rows: list[list[Any]]) -> Any:
     n = len(rows)
     if n == 1:
         return rows[0][0]
@@ -170,7 +170,7 @@ def _det(rows: list[list[Fraction]]) -> Fraction:
         (a, b, c), (d, e, f), (g, h, i) = rows
         return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
     m = [r[:] for r in rows]
-    det = Fraction(1)
+    det = rows[0][0] * 0 + 1
     for c in range(n):
         piv = next((i for i in range(c, n) if m[i][c] != 0), None)
         if piv is None:
@@ -216,11 +216,13 @@ def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int) -> Fract
     if n == 1:
         xs = [p[0] for p in pts]
         return max(xs) - min(xs)
-    total = Fraction(0)
+    qp = [tuple(_f(x) for x in p) for p in pts]   # flint rationals: the same numbers, faster
+    total = fmpq(0)
     for s in _simplices(frozenset(range(len(pts))), n, facets, pts, n):
-        v0 = pts[s[0]]
-        total += abs(_det([[x - y for x, y in zip(pts[i], v0)] for i in s[1:]]))
-    return total / math.factorial(n)
+        v0 = qp[s[0]]
+        total += abs(_det([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]))
+    total /= math.factorial(n)
+    return Fraction(int(total.p), int(total.q))
 
 
 def _facets(verts: Sequence[Point], inc: list[set[int]], n: int) -> dict[frozenset[int], int]:
@@ -258,6 +260,10 @@ class _Net:
                        for lay in net.layers]
         self.offsets = [[fmpq(x.numerator, x.denominator) for x in lay.activation.offsets]
                         for lay in net.layers]
+        self.bp_den = [math.lcm(*(x.denominator for x in lay.activation.breakpoints), 1)
+                       for lay in net.layers]
+        self.bps_int = [[x.numerator * (s // x.denominator) for x in lay.activation.breakpoints]
+                        for lay, s in zip(net.layers, self.bp_den)]
         # colmask[l][i]: bit j set when W_l[j][i] != 0
         self.colmask = [[sum(1 << j for j, row in enumerate(lay.weight) if row[i] != 0)
                          for i in range(lay.in_dim)] for lay in net.layers]
@@ -306,7 +312,7 @@ class _Net:
         return tuple(pattern)
 
     def layer(self, pattern: tuple[tuple[int, ...], ...], l: int
-              ) -> tuple[fmpq_mat, fmpz_mat | None, fmpz_mat | None]:
+              ) -> tuple[fmpq_mat, fmpz_mat | None]:
         """Layer l's pre-activation map on the pattern's region and, for a layer with
         breakpoints, the piece bounds of :meth:`piece_bounds` as integer matrices (each scaled by
         one positive common denominator, so every sign is kept).  Depends only on pattern[:l+1]
@@ -323,11 +329,7 @@ class _Net:
             for i, bb in enumerate(self.b[l]):
                 if bb != 0:
                     Z[i, self.d] += bb
-        if self.bps[l]:
-            lo, hi = self.piece_bounds(l, pattern[l], Z)
-            hit = (Z, lo.numer_denom()[0], hi.numer_denom()[0])
-        else:
-            hit = (Z, None, None)
+        hit = (Z, self.piece_bounds(l, pattern[l], Z) if self.bps[l] else None)
         self.cache[key] = hit
         return hit
 
@@ -404,27 +406,34 @@ class _Net:
                     reach |= 1 << i
         return good
 
-    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
-        """Two maps whose values are ≥ 0 exactly where every neuron of layer l is in the closed
-        piece of ``pieces``: z − ξ_{j−1} and ξ_j − z, with the constant 1 for the bottom and top
-        pieces (so that a strict test works there too and a zero always means "at ξ")."""
-        k, last = len(pieces), Z.ncols() - 1
-        bps = self.bps[l]
+    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat) -> fmpz_mat:
+        """Two integer maps, stacked (lower bounds, then upper), whose values are ≥ 0 exactly where every neuron of layer l is in
+        the closed piece of ``pieces``: (z − ξ_{j−1})·s and (ξ_j − z)·s for one positive scale s
+        (Z's common denominator times the breakpoints' common denominator), with the constant 1
+        for the bottom and top pieces (so that a strict test works there too and a zero always
+        means "at ξ")."""
+        Zi, den = Z.numer_denom()
+        scale = self.bp_den[l]
+        bps = self.bps_int[l]   # ξ · scale, integers
         T = len(bps)
-        Dlo, Dhi = fmpq_mat(k, k), fmpq_mat(k, k)
-        Clo, Chi = fmpq_mat(k, last + 1), fmpq_mat(k, last + 1)
-        for i, j in enumerate(pieces):
+        m = Z.ncols()
+        rows = Zi.table()
+        one = [0] * (m - 1) + [1]
+        lo, hi = [], []
+        for row, j in zip(rows, pieces):
+            if scale != 1:
+                row = [x * scale for x in row]
             if j > 0:
-                Dlo[i, i] = 1
-                Clo[i, last] = bps[j - 1]
+                lo.extend(row[:-1])
+                lo.append(row[-1] - bps[j - 1] * den)
             else:
-                Clo[i, last] = -1
+                lo.extend(one)
             if j < T:
-                Dhi[i, i] = 1
-                Chi[i, last] = bps[j]
+                hi.extend(-x for x in row[:-1])
+                hi.append(bps[j] * den - row[-1])
             else:
-                Chi[i, last] = 1
-        return Dlo * Z - Clo, Chi - Dhi * Z
+                hi.extend(one)
+        return fmpz_mat(2 * len(pieces), m, lo + hi)
 
 
 # ----- the check ----------------------------------------------------------------------------
@@ -473,26 +482,28 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     for l in range(N.L):
         if not N.bps[l]:
             continue
-        _, lo, hi = N.layer(pattern, l)
-        elo = (lo * VWi).entries()
-        ehi = (hi * VWi).entries()
-        if not (min(elo[nv::nv + 1]) >= 0 and min(ehi[nv::nv + 1]) > 0):
+        bounds = N.layer(pattern, l)[1]
+        vals = (bounds * VWi).entries()   # rows: k lower bounds, then k upper bounds
+        k, step = len(pattern[l]), nv + 1
+        wv = vals[nv::step]   # the witness: at or above ξ_{j-1}, strictly below ξ_j (ties go up)
+        if not (min(wv[:k]) >= 0 and min(wv[k:]) > 0):
             raise _fail("witness", f"region {ri}: the exact forward pass at its witness "
                                    "gives another pattern")
-        if not (min(elo) >= 0 and min(ehi) >= 0):
-            bad = next(i for i in range(len(pattern[l]))
-                       if min(elo[i * (nv + 1):(i + 1) * (nv + 1)]) < 0
-                       or min(ehi[i * (nv + 1):(i + 1) * (nv + 1)]) < 0)
+        if not min(vals) >= 0:
+            i = next(p for p, x in enumerate(vals) if x < 0) // step
             raise _fail("vertex-sides", f"region {ri}: a vertex lies outside the piece of "
-                                        f"neuron ({l}, {bad})")
+                                        f"neuron ({l}, {i % k})")
         # which vertices sit at which breakpoint (for the pieces' neurons)
-        for vals, shift in ((elo, -1), (ehi, 0)):
-            if 0 in vals:
-                for pos, x in enumerate(vals):
-                    if x == 0:
-                        i, c = divmod(pos, nv + 1)
-                        if c < nv:
-                            zeros[c].add((l, i, pattern[l][i] + shift))
+        pos = -1
+        while True:
+            try:
+                pos = vals.index(0, pos + 1)
+            except ValueError:
+                break
+            i, c = divmod(pos, step)
+            if c < nv:
+                j = pattern[l][i % k]
+                zeros[c].add((l, i % k, j - 1 if i < k else j))
     facets = _facets(verts, inc, n)
     vol = _volume(verts, list(facets), n)
     if vol <= 0:

@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 from gmpy2 import mpq
 
 from exactregions.exact.floatfilter import TINY, gamma, safe_float, safe_floats
+from exactregions.exact.rational import mpq_to_fraction
 
 __all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume", "polygon_area",
            "hyperplane_key", "ZERO", "ONE"]
@@ -213,7 +214,7 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
     Returns ``(v, basis)``: the d-volume of the projection onto the pivot coordinates of the
     reduced basis ``basis`` of the hull's direction space, so the true volume is
     ``v * sqrt(det(basis · basisᵀ))`` (1 when d = n).  ``facets`` (index sets into ``points``)
-    are needed only when d >= 3.
+    matter only when d >= 3; without them cddlib finds the hull's facets.
     """
     pts = [tuple(p) for p in points]
     n = len(pts[0])
@@ -232,8 +233,9 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
         return max(xs) - min(xs), basis
     if d == 2:
         return polygon_area(proj), basis
-    if facets is None:
-        raise ValueError("facets are needed for volumes of dimension >= 3")
+    if facets is None:  # a face of dimension >= 3 given by its vertices alone: cddlib's hull
+        from exactregions.exact._cdd import hull_facets
+        facets = hull_facets([tuple(mpq_to_fraction(x) for x in p) for p in proj])
     return _volume_with_facets(proj, facets), basis
 
 

@@ -18,12 +18,21 @@ import re
 from fractions import Fraction
 from typing import Any
 
+from gmpy2 import mpz
+
 from exactregions.errors import NotExactError, InvalidNetworkError
 
 __all__ = ["exact_rational", "format_rational", "parse_rational_string", "mpq_to_fraction"]
 
 _RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
 _DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _int(text: str) -> int:
+    """An integer from its decimal digits, however many (gmpy2 past CPython's 4300-digit
+    limit)."""
+    text = text.strip()
+    return int(text) if len(text) < 4000 else int(mpz(text))
 
 
 def parse_rational_string(text: str) -> Fraction:
@@ -47,12 +56,12 @@ def parse_rational_string(text: str) -> Fraction:
         # the "p/q" we write: the fast path
         if den.lstrip("0") == "":
             raise InvalidNetworkError(f"rational {text!r} has a zero denominator")
-        return Fraction(int(num), int(den))
+        return Fraction(_int(num), _int(den))
     if _RATIONAL_RE.match(text):
         num, den = text.split("/")
-        if int(den) == 0:
+        if _int(den) == 0:
             raise InvalidNetworkError(f"rational {text!r} has a zero denominator")
-        return Fraction(int(num), int(den))
+        return Fraction(_int(num), _int(den))
     if _DECIMAL_RE.match(text):
         return Fraction(text.strip())
     raise InvalidNetworkError(f"{text!r} is not an exact rational ('p/q') or a decimal ('0.1')")
@@ -107,9 +116,11 @@ def format_rational(value: Fraction) -> str:
     ('-3/7', '4')
     """
     value = Fraction(value)
+    # gmpy2 writes integers of any length (CPython refuses more than 4300 digits by default,
+    # and exact volumes and witnesses of deep nets have more)
     if value.denominator == 1:
-        return str(value.numerator)
-    return f"{value.numerator}/{value.denominator}"
+        return str(mpz(value.numerator))
+    return f"{mpz(value.numerator)}/{mpz(value.denominator)}"
 
 
 def _coprime_constructor():
