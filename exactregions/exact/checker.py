@@ -55,6 +55,7 @@ none split.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -211,13 +212,25 @@ def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]],
     return out
 
 
-def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int) -> Fraction:
-    """Exact n-volume: Σ |det(v_1 − v_0, …, v_n − v_0)| / n! over a pulling triangulation."""
+def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int,
+            qp: Sequence[tuple[fmpq, ...]] | None = None) -> Fraction:
+    """Exact n-volume: Σ |det(v_1 − v_0, …, v_n − v_0)| / n! over a pulling triangulation
+    (``qp``: the same points as flint rationals, if already at hand)."""
     if n == 1:
         xs = [p[0] for p in pts]
         return max(xs) - min(xs)
-    qp = [tuple(_f(x) for x in p) for p in pts]   # flint rationals: the same numbers, faster
+    if qp is None:
+        qp = [tuple(_f(x) for x in p) for p in pts]   # flint rationals: the same numbers, faster
     total = fmpq(0)
+    if n == 2:  # the fan from vertex 0 over the edges that miss it
+        (x0, y0) = qp[0]
+        for e in facets:
+            if 0 not in e:
+                a, b = e
+                (xa, ya), (xb, yb) = qp[a], qp[b]
+                total += abs((xa - x0) * (yb - y0) - (ya - y0) * (xb - x0))
+        total /= 2
+        return Fraction(int(total.p), int(total.q))
     for s in _simplices(frozenset(range(len(pts))), n, facets, pts, n):
         v0 = qp[s[0]]
         total += abs(_det([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]))
@@ -236,11 +249,28 @@ def _facets(verts: Sequence[Point], inc: list[set[int]], n: int) -> dict[frozens
     return out
 
 
-def _hyperplane(a: Point, b: Fraction) -> tuple[Fraction, ...]:
-    """Canonical key of the hyperplane a·u = b (first non-zero coefficient scaled to 1)."""
+def _hyperplane(a: Point, b: Fraction) -> tuple[int, ...]:
+    """Canonical key of the hyperplane a·u = b: the primitive integer row (denominators cleared,
+    divided by the gcd, first non-zero entry positive)."""
     row = tuple(a) + (b,)
-    lead = next(x for x in row if x != 0)
-    return tuple(x / lead for x in row)
+    den = math.lcm(*(x.denominator for x in row))
+    ints = [x.numerator * (den // x.denominator) for x in row]
+    g = math.gcd(*ints)
+    if next(x for x in ints if x != 0) < 0:
+        g = -g
+    return tuple(x // g for x in ints)
+
+
+def _face_dim(F: frozenset[int], keys: list[tuple[int, ...]]) -> int:
+    """Affine dimension of the points with these (distinct) vertex ids."""
+    if len(F) <= 2:
+        return len(F) - 1
+    return _rank([_from_key(keys[v]) for v in F])
+
+
+def _from_key(key: tuple[int, ...]) -> Point:
+    """The point of a vertex key (numerators and denominators, already in lowest terms)."""
+    return tuple(Fraction(key[i], key[i + 1]) for i in range(0, len(key), 2))
 
 
 # ----- the network, exactly and on its own ----------------------------------------------
@@ -406,34 +436,37 @@ class _Net:
                     reach |= 1 << i
         return good
 
-    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat) -> fmpz_mat:
-        """Two integer maps, stacked (lower bounds, then upper), whose values are ≥ 0 exactly where every neuron of layer l is in
-        the closed piece of ``pieces``: (z − ξ_{j−1})·s and (ξ_j − z)·s for one positive scale s
-        (Z's common denominator times the breakpoints' common denominator), with the constant 1
-        for the bottom and top pieces (so that a strict test works there too and a zero always
-        means "at ξ")."""
+    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat
+                     ) -> tuple[fmpz_mat, int, list[tuple[int, int]]]:
+        """The integer maps whose values are ≥ 0 exactly where every neuron of layer l is in the
+        closed piece of ``pieces``: a row (z − ξ_{j−1})·s for every neuron above the bottom
+        piece, then a row (ξ_j − z)·s for every neuron below the top piece, for one positive
+        scale s (Z's common denominator times the breakpoints' common denominator); so a zero
+        means "at ξ" and a strict test on the second block means "below ξ_j".
+
+        Returns the stacked matrix, the number of lower-bound rows, and each row's (neuron,
+        breakpoint index)."""
         Zi, den = Z.numer_denom()
         scale = self.bp_den[l]
         bps = self.bps_int[l]   # ξ · scale, integers
         T = len(bps)
-        m = Z.ncols()
         rows = Zi.table()
-        one = [0] * (m - 1) + [1]
-        lo, hi = [], []
-        for row, j in zip(rows, pieces):
+        lo: list = []
+        hi: list = []
+        lo_info, hi_info = [], []
+        for i, (row, j) in enumerate(zip(rows, pieces)):
             if scale != 1:
                 row = [x * scale for x in row]
             if j > 0:
                 lo.extend(row[:-1])
                 lo.append(row[-1] - bps[j - 1] * den)
-            else:
-                lo.extend(one)
+                lo_info.append((i, j - 1))
             if j < T:
                 hi.extend(-x for x in row[:-1])
                 hi.append(bps[j] * den - row[-1])
-            else:
-                hi.extend(one)
-        return fmpz_mat(2 * len(pieces), m, lo + hi)
+                hi_info.append((i, j))
+        m = Z.ncols()
+        return fmpz_mat(len(lo_info) + len(hi_info), m, lo + hi), len(lo_info), lo_info + hi_info
 
 
 # ----- the check ----------------------------------------------------------------------------
@@ -466,8 +499,10 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     if not max((R * wcol).entries()) < 0:
         raise _fail("witness", f"region {ri}: the witness is not strictly inside")
     nv = len(verts)
-    VW = fmpq_mat(n + 1, nv + 1, [_f(x) for k in range(n) for x in
-                                  [v[k] for v in verts] + [w[k]]] + [1] * (nv + 1))
+    qverts = [tuple(_f(x) for x in v) for v in verts]
+    qw = [_f(x) for x in w]
+    VW = fmpq_mat(n + 1, nv + 1, [x for k in range(n) for x in [v[k] for v in qverts] + [qw[k]]]
+                  + [1] * (nv + 1))
     KV = (KR * VW).table()
     if any(x > 0 for row in KV for x in row[:nv]):
         raise _fail("vertices", f"region {ri} has a vertex outside K")
@@ -482,17 +517,17 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     for l in range(N.L):
         if not N.bps[l]:
             continue
-        bounds = N.layer(pattern, l)[1]
-        vals = (bounds * VWi).entries()   # rows: k lower bounds, then k upper bounds
-        k, step = len(pattern[l]), nv + 1
+        bounds, nlo, info = N.layer(pattern, l)[1]
+        vals = (bounds * VWi).entries()   # rows: the lower bounds, then the upper bounds
+        step = nv + 1
         wv = vals[nv::step]   # the witness: at or above ξ_{j-1}, strictly below ξ_j (ties go up)
-        if not (min(wv[:k]) >= 0 and min(wv[k:]) > 0):
+        if not ((nlo == 0 or min(wv[:nlo]) >= 0) and (nlo == len(wv) or min(wv[nlo:]) > 0)):
             raise _fail("witness", f"region {ri}: the exact forward pass at its witness "
                                    "gives another pattern")
         if not min(vals) >= 0:
-            i = next(p for p, x in enumerate(vals) if x < 0) // step
+            r = next(p for p, x in enumerate(vals) if x < 0) // step
             raise _fail("vertex-sides", f"region {ri}: a vertex lies outside the piece of "
-                                        f"neuron ({l}, {i % k})")
+                                        f"neuron ({l}, {info[r][0]})")
         # which vertices sit at which breakpoint (for the pieces' neurons)
         pos = -1
         while True:
@@ -500,12 +535,11 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
                 pos = vals.index(0, pos + 1)
             except ValueError:
                 break
-            i, c = divmod(pos, step)
+            r, c = divmod(pos, step)
             if c < nv:
-                j = pattern[l][i % k]
-                zeros[c].add((l, i % k, j - 1 if i < k else j))
+                zeros[c].add((l,) + info[r])
     facets = _facets(verts, inc, n)
-    vol = _volume(verts, list(facets), n)
+    vol = _volume(verts, list(facets), n, qverts)
     if vol <= 0:
         raise _fail("volume", f"region {ri} has volume {vol}")
     if "volume" in reg and _q(reg["volume"]) != vol:
@@ -513,11 +547,16 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     out = None
     if plain:  # the output map in input coordinates, from the last layer's map
         out = tuple(N._apply(N.L - 1, N.layer(pattern, N.L - 1)[0], pattern[-1]).entries())
-    return (verts, ktight, [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()], vol, zeros,
-            pattern, int(reg["linear_region"]), out)
+    # plain ints and tuples only: they cross the process boundary fast (a pickled Fraction is a
+    # string parsed again)
+    if out is not None:
+        out = tuple(x for q in out for x in (int(q.p), int(q.q)))
+    return ([_key(v) for v in verts], ktight,
+            [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()],
+            (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out)
 
 
-FORK_MIN_REGIONS = 1500
+FORK_MIN_REGIONS = 400
 """From this many regions on, the per-region checks run in two processes (the second half in a
 forked child) where ``os.fork`` exists and ``EXACTREGIONS_NO_FORK`` is unset."""
 
@@ -600,12 +639,19 @@ def certify(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
     exactregions.errors.CertificateError: check 'witness' failed: region 0: the exact forward pass at its witness gives another pattern
     """
     data = _load(source)
+    # millions of small acyclic objects (tuples, rationals): the cyclic collector would walk
+    # them again and again; paused for the check, restored after
+    was = gc.isenabled()
+    gc.disable()
     try:
         return _certify(data)
     except ExactRegionsError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise FormatError(f"malformed certificate: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        if was:
+            gc.enable()
 
 
 def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -640,7 +686,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(regions, list) or not regions:
         raise FormatError("'regions' must be a non-empty list (write it with --regions)")
     vid: dict[tuple[int, ...], int] = {}   # a vertex's key: its numerators and denominators
-    gverts: list[Point] = []
+    gkeys: list[tuple[int, ...]] = []   # global vertex -> its key
     vkt: list[frozenset[int]] = []   # K rows tight at each global vertex
     rverts: list[frozenset[int]] = []
     rfacets: list[list[tuple[frozenset[int], tuple]]] = []
@@ -651,17 +697,16 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     total = Fraction(0)
     for res in _map_regions(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
                             len(regions)):
-        verts, ktight, facets, vol, zeros, pattern, label, out = res
+        keys, ktight, facets, (vn, vd), zeros, pattern, label, out = res
         ids = []
-        for v, kt in zip(verts, ktight):
-            key = _key(v)
+        for key, kt in zip(keys, ktight):
             g = vid.get(key)
             if g is None:
                 g = vid[key] = len(vkt)
-                gverts.append(v)
+                gkeys.append(key)
                 vkt.append(kt)
             ids.append(g)
-        total += vol
+        total += Fraction(vn, vd)
         rverts.append(frozenset(ids))
         rfacets.append([(frozenset(ids[i] for i in fs), key) for fs, key in facets])
         rzeros.append({ids[c]: z for c, z in zeros.items()})
@@ -739,7 +784,8 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     n_linear = len(comp)
     # ----- pieces of B_N,k --------------------------------------------------------------------
     pieces = data.get("pieces", [])
-    file_verts = [_vec(v) for v in data.get("vertices", [])]
+    # the file's vertex list, as the checker's own vertex ids (None: no region has it)
+    file_ids = [vid.get(_key(_vec(v))) for v in data.get("vertices", [])]
     ng_at: dict[int, list[frozenset[int]]] = defaultdict(list)
     for fs in not_glued:
         for v in fs:
@@ -773,7 +819,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                     R = fs & g
                     if len(R) < n - 1:
                         continue
-                    if n >= 4 and _rank([gverts[v] for v in R]) != n - 2:
+                    if n >= 4 and _rank([_from_key(gkeys[v]) for v in R]) != n - 2:
                         continue
                     if frozenset.intersection(*(vkt[v] for v in R)):
                         continue  # on ∂K
@@ -812,20 +858,16 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         counts[k] += 1
         faces = []
         for face in pc["faces"]:
-            pts = [file_verts[int(i)] for i in face]
-            ids = []
-            for p in pts:
-                g = vid.get(_key(p))
-                if g is None:
-                    raise _fail("pieces", f"piece {pi}: a face vertex is no region's vertex")
-                ids.append(g)
+            ids = [file_ids[int(i)] for i in face]
+            if None in ids:
+                raise _fail("pieces", f"piece {pi}: a face vertex is no region's vertex")
             faces.append(frozenset(ids))
         if not faces:
             raise FormatError(f"piece {pi} has no faces")
         got[k].append(frozenset(faces))
         inside = [set.intersection(*(regions_at[v] for v in F)) for F in faces]
         for F, rs in zip(faces, inside):
-            if _rank([gverts[v] for v in F]) != n - k:
+            if _face_dim(F, gkeys) != n - k:
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face of the wrong dimension")
             if frozenset.intersection(*(vkt[v] for v in F)):
                 raise _fail("pieces", f"piece {pi} has a face on the boundary of K")

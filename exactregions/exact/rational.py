@@ -115,12 +115,16 @@ def format_rational(value: Fraction) -> str:
     >>> format_rational(Fraction(-3, 7)), format_rational(Fraction(4))
     ('-3/7', '4')
     """
-    value = Fraction(value)
+    if not isinstance(value, Fraction):
+        value = Fraction(value)
+    n, d = value.numerator, value.denominator
     # gmpy2 writes integers of any length (CPython refuses more than 4300 digits by default,
     # and exact volumes and witnesses of deep nets have more)
-    if value.denominator == 1:
-        return str(mpz(value.numerator))
-    return f"{mpz(value.numerator)}/{mpz(value.denominator)}"
+    if n.bit_length() > 14000 or d.bit_length() > 14000:
+        n, d = mpz(n), mpz(d)
+    if d == 1:
+        return str(n)
+    return f"{n}/{d}"
 
 
 def _coprime_constructor():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from exactregions.exact._runtime import paused_gc
 from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import format_rational
 
@@ -60,6 +61,7 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
     return out
 
 
+@paused_gc()
 def certificate_document(rc: "RegionComplex") -> dict[str, Any]:
     """The self-contained certificate: the summary plus everything the independent checker
     (:func:`exactregions.exact.checker.certify`) needs — the network embedded exactly, K as
@@ -89,7 +91,20 @@ def certificate_document(rc: "RegionComplex") -> dict[str, Any]:
 
 def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
     n = rc.dim
-    vid = {v: i for i, v in enumerate(rc.vertices)}
+    # a region's vertices are the complex's own vertex tuples: look them up by identity first
+    # (hashing tuples of Fractions costs a modular inverse per coordinate), by value otherwise
+    by_id = {id(v): i for i, v in enumerate(rc.vertices)}
+    by_value: dict | None = None
+
+    def vid(v: tuple) -> int:
+        nonlocal by_value
+        i = by_id.get(id(v))
+        if i is not None and rc.vertices[i] is v:
+            return i
+        if by_value is None:
+            by_value = {w: j for j, w in enumerate(rc.vertices)}
+        return by_value[v]
+
     regions = [
         {"index": r.index, "linear_region": r.linear_region,
          "pattern": [list(p) for p in r.pattern],
@@ -98,7 +113,7 @@ def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
          "labels": [[list(lab) for lab in labs] for labs in r.labels],
          "witness": [format_rational(x) for x in r.witness],
          "volume": format_rational(r.volume),
-         "vertices": [vid[v] for v in r.vertices],
+         "vertices": [vid(v) for v in r.vertices],
          "output_map": [[format_rational(x) for x in row] for row in r.output_map]}
         for r in rc.activation_regions]
     pieces = []
