@@ -208,3 +208,21 @@ def test_the_draws_reach_the_extremes():
     assert any(0 < abs(x) < Fraction(1, 2 ** 1000) for x in seen)
     assert any(abs(x) > Fraction(2) ** 1000 for x in seen)
     assert any(Fraction(1, 2 ** 60) < abs(x) < 2 ** 60 and x.denominator % 2 for x in seen)
+
+
+def test_a_centroid_below_the_float_range_keeps_its_exact_pattern():
+    """Weights 2^±400 and a bias 2^-730 on the box [−2^-1100, 2^-1100]: the right region's
+    centroid (≈ 2^-1101) has the float copy 0.0, where the neuron is negative; its exact pattern
+    has the neuron positive.  Deciding the pattern from the float gave a false certificate
+    failure; now the certificate holds and the count is the brute force's."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[str(2 ** 400)]],
+                                            "bias": [str(-Fraction(1, 2 ** 730))],
+                                            "activation": "relu"},
+                                           {"weight": [[str(Fraction(1, 2 ** 400))]], "bias": ["0"],
+                                            "activation": "identity"}]})
+    side = Fraction(1, 2 ** 1100)
+    rc = er.region_complex(net, er.box([(-side, side)]))
+    assert rc.certificate["ok"] and rc.certificate["independent"]["ok"]
+    counts = (len(rc.activation_regions), len(rc.linear_regions))
+    assert counts == brute_force_1d(net, -side, side) == (2, 2)
