@@ -1,6 +1,7 @@
 """exactregions: exact linear regions of piecewise-linear networks, and checks of the theorems
 of Hanin & Rolnick (2019).  The exact API lives in :mod:`exactregions.exact` (re-exported
-here); the torch float kernels in :mod:`exactregions.floating` (imported on demand).
+here, loaded on first use so that ``exactregions --help`` stays fast); the torch float kernels
+in :mod:`exactregions.floating` (imported on demand).
 
 >>> import exactregions as er
 >>> rc = er.region_complex(er.random_network([2, 8, 1], seed=0), er.box([(-1, 1), (-1, 1)]))
@@ -8,14 +9,33 @@ here); the torch float kernels in :mod:`exactregions.floating` (imported on dema
 True
 """
 
+from typing import Any
+
 from exactregions.errors import (CertificateError, ExactRegionsError, FormatError,
                                  InvalidDomainError, InvalidNetworkError, NotExactError,
                                  UnsupportedActivationError)
-from exactregions.exact import *  # noqa: F401,F403
-from exactregions.exact import __all__ as _exact_all
 
 __version__ = "0.1.0"
 
+_EXACT = (
+    "Activation", "activation_from_spec", "ActivationRegion", "BoundaryPiece", "LinearRegion",
+    "RegionComplex", "build_complex", "region_complex", "Domain", "Embedding", "box", "hpolytope",
+    "plane", "segment", "restrict_network", "enumerate_cells", "region_graph", "write_graph",
+    "read_graph", "hasse_view", "adjacency_view", "load_network", "save_network",
+    "network_from_dict", "network_to_dict", "Layer", "Network", "random_network",
+    "exact_rational", "format_rational", "complex_summary", "certificate_document", "certify",
+)
+
 __all__ = ["ExactRegionsError", "InvalidNetworkError", "UnsupportedActivationError",
-           "InvalidDomainError", "FormatError", "NotExactError", "CertificateError",
-           *_exact_all]
+           "InvalidDomainError", "FormatError", "NotExactError", "CertificateError", *_EXACT]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXACT or name == "exact":
+        import exactregions.exact as exact
+        return exact if name == "exact" else getattr(exact, name)
+    raise AttributeError(f"module 'exactregions' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -541,11 +541,29 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
     return 1
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.default is not None and action.default is not False
+                and action.default != argparse.SUPPRESS and "default" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``exactregions`` command."""
-    p = argparse.ArgumentParser(prog="exactregions",
-                                description="Exact linear regions of piecewise-linear networks.")
-    sub = p.add_subparsers(dest="command", required=True)
+    fmt = _Help
+    p = argparse.ArgumentParser(prog="exactregions", formatter_class=fmt,
+                                description="Exact linear regions of piecewise-linear networks, "
+                                            "and checks of Hanin & Rolnick (2019).",
+                                epilog="exit codes: 0 ok; 1 a float count or a counter is wrong; "
+                                       "2 bad input; 3 a certificate failed")
+    from exactregions import __version__
+    p.add_argument("--version", action="version", version=f"exactregions {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("enumerate", help="exact regions, linear regions and B_N,k pieces on K")
     e.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
@@ -568,39 +586,39 @@ def build_parser() -> argparse.ArgumentParser:
     ce.set_defaults(func=cmd_certify)
 
     ln = sub.add_parser("lines", help="float: regions along lines (Theorem 1), batched torch")
-    ln.add_argument("net")
+    ln.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
     ln.add_argument("--through", action="append", metavar="P", help="2 points: the segment P1->P2")
     ln.add_argument("--through-origin", action="store_true",
                     help="with --points: lines from the origin through each point")
     ln.add_argument("--points", help="an (N, n_in) .npy file of points")
     ln.add_argument("--random", type=int, help="N lines from the origin through uniform [0,1]^n points")
-    ln.add_argument("--seed", type=int, default=0)
+    ln.add_argument("--seed", type=int, default=0, help="seed of --random")
     ln.add_argument("--t-range", help="lo:hi for t (default 0:1)")
-    ln.add_argument("--device", default="cpu")
+    ln.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     ln.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     ln.add_argument("--exact", action="store_true", help="re-run every line in the exact core")
-    ln.add_argument("--json")
+    ln.add_argument("--json", help="write per-line counts (and the exact recount) here")
     ln.set_defaults(func=cmd_lines)
 
     sl = sub.add_parser("slice", help="float: 2-D slice through three points, with a picture")
-    sl.add_argument("net")
+    sl.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
     sl.add_argument("--through", action="append", metavar="P", help="three points P1 P2 P3")
     sl.add_argument("--box", help="the (s,t) box, default 0:1,0:1")
-    sl.add_argument("--device", default="cpu")
-    sl.add_argument("--tol", type=float, default=1e-9)
+    sl.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
+    sl.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     sl.add_argument("--exact", action="store_true", help="re-run in the exact core and compare")
-    sl.add_argument("--png")
-    sl.add_argument("--json")
+    sl.add_argument("--png", help="draw the slice (regions coloured, the three points marked)")
+    sl.add_argument("--json", help="write the counts (and the exact recount) here")
     sl.set_defaults(func=cmd_slice)
 
     di = sub.add_parser("distance", help="float: distance to the region boundary and to B_N")
-    di.add_argument("net")
+    di.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
     di.add_argument("--points", help="an (N, n_in) .npy file")
     di.add_argument("--random", type=int, help="N points uniform in [0,1]^n")
-    di.add_argument("--seed", type=int, default=0)
-    di.add_argument("--device", default="cpu")
-    di.add_argument("--tol", type=float, default=1e-9)
-    di.add_argument("--json")
+    di.add_argument("--seed", type=int, default=0, help="seed of --random")
+    di.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
+    di.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
+    di.add_argument("--json", help="write per-point distances here")
     di.set_defaults(func=cmd_distance)
 
     cc = sub.add_parser("check-counter", help="check your own region counter against the exact core")
@@ -608,8 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--kind", choices=["lines", "slice"], default="lines")
     cc.add_argument("--model", choices=["numpy", "torch", "exact"], default="numpy",
                     help="what your function takes as the net")
-    cc.add_argument("--examples", type=int, default=30)
-    cc.add_argument("--seed", type=int, default=0)
+    cc.add_argument("--examples", type=int, default=30, help="hypothesis examples to try")
+    cc.add_argument("--seed", type=int, default=0, help="hypothesis seed (same seed, same examples)")
     cc.add_argument("--activations", default="relu,leaky_relu,abs,hardtanh,pwl",
                     help="comma-separated activations your counter supports")
     cc.set_defaults(func=cmd_check_counter)
@@ -620,14 +638,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data-dir", help="folder with the four IDX files (MNIST's format, .gz or raw)")
     ex.add_argument("--archs", nargs="+", metavar="W1,W2,W3",
                     help="hidden widths per architecture (default: the paper's five)")
-    ex.add_argument("--epochs", type=int)
-    ex.add_argument("--seeds", type=int)
+    ex.add_argument("--epochs", type=int, help="training epochs (default 20; --quick: 2)")
+    ex.add_argument("--seeds", type=int, help="seeds per architecture (default 5; --quick: 1)")
     ex.add_argument("--lines", type=int, help="lines per checkpoint (default 100)")
     ex.add_argument("--points", type=int, help="distance points per checkpoint (default 10000)")
-    ex.add_argument("--device", default="cpu")
+    ex.add_argument("--device", default="cpu", help="torch device for training and the kernels")
     ex.add_argument("--quick", action="store_true",
                     help="3 archs, 2 epochs, 1 seed, 25 lines, 500 points (minutes on 2 cores)")
-    ex.add_argument("--no-progress", action="store_true")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.add_argument("--out", required=True, help="output folder (runs resume from it)")
     ex.set_defaults(func=cmd_experiment)
     sub.add_parser("verify", add_help=False,
@@ -636,20 +654,29 @@ def build_parser() -> argparse.ArgumentParser:
     nsub = net.add_subparsers(dest="net_command", required=True)
     r = nsub.add_parser("random", help="He-normal weights, N(0, bias_std²) biases (the paper's init)")
     r.add_argument("--widths", required=True, help="n_in,n_1,...,n_L e.g. 2,16,16,1")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int, default=0, help="numpy seed: same seed, same net")
     r.add_argument("--activation", default="relu", help="relu, leaky_relu, abs, hardtanh, relu6")
-    r.add_argument("--bias-std", type=float, default=1e-3)
-    r.add_argument("-o", "--output", required=True)
+    r.add_argument("--bias-std", type=float, default=1e-3, help="standard deviation of the biases")
+    r.add_argument("-o", "--output", required=True, help="the network file to write (.json)")
     r.set_defaults(func=cmd_net_random)
     i = nsub.add_parser("import", help="a saved torch nn.Sequential to the exact JSON format")
-    i.add_argument("model")
-    i.add_argument("-o", "--output", required=True)
+    i.add_argument("model", help="a saved torch nn.Sequential (.pt)")
+    i.add_argument("-o", "--output", required=True, help="the network file to write (.json)")
     i.set_defaults(func=cmd_net_import)
     x = nsub.add_parser("export", help="the exact JSON format to a saved torch nn.Sequential")
-    x.add_argument("net")
-    x.add_argument("-o", "--output", required=True)
+    x.add_argument("net", help="the network file (.json)")
+    x.add_argument("-o", "--output", required=True, help="the torch file to write (.pt)")
     x.set_defaults(func=cmd_net_export)
+    _every_parser_shows_defaults(p)
     return p
+
+
+def _every_parser_shows_defaults(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = _Help
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _every_parser_shows_defaults(child)
 
 
 _VALUE_OPTIONS = ("--box", "--t-range")
@@ -683,7 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if raw[:1] == ["verify"]:  # the same command line as `python -m proofs_check`
         from proofs_check.runner import main as verify_main
 
-        return verify_main(raw[1:])
+        return verify_main(raw[1:], prog="exactregions verify")
     parser = build_parser()
     args = parser.parse_args(_normalise_argv(raw))
     try:

@@ -40,9 +40,9 @@ def run_checks(names: Sequence[str], ctx: RunContext, log=print) -> list[CheckRe
     return out
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m proofs_check") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m proofs_check",
+        prog=prog,
         description="Check the statements of Hanin & Rolnick (2019) on generated nets.")
     p.add_argument("--quick", action="store_true",
                    help="the small version of every check (CI: a few minutes on 2 cores)")
@@ -61,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs_check") -> int:
+    args = _parser(prog).parse_args(argv)
     if args.list:
         for name in CHECKS:
             print(f"{name:16s} {statement_of(name)}")

@@ -139,3 +139,42 @@ def test_net_random_is_seeded(tmp_path):
     assert main(["net", "random", "--widths", "2,5,1", "--seed", "7", "-o", str(b)]) == 0
     assert a.read_text() == b.read_text()
     assert main(["net", "random", "--widths", "2,x", "-o", str(a)]) == 2
+
+
+def test_graph_export_round_trips_rationals_of_thousands_of_digits(tmp_path):
+    """3-8-8-1 seed 1 on [-1,1]³: a linear region's volume has a denominator of ~4,900 digits
+    (beyond CPython's default int-to-string limit); GraphML, node-link JSON and GEXF keep it."""
+    net = er.random_network([3, 8, 8, 1], seed=1)
+    rc = er.region_complex(net, er.box([(-1, 1)] * 3), independent_check=False)
+    big = max(rc.linear_regions, key=lambda lr: lr.volume.denominator.bit_length())
+    assert big.volume.denominator.bit_length() > 14_300   # more than 4,300 decimal digits
+    for ext in (".graphml", ".json", ".gexf"):
+        g = tmp_path / f"g{ext}"
+        er.write_graph(er.region_graph(rc), g)
+        G = er.read_graph(g)
+        vols = {node: er.exact_rational(d["volume"]) for node, d in G.nodes(data=True)
+                if d.get("kind") == "linear_region"}
+        assert vols[f"L{big.index}"] == big.volume
+        assert sum(vols.values()) == 8
+
+
+def test_short_reprs_and_version(capsys):
+    net = er.random_network([2, 6, 6, 1], seed=0)
+    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    for obj in (net, net.layers[0], rc.domain, rc, rc.activation_regions[0], rc.linear_regions[0],
+                rc.pieces[0]):
+        assert len(repr(obj)) < 300, repr(obj)
+    assert repr(net).startswith("Network(2-6-6-1") and "certificate ok" in repr(rc)
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and er.__version__ in capsys.readouterr().out
+
+
+def test_help_is_fast_because_nothing_heavy_is_imported():
+    import subprocess
+    import sys
+    code = ("import sys; from exactregions.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'sympy', 'matplotlib', 'cdd', 'networkx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -23,6 +23,7 @@ from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact._runtime import fork_call, paused_gc
+from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
@@ -33,7 +34,7 @@ __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionC
            "build_complex", "region_complex"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ActivationRegion:
     """A full-dimensional activation region of K: an exact H-polytope ``A u <= b``.
 
@@ -53,8 +54,12 @@ class ActivationRegion:
     output_map: tuple[tuple[Fraction, ...], ...]
     linear_region: int
 
+    def __repr__(self) -> str:
+        return (f"ActivationRegion(#{self.index}, {len(self.A)} facets, {len(self.vertices)} "
+                f"vertices, volume {display_float(self.volume):.6g}, linear region {self.linear_region})")
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class LinearRegion:
     """Activation regions glued across facets where the network's affine map does not change."""
 
@@ -63,8 +68,12 @@ class LinearRegion:
     volume: Fraction
     witness: tuple[Fraction, ...]
 
+    def __repr__(self) -> str:
+        return (f"LinearRegion(#{self.index}, {len(self.members)} activation regions, "
+                f"volume {display_float(self.volume):.6g})")
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class BoundaryPiece:
     """A piece (connected component) of B_N,k inside the interior of K.
 
@@ -81,6 +90,10 @@ class BoundaryPiece:
     witness: tuple[Fraction, ...]
     faces: tuple[int, ...]
 
+    def __repr__(self) -> str:
+        return (f"BoundaryPiece(#{self.index}, B_N,{self.codim}, neurons {list(self.neurons)}, "
+                f"volume {display_float(self.volume):.6g})")
+
 
 @dataclass(slots=True)
 class Face:
@@ -96,7 +109,7 @@ class Face:
     glued: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RegionComplex:
     """Everything the exact path knows about a net on K, with its certificates.
 
@@ -136,6 +149,13 @@ class RegionComplex:
         """Exact (n-k)-volume of B_N,k ∩ int K for k = 1..n (Σ c √r; ``.to_sympy()``)."""
         return {k: SurdSum.total(p.volume for p in self.pieces if p.codim == k)
                 for k in range(1, self.dim + 1)}
+
+    def __repr__(self) -> str:
+        ok = self.certificate.get("ok")
+        return (f"RegionComplex({'-'.join(map(str, self.net.widths))} on "
+                f"{self.domain.description or 'an H-polytope'}: {len(self.activation_regions)} "
+                f"activation regions, {len(self.linear_regions)} linear regions, B_N pieces "
+                f"{self.boundary_counts()}, certificate {'ok' if ok else 'not run'})")
 
 
 _fr = mpq_to_fraction

@@ -33,7 +33,7 @@ class Embedding:
     directions: tuple[tuple[Fraction, ...], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Domain:
     """A bounded full-dimensional polytope K = {u : A u <= b} with its exact vertices.
 
@@ -70,6 +70,9 @@ class Domain:
                 facets.append(fac)
         v, _ = polytope_volume([tuple(mpq(x) for x in p) for p in self.vertices], list(set(facets)))
         return mpq_to_fraction(v)
+
+    def __repr__(self) -> str:
+        return f"Domain({self.description or f'H-polytope with {len(self.A)} rows'}, dim {self.dim})"
 
 
 def box(bounds: Sequence[tuple[Any, Any]], description: str = "") -> Domain:

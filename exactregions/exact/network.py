@@ -16,7 +16,7 @@ NeuronId = tuple[int, int]
 """A neuron as (layer index from 0, index in the layer)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Layer:
     """One affine layer followed by its activation: h ↦ φ(W h + b).
 
@@ -58,8 +58,11 @@ class Layer:
         b = tuple(exact_rational(x) for x in bias)
         return Layer(W, b, activation)
 
+    def __repr__(self) -> str:
+        return f"Layer({self.out_dim}x{self.in_dim}, {self.activation.name})"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Network:
     """A fully connected feed-forward net x ↦ φ_L(W_L … φ_1(W_1 x + b_1) …).
 
@@ -140,3 +143,8 @@ class Network:
             act = layer.activation
             h = [act(t) for t in z]
         return out
+
+    def __repr__(self) -> str:
+        acts = "/".join(dict.fromkeys(layer.activation.name for layer in self.layers))
+        src = f", source={self.source!r}" if self.source else ""
+        return f"Network({'-'.join(map(str, self.widths))}, {acts}{src})"

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import gmpy2
-import sympy
 
 from exactregions.exact.rational import mpq_to_fraction
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["SurdSum"]
 
@@ -76,8 +78,9 @@ class SurdSum:
     def is_rational(self) -> bool:
         return all(r == 1 for r, _ in self.terms)
 
-    def to_sympy(self) -> sympy.Expr:
+    def to_sympy(self) -> "sympy.Expr":
         """The sympy expression (no factoring is attempted)."""
+        import sympy  # on demand: importing sympy costs ~0.2 s
         parts = []
         for r, c in self.terms:
             q = sympy.Rational(c.numerator, c.denominator)
