@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -53,6 +54,54 @@ def _domain_from_args(args: argparse.Namespace, input_dim: int):
     if args.box:
         return box(parse_box(args.box, input_dim))
     raise InvalidDomainError("give the domain: --box lo:hi[,lo:hi...] or --through P1 P2 [P3]")
+
+
+@contextlib.contextmanager
+def _bar(args: argparse.Namespace, desc: str, unit: str):
+    """A tqdm progress bar on stderr (when it is a terminal, or with --progress; never with
+    --no-progress or without tqdm); yields ``update(done, total)`` for a kernel's callback."""
+    want = getattr(args, "progress", None)
+    show = want if want is not None else sys.stderr.isatty()
+    bar = None
+    if show:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(desc=desc, unit=unit, file=sys.stderr, leave=False)
+        except ImportError:
+            bar = None
+
+    def update(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+MAX_BOX_DIM = 20
+"""An exact enumeration of a box of higher dimension is refused: the box alone has 2^n vertices
+(2^784 for MNIST's inputs), and the regions of a generic first layer alone number
+Σ_{k≤n} C(N_1, k)."""
+
+
+def _feasibility(net, dom) -> None:
+    """Refuse an exact enumeration that cannot finish, or warn about one that may take very long;
+    either way name the reason and the alternative (a slice)."""
+    n = dom.dim
+    hint = ("enumerate a 2-D slice instead (--through P1 P2 P3 [--box S]), or count with the "
+            "float kernels (`exactregions slice`, `exactregions lines`)")
+    width = net.widths[1] if len(net.widths) > 1 else 1
+    bound = sum(math.comb(width, k) for k in range(min(n, width) + 1))
+    if n > 6 and bound > 10 ** 6:
+        print(f"exactregions: warning: a {n}-dimensional domain with {width} first-layer neurons "
+              f"can have up to {bound:,} regions from the first layer alone; this may not finish. "
+              f"Alternative: {hint}", file=sys.stderr)
+    return None
 
 
 def _check_outputs(*paths: str | None) -> None:
@@ -117,9 +166,18 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
         raise FormatError(f"--graph {args.graph!r}: use one of {', '.join(GRAPH_FORMATS)}")
     _check_outputs(args.json, args.graph)
     net = _net_arg(args.net)
+    if not args.through and net.input_dim > MAX_BOX_DIM:
+        raise InvalidDomainError(
+            f"an exact enumeration of a {net.input_dim}-dimensional box cannot finish: the box "
+            f"alone has 2^{net.input_dim} vertices; enumerate a 2-D slice instead (--through P1 "
+            "P2 P3 [--box S]), or count with the float kernels (`exactregions slice`, "
+            "`exactregions lines`)")
     dom = _domain_from_args(args, net.input_dim)
+    _feasibility(net, dom)
     t0 = time.perf_counter()
-    rc = region_complex(net, dom)
+    with _bar(args, "exact enumeration (layers)", "layer") as update:
+        depth = len(net.layers)
+        rc = region_complex(net, dom, progress=lambda l, cells: update(l + 1, depth))
     elapsed = time.perf_counter() - t0
     if args.regions:
         from exactregions.exact.summary import certificate_document
@@ -303,8 +361,9 @@ def cmd_lines(args: argparse.Namespace) -> int:
                        for p, d in zip(P, D)]
     tn = TorchNet.from_network(net, device=dev)
     t_start = time.perf_counter()
-    r = line_regions(tn, torch.tensor(P, device=dev), torch.tensor(D, device=dev), t0, t1,
-                     tol=args.tol)
+    with _bar(args, "lines", "line") as update:
+        r = line_regions(tn, torch.tensor(P, device=dev), torch.tensor(D, device=dev), t0, t1,
+                         tol=args.tol, progress=update)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t_start
@@ -315,8 +374,8 @@ def cmd_lines(args: argparse.Namespace) -> int:
     out = {
         "net": args.net, "widths": list(net.widths), "neurons": neurons, "t_range": [t0, t1],
         "device": str(dev), "tolerance": r.tol, "seconds": round(elapsed, 4),
-        "lines": [{"activation_pieces": a, "linear_pieces": b, "near_ties": c}
-                  for a, b, c in zip(act, lin, ties)],
+        "lines": [{"activation_pieces": a, "linear_pieces": b, "near_ties": c, "breakpoints": bp}
+                  for a, b, c, bp in zip(act, lin, ties, _breakpoints_by_line(r, len(act)))],
         "totals": {"lines": len(act), "activation_pieces": sum(act), "linear_pieces": sum(lin),
                    "near_ties": sum(ties),
                    "mean_linear_pieces_per_neuron": sum(lin) / len(lin) / max(neurons, 1)},
@@ -326,7 +385,10 @@ def cmd_lines(args: argparse.Namespace) -> int:
         from exactregions.exact.complex import region_complex
         from exactregions.exact.domain import segment
         agree = []
+        recount = _bar(args, "exact recount", "line")
+        update = recount.__enter__()
         for i, (p, d) in enumerate(exact_lines):
+            update(i, len(exact_lines))
             # the exact segment P + t D, t in [lo, hi], on the points as given ("1/10" stays 1/10)
             seg = segment([x + lo * y for x, y in zip(p, d)], [x + hi * y for x, y in zip(p, d)])
             rc = region_complex(net, seg)
@@ -337,6 +399,7 @@ def cmd_lines(args: argparse.Namespace) -> int:
             out["lines"][i]["exact_linear_pieces"] = len(rc.linear_regions)
             if not ok and not ties[i]:
                 disagree_silent += 1
+        recount.__exit__(None, None, None)
         out["totals"]["exact_agree"] = sum(agree)
         out["totals"]["exact_disagree_without_near_tie"] = disagree_silent
         out["totals"]["exact_linear_pieces"] = sum(ln["exact"]["linear_pieces"] for ln in out["lines"])
@@ -363,6 +426,20 @@ def cmd_lines(args: argparse.Namespace) -> int:
     if args.json:
         print(f"wrote {args.json}")
     return EXIT_DISAGREE if disagree_silent else 0
+
+
+def _breakpoints_by_line(r, n_lines: int) -> list[dict[str, list]]:
+    """Each line's interior breakpoints as columns: t, layer, neuron, good (the neuron is good
+    there: a linear-region boundary)."""
+    counts = r.line.bincount(minlength=n_lines).cpu().tolist()
+    cols = [r.t.cpu().tolist(), r.layer.cpu().tolist(), r.neuron.cpu().tolist(),
+            r.good.cpu().tolist()]
+    out, k = [], 0
+    for c in counts:
+        t, layer, neuron, good = (col[k:k + c] for col in cols)
+        out.append({"t": t, "layer": layer, "neuron": neuron, "good": [bool(g) for g in good]})
+        k += c
+    return out
 
 
 def _parse_archs(values: Sequence[str]) -> list[tuple[int, ...]]:
@@ -419,7 +496,8 @@ def cmd_distance(args: argparse.Namespace) -> int:
         raise InvalidDomainError("give points: --points FILE.npy or --random N")
     tn = TorchNet.from_network(net, device=dev)
     t_start = time.perf_counter()
-    r = boundary_distance(tn, torch.tensor(X, device=dev), tol=args.tol)
+    with _bar(args, "distance", "point") as update:
+        r = boundary_distance(tn, torch.tensor(X, device=dev), tol=args.tol, progress=update)
     elapsed = time.perf_counter() - t_start
     neurons = tn.num_neurons()
     reg = r.region.cpu().numpy()
@@ -470,8 +548,10 @@ def cmd_slice(args: argparse.Namespace) -> int:
     box = tuple((float(a), float(b)) for a, b in bounds)
     tn = TorchNet.from_network(net, device=dev)
     t_start = time.perf_counter()
-    res = slice_regions(tn, *[torch.tensor([float(v) for v in q], device=dev, dtype=torch.float64)
-                              for q in pts], box=box, tol=args.tol)
+    with _bar(args, "slice (layers)", "layer") as update:
+        res = slice_regions(tn, *[torch.tensor([float(v) for v in q], device=dev,
+                                               dtype=torch.float64) for q in pts],
+                            box=box, tol=args.tol, progress=update)
     elapsed = time.perf_counter() - t_start
     out = {"net": args.net, "widths": list(net.widths), "box": [list(b) for b in box],
            "device": str(dev), "tolerance": res.tol, "seconds": round(elapsed, 4),
@@ -531,7 +611,9 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
     if bad or not kinds:
         raise FormatError(f"--activations: choose from {', '.join(ALL_ACTIVATIONS)}")
     t0 = time.perf_counter()
-    rep = check(func, model=args.model, examples=args.examples, seed=args.seed, activations=kinds)
+    with _bar(args, "examples", "example") as update:
+        rep = check(func, model=args.model, examples=args.examples, seed=args.seed,
+                    activations=kinds, progress=update)
     el = time.perf_counter() - t0
     if rep.passed:
         print(f"{args.target}: passed {rep.examples} examples ({args.kind}, exact oracle"
@@ -539,6 +621,14 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.target}: FAILED\n{rep.message}\nminimal failing example: {rep.example}")
     return 1
+
+
+def _progress_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="progress bars on stderr (default: when stderr is a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bars")
 
 
 class _Help(argparse.HelpFormatter):
@@ -578,6 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the full certificate to --json: the net, K, every region's "
                         "H-polytope, pattern, witness, volume, vertices and output map, the "
                         "linear regions and the B_N,k pieces (`exactregions certify` re-checks it)")
+    _progress_options(e)
     e.set_defaults(func=cmd_enumerate)
 
     ce = sub.add_parser("certify", help="re-check a certificate file (enumerate --regions --json) "
@@ -598,6 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     ln.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     ln.add_argument("--exact", action="store_true", help="re-run every line in the exact core")
     ln.add_argument("--json", help="write per-line counts (and the exact recount) here")
+    _progress_options(ln)
     ln.set_defaults(func=cmd_lines)
 
     sl = sub.add_parser("slice", help="float: 2-D slice through three points, with a picture")
@@ -609,6 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--exact", action="store_true", help="re-run in the exact core and compare")
     sl.add_argument("--png", help="draw the slice (regions coloured, the three points marked)")
     sl.add_argument("--json", help="write the counts (and the exact recount) here")
+    _progress_options(sl)
     sl.set_defaults(func=cmd_slice)
 
     di = sub.add_parser("distance", help="float: distance to the region boundary and to B_N")
@@ -619,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
     di.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     di.add_argument("--json", help="write per-point distances here")
+    _progress_options(di)
     di.set_defaults(func=cmd_distance)
 
     cc = sub.add_parser("check-counter", help="check your own region counter against the exact core")
@@ -630,6 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--seed", type=int, default=0, help="hypothesis seed (same seed, same examples)")
     cc.add_argument("--activations", default="relu,leaky_relu,abs,hardtanh,pwl",
                     help="comma-separated activations your counter supports")
+    _progress_options(cc)
     cc.set_defaults(func=cmd_check_counter)
 
     ex = sub.add_parser("experiment", help="the paper's §3: train, track regions and distances, "

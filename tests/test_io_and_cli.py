@@ -178,3 +178,57 @@ def test_help_is_fast_because_nothing_heavy_is_imported():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_graph_edges_name_the_switching_neurons_and_nodes_have_positions(tmp_path):
+    net = er.random_network([2, 5, 5, 1], seed=3)
+    rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
+    G = er.region_graph(rc)
+    for u, v, d in G.edges(data=True):
+        if d["relation"] == "adjacent" and u.startswith("A"):
+            pa = rc.activation_regions[int(u[1:])].pattern
+            pb = rc.activation_regions[int(v[1:])].pattern
+            diff = {(l, i) for l, (x, y) in enumerate(zip(pa, pb)) for i, (s, t) in
+                    enumerate(zip(x, y)) if s != t}
+            assert diff and d["neurons"] == ";".join(f"{l}:{i}" for l, i in sorted(diff))
+    a0 = rc.activation_regions[0]
+    assert G.nodes["A0"]["x"] == float(a0.witness[0]) and G.nodes["A0"]["y"] == float(a0.witness[1])
+    g = tmp_path / "g.gexf"
+    er.write_graph(G, g)
+    H = er.read_graph(g)
+    assert H.graph["input_dim"] == 2 and H.graph["widths"] == "2-5-5-1" and H.graph["certified"]
+
+
+def test_lines_json_gives_the_breakpoints(tmp_path):
+    out = tmp_path / "l.json"
+    assert main(["lines", str(DATA / "sawtooth_4.json"), "--through", "0", "1", "--json",
+                 str(out)]) == 0
+    line = json.loads(out.read_text())["lines"][0]
+    bp = line["breakpoints"]
+    assert len(bp["t"]) == len(bp["layer"]) == len(bp["neuron"]) == len(bp["good"])
+    assert line["linear_pieces"] == sum(bp["good"]) + 1 == 16
+    assert bp["t"] == sorted(bp["t"]) and all(0 < t < 1 for t in bp["t"])
+
+
+def test_progress_bars_on_request_only(tmp_path, capsys):
+    argv = ["lines", str(DATA / "demo_2d.json"), "--random", "50"]
+    assert main(argv + ["--progress"]) == 0
+    assert "line" in capsys.readouterr().err
+    assert main(argv) == 0   # stderr is no terminal here: no bar
+    assert capsys.readouterr().err == ""
+    assert main(argv + ["--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_an_enumeration_that_cannot_finish_is_refused_or_warned(tmp_path, capsys):
+    big = tmp_path / "big.json"
+    assert main(["net", "random", "--widths", "784,4,1", "-o", str(big)]) == 0
+    capsys.readouterr()
+    assert main(["enumerate", str(big), "--box", "0:1"]) == 2
+    err = capsys.readouterr().err
+    assert "784-dimensional box" in err and "--through" in err
+    with pytest.raises(er.InvalidDomainError, match="2\\^784"):
+        er.box([(0, 1)] * 784)
+    from exactregions.cli import _feasibility
+    _feasibility(er.random_network([8, 40, 1]), er.box([(-1, 1)] * 8))
+    assert "may not finish" in capsys.readouterr().err

@@ -21,6 +21,9 @@ from exactregions.exact import _cdd
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import exact_rational, mpq_to_fraction
 
+MAX_BOX_DIM = 24
+"""A box keeps its 2^n vertices: beyond this dimension it is refused (slice instead)."""
+
 __all__ = ["Domain", "Embedding", "box", "hpolytope", "segment", "plane", "parse_box",
            "parse_point", "restrict_network"]
 
@@ -87,6 +90,10 @@ def box(bounds: Sequence[tuple[Any, Any]], description: str = "") -> Domain:
     """
     if not bounds:
         raise InvalidDomainError("a box needs at least one coordinate")
+    if len(bounds) > MAX_BOX_DIM:
+        raise InvalidDomainError(
+            f"a {len(bounds)}-dimensional box has 2^{len(bounds)} vertices: too many to enumerate "
+            "exactly; restrict the net to a segment or plane through given points (segment, plane)")
     los, his = [], []
     for i, side in enumerate(bounds):
         try:

@@ -11,10 +11,14 @@ Edges (attribute ``relation``):
   it, and a codim-1 piece to the linear regions on its sides;
 * ``"member"``: an activation region to its linear region;
 * ``"adjacent"``: the adjacency view — regions of one kind sharing a facet (activation) or a
-  B_N,1 piece (linear).
+  B_N,1 piece (linear); ``neurons`` names the neurons that switch across it (``"l:i;l:i"``).
 
 Every attribute is a string, int, float or bool, so every format round-trips.  Exact values are
-strings (``volume``, ``witness``); ``volume_float`` is the float for plotting.
+strings (``volume``, ``witness``; read them with :func:`~exactregions.exact_rational`, which takes
+integers of any length); ``volume_float`` and ``x``/``y``/``z`` (the witness) are floats for
+plotting and layout.  Graph attributes (``input_dim``, ``domain``, ``net``, ``widths``,
+``certified``, ``independently_checked``) survive every format (GEXF: as JSON in its
+``<meta><description>``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 import networkx as nx
 
@@ -40,6 +47,7 @@ KIND = "kind"
 CODIM = "codim"
 RELATION = "relation"
 GRAPH_FORMATS = (".graphml", ".json", ".gexf")
+GRAPH_ATTRIBUTES_TAG = "exactregions-graph-attributes"
 
 
 def _pt(p) -> str:
@@ -71,16 +79,18 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
     Linear in the number of faces of the complex.
     """
     G = nx.Graph(input_dim=rc.dim, domain=rc.domain.description, net=rc.net.source or "",
-                 certified=bool(rc.certificate.get("ok")))
+                 widths="-".join(map(str, rc.net.widths)),
+                 certified=bool(rc.certificate.get("ok")),
+                 independently_checked=bool(rc.certificate.get("independent", {}).get("ok")))
     for r in rc.activation_regions:
         G.add_node(f"A{r.index}", kind="activation_region", codim=0, pattern=_pattern(r.pattern),
                    witness=_pt(r.witness), volume=format_rational(r.volume),
                    volume_float=display_float(r.volume), linear_region=r.linear_region,
-                   neurons="")
+                   neurons="", **_xyz(r.witness))
     for lr in rc.linear_regions:
         G.add_node(f"L{lr.index}", kind="linear_region", codim=0, witness=_pt(lr.witness),
                    volume=format_rational(lr.volume), volume_float=display_float(lr.volume),
-                   members=len(lr.members), pattern="", neurons="")
+                   members=len(lr.members), pattern="", neurons="", **_xyz(lr.witness))
         for m in lr.members:
             G.add_edge(f"A{m}", f"L{lr.index}", relation="member")
     face_piece: dict[int, int] = {}
@@ -88,7 +98,7 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
         G.add_node(f"P{p.index}", kind="boundary_piece", codim=p.codim, neurons=_neurons(p.neurons),
                    all_neurons=_neurons(p.all_neurons), n_neurons=len(p.neurons),
                    volume=str(p.volume), volume_float=display_float(p.volume), witness=_pt(p.witness),
-                   pattern="")
+                   pattern="", **_xyz(p.witness))
         for f in p.faces:
             face_piece[f] = p.index
     faces = rc.faces
@@ -101,15 +111,25 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
         if faces[f].k == 1 and faces[f].dim == n - 1:
             for c in faces[f].cells:
                 G.add_edge(f"P{pi}", f"L{rc.activation_regions[c].linear_region}", relation="face")
+    between: dict[tuple[int, int], set] = {}
     for face in faces:
         if face.dim == n - 1 and len(face.cells) == 2:
             a, b = face.cells
-            G.add_edge(f"A{a}", f"A{b}", relation="adjacent")
-            la = rc.activation_regions[a].linear_region
-            lb = rc.activation_regions[b].linear_region
+            ra, rb = rc.activation_regions[a], rc.activation_regions[b]
+            switch = [(l, i) for l, (pa, pb) in enumerate(zip(ra.pattern, rb.pattern))
+                      for i, (x, y) in enumerate(zip(pa, pb)) if x != y]
+            G.add_edge(f"A{a}", f"A{b}", relation="adjacent", neurons=_neurons(switch))
+            la, lb = ra.linear_region, rb.linear_region
             if la != lb:
-                G.add_edge(f"L{la}", f"L{lb}", relation="adjacent")
+                between.setdefault((min(la, lb), max(la, lb)), set()).update(switch)
+    for (la, lb), switch in between.items():
+        G.add_edge(f"L{la}", f"L{lb}", relation="adjacent", neurons=_neurons(sorted(switch)))
     return G
+
+
+def _xyz(p) -> dict[str, float]:
+    """Float coordinates for drawing (x, y, and z in 3-D): the witness's."""
+    return {name: display_float(v) for name, v in zip(("x", "y", "z"), p)}
 
 
 def hasse_view(G: nx.Graph) -> nx.Graph:
@@ -142,6 +162,9 @@ def write_graph(G: nx.Graph, path: str | os.PathLike[str]) -> None:
         text = "\n".join(nx.generate_graphml(G)) + "\n"
     elif suffix == ".gexf":
         text = "\n".join(nx.generate_gexf(G)) + "\n"
+        # GEXF has no graph attributes: they travel as JSON in <meta><description>
+        desc = escape(json.dumps({GRAPH_ATTRIBUTES_TAG: G.graph}))
+        text = text.replace("</meta>", f"  <description>{desc}</description>\n  </meta>", 1)
     elif suffix == ".json":
         text = json.dumps(nx.node_link_data(G, edges="edges"), indent=None) + "\n"
     else:
@@ -163,7 +186,15 @@ def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
         if suffix == ".graphml":
             return nx.read_graphml(p)
         if suffix == ".gexf":
-            return nx.read_gexf(p)
+            H = nx.read_gexf(p)
+            desc = ElementTree.parse(p).getroot().find(
+                "{http://www.gexf.net/1.2draft}meta/{http://www.gexf.net/1.2draft}description")
+            if desc is not None and desc.text:
+                try:
+                    H.graph.update(json.loads(desc.text).get(GRAPH_ATTRIBUTES_TAG, {}))
+                except ValueError:
+                    pass
+            return H
         if suffix == ".json":
             return nx.node_link_graph(json.loads(p.read_text()), edges="edges")
     except (OSError, ValueError) as exc:

@@ -9,6 +9,7 @@ products layer by layer, J_l = W_l diag(φ'_{l-1}) J_{l-1}, never autograd one n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -31,8 +32,10 @@ class DistanceResult:
 
 
 def boundary_distance(net: TorchNet, x: torch.Tensor, chunk: int = 1024,
-                      tol: float = DEFAULT_TOL) -> DistanceResult:
-    """Distances for a batch of points ``x: (B, n_in)`` (chunked to bound memory).
+                      tol: float = DEFAULT_TOL,
+                      progress: Callable[[int, int], None] | None = None) -> DistanceResult:
+    """Distances for a batch of points ``x: (B, n_in)`` (chunked to bound memory;
+    ``progress(done, total)`` is called after each chunk).
 
     Raises
     ------
@@ -49,8 +52,13 @@ def boundary_distance(net: TorchNet, x: torch.Tensor, chunk: int = 1024,
     """
     if x.ndim != 2 or x.shape[1] != net.widths[0]:
         raise InvalidDomainError(f"points must be (B, {net.widths[0]}), got {tuple(x.shape)}")
-    outs = [_distance_chunk(net, x[i:i + chunk].to(net.device, net.dtype), tol)
-            for i in range(0, x.shape[0], chunk)]
+    if x.shape[0] == 0:
+        raise InvalidDomainError("no points")
+    outs = []
+    for i in range(0, x.shape[0], chunk):
+        outs.append(_distance_chunk(net, x[i:i + chunk].to(net.device, net.dtype), tol))
+        if progress is not None:
+            progress(min(i + chunk, x.shape[0]), x.shape[0])
     return DistanceResult(torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs]),
                           torch.cat([o[2] for o in outs]), tol)
 

@@ -17,6 +17,7 @@ slopes by another.  There is no Python loop over lines, pieces or points.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -60,7 +61,8 @@ class LineResult:
 
 
 def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.0, t1: float = 1.0,
-                 tol: float = DEFAULT_TOL, chunk: int | None = None) -> LineResult:
+                 tol: float = DEFAULT_TOL, chunk: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> LineResult:
     """Activation and linear pieces along the segments x(t) = p + t d, t ∈ [t0, t1].
 
     Parameters
@@ -75,6 +77,8 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
     chunk : int, optional
         Lines per batch (a batch holds every breakpoint's pre-activations and slopes).  Default:
         adaptive, a few tens of MB a batch on a CPU, about a GB on a GPU.
+    progress : callable, optional
+        Called as ``progress(lines_done, lines_total)`` after each batch.
 
     Returns
     -------
@@ -112,6 +116,8 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
         parts.append((start, r))
         per_line = max(16, int(r.activation_pieces.max()) + 1)
         start += size
+        if progress is not None:
+            progress(min(start, p.shape[0]), p.shape[0])
     if not parts:                       # no lines
         none = torch.zeros(0, dtype=torch.long, device=net.device)
         return LineResult(torch.zeros(0, dtype=net.dtype, device=net.device), none, none, none,

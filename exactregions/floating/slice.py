@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -102,7 +103,8 @@ def _clip(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, s: Tensor,
 
 def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor,
                   box: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0)),
-                  tol: float = DEFAULT_TOL) -> SliceResult:
+                  tol: float = DEFAULT_TOL,
+                  progress: Callable[[int, int], None] | None = None) -> SliceResult:
     """Partition the slice box into activation regions, and glue them into linear regions.
 
     Memory: the kernel keeps each start polygon's affine maps (polygons × 3 × width), not
@@ -115,6 +117,10 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     p1, p2, p3 : (n_in,) tensors
         The plane x = p1 + s (p2 - p1) + t (p3 - p1).
     box : ((s0, s1), (t0, t1))
+    tol : float
+        Relative tolerance for near-ties.
+    progress : callable, optional
+        Called as ``progress(layers_done, depth)`` after each layer.
 
     Raises
     ------
@@ -244,6 +250,8 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
         if l + 1 < net.depth:
             dp, dj = torch.nonzero(piece_l != base_l, as_tuple=True)
             Zmap = _next_maps(net, l, Zmap, piece_root, piece_l, root_of_poly, dp, dj)
+        if progress is not None:
+            progress(l + 1, net.depth)
     area = _areas(V, poly, n_poly)
     # a polygon whose size nears the float resolution is itself a near-tie
     ties += int((area <= tol * tol * (s1 - s0) * (t1 - t0)).sum())

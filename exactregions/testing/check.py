@@ -126,10 +126,18 @@ def _size(net) -> int:
     return sum(net.widths[1:]) * 1000 + sum(len(str(w)) for l in net.layers for r in l.weight for w in r)
 
 
+def _tick(progress: Callable[[int, int], None] | None, examples: int) -> None:
+    """One more example tried (shrinking tries count too, so the bar may pass its total)."""
+    if progress is not None:
+        _tick.n = getattr(_tick, "n", 0) + 1  # type: ignore[attr-defined]
+        progress(_tick.n, max(examples, _tick.n))  # type: ignore[attr-defined]
+
+
 def check_line_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
                        seed: int = 0, max_neurons: int = 8, metamorphic: bool = True,
                        shrink_budget: int = SHRINK_BUDGET,
-                       activations: tuple[str, ...] = ALL_ACTIVATIONS) -> CheckReport:
+                       activations: tuple[str, ...] = ALL_ACTIVATIONS,
+                       progress: Callable[[int, int], None] | None = None) -> CheckReport:
     """Check ``counter(model, p1, p2)`` on random nets and segments (see
     :mod:`exactregions.testing.oracles` for the protocol).
 
@@ -149,6 +157,7 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
         if p1 == p2:
             return
         tracker.start(_describe(net, [p1, p2]))
+        _tick(progress, examples)
         try:
             one(net, [p1, p2])
         except CounterMismatch as exc:
@@ -170,7 +179,8 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
 def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
                         seed: int = 0, max_neurons: int = 6,
                         shrink_budget: int = SHRINK_BUDGET,
-                        activations: tuple[str, ...] = ALL_ACTIVATIONS) -> CheckReport:
+                        activations: tuple[str, ...] = ALL_ACTIVATIONS,
+                       progress: Callable[[int, int], None] | None = None) -> CheckReport:
     """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²)."""
     tracker = _Tracker(shrink_budget)
 
@@ -184,6 +194,7 @@ def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examp
         except InvalidDomainError:
             return
         tracker.start(_describe(net, [p1, p2, p3]))
+        _tick(progress, examples)
         try:
             one(net, [p1, p2, p3])
         except CounterMismatch as exc:
