@@ -1,7 +1,7 @@
 """Distance from points to the boundary of their activation region, and to B_N (Corollary 5).
 
 For x in its activation region P, dist(x, ∂P) = min over neurons z and breakpoints ξ of
-|z(x) - ξ| / ‖∇z(x)‖ (``../shared/DESIGN.md``); restricted to neurons good at x it is the
+|z(x) - ξ| / ‖∇z(x)‖ (``docs/concepts.md``); restricted to neurons good at x it is the
 paper's estimate of dist(x, B_N).  All neurons' input gradients come from batched Jacobian
 products layer by layer, J_l = W_l diag(φ'_{l-1}) J_{l-1}, never autograd one neuron at a time.
 """
