@@ -1,7 +1,9 @@
 """exactregions: exact linear regions of piecewise-linear networks, and checks of the theorems
 of Hanin & Rolnick (2019).  The exact API lives in :mod:`exactregions.exact` (re-exported
-here, loaded on first use so that ``exactregions --help`` stays fast); the torch float kernels
-in :mod:`exactregions.floating` (imported on demand).
+here, loaded on first use so that ``exactregions --help`` stays fast), except that
+:func:`load_network` and :func:`region_complex` here also take torch and ONNX models
+(:mod:`exactregions.models`); the torch float kernels are in :mod:`exactregions.floating`
+(imported on demand).
 
 >>> import exactregions as er
 >>> rc = er.region_complex(er.random_network([2, 8, 1], seed=0), er.box([(-1, 1), (-1, 1)]))
@@ -30,7 +32,13 @@ __all__ = ["ExactRegionsError", "InvalidNetworkError", "UnsupportedActivationErr
            "InvalidDomainError", "FormatError", "NotExactError", "CertificateError", *_EXACT]
 
 
+_FRONT = ("load_network", "region_complex")   # take any model (exactregions.models)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _FRONT:
+        import exactregions.models as models
+        return getattr(models, name)
     if name in _EXACT or name == "exact":
         import exactregions.exact as exact
         return exact if name == "exact" else getattr(exact, name)

@@ -26,12 +26,26 @@ EXIT_BAD_INPUT = 2
 EXIT_CERTIFICATE = 3
 
 
-def _net_arg(path: str):
-    from exactregions.exact.netfile import load_network
-    if path.endswith((".pt", ".pth")):
-        from exactregions.floating.torch_io import load_torch_network
-        return load_torch_network(path)
-    return load_network(path)
+def _net_arg(path: str, args: argparse.Namespace | None = None):
+    """The net of a command: a JSON network, a torch file or an ONNX file
+    (:func:`exactregions.models.load_network`)."""
+    from exactregions.models import load_network
+    kw = {}
+    if args is not None:
+        if getattr(args, "widths", None):
+            try:
+                kw["widths"] = [int(w) for w in args.widths.split(",")]
+            except ValueError:
+                raise InvalidDomainError(f"--widths {args.widths!r}: comma-separated integers") from None
+            kw["activation"] = args.activation
+        if getattr(args, "input_shape", None):
+            try:
+                kw["input_shape"] = tuple(int(w) for w in args.input_shape.split(","))
+            except ValueError:
+                raise InvalidDomainError(f"--input-shape {args.input_shape!r}: C,H,W") from None
+        if getattr(args, "module", None):
+            kw["module"] = args.module
+    return load_network(path, **kw)
 
 
 def _domain_from_args(args: argparse.Namespace, input_dim: int):
@@ -245,9 +259,8 @@ def cmd_net_random(args: argparse.Namespace) -> int:
 
 def cmd_net_import(args: argparse.Namespace) -> int:
     from exactregions.exact.netfile import save_network
-    from exactregions.floating.torch_io import load_torch_network
     _check_outputs(args.output)
-    net = load_torch_network(args.model)
+    net = _net_arg(args.model, args)
     save_network(net, args.output)
     print(f"wrote {args.output}: widths {'-'.join(map(str, net.widths))}")
     return 0
@@ -656,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("enumerate", help="exact regions, linear regions and B_N,k pieces on K")
-    e.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
+    e.add_argument("net", help="network file: .json, a saved torch module or TorchScript .pt, or .onnx")
     e.add_argument("--box", help="lo:hi[,lo:hi...] (one side for every coordinate, or one each); "
                                  "with --through: the (s,t) box of a plane or the t range")
     e.add_argument("--through", action="append", metavar="P",
@@ -677,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     ce.set_defaults(func=cmd_certify)
 
     ln = sub.add_parser("lines", help="float: regions along lines (Theorem 1), batched torch")
-    ln.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
+    ln.add_argument("net", help="network file: .json, a saved torch module or TorchScript .pt, or .onnx")
     ln.add_argument("--through", action="append", metavar="P", help="2 points: the segment P1->P2")
     ln.add_argument("--through-origin", action="store_true",
                     help="with --points: lines from the origin through each point")
@@ -693,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     ln.set_defaults(func=cmd_lines)
 
     sl = sub.add_parser("slice", help="float: 2-D slice through three points, with a picture")
-    sl.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
+    sl.add_argument("net", help="network file: .json, a saved torch module or TorchScript .pt, or .onnx")
     sl.add_argument("--through", action="append", metavar="P", help="three points P1 P2 P3")
     sl.add_argument("--box", help="the (s,t) box, default 0:1,0:1")
     sl.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
@@ -705,7 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
     sl.set_defaults(func=cmd_slice)
 
     di = sub.add_parser("distance", help="float: distance to the region boundary and to B_N")
-    di.add_argument("net", help="network file (.json, or a saved torch nn.Sequential .pt)")
+    di.add_argument("net", help="network file: .json, a saved torch module or TorchScript .pt, or .onnx")
     di.add_argument("--points", help="an (N, n_in) .npy file")
     di.add_argument("--random", type=int, help="N points uniform in [0,1]^n")
     di.add_argument("--seed", type=int, default=0, help="seed of --random")
@@ -754,8 +767,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--bias-std", type=float, default=1e-3, help="standard deviation of the biases")
     r.add_argument("-o", "--output", required=True, help="the network file to write (.json)")
     r.set_defaults(func=cmd_net_random)
-    i = nsub.add_parser("import", help="a saved torch nn.Sequential to the exact JSON format")
-    i.add_argument("model", help="a saved torch nn.Sequential (.pt)")
+    i = nsub.add_parser("import", help="a torch or ONNX model to the exact JSON format")
+    i.add_argument("model", help="a saved torch module (.pt/.pth), a TorchScript file, a "
+                                 "state_dict (with --widths) or an ONNX model (.onnx)")
+    i.add_argument("--widths", help="for a state_dict: n_in,n_1,...,n_L")
+    i.add_argument("--activation", default="relu", help="for a state_dict: the hidden activation")
+    i.add_argument("--input-shape", help="C,H,W of the input, for Conv2d/AvgPool2d layers "
+                                         "(unrolled into dense layers)")
+    i.add_argument("--module", help="PACKAGE.MODULE:CLASS of a custom model class to import "
+                                    "before unpickling")
     i.add_argument("-o", "--output", required=True, help="the network file to write (.json)")
     i.set_defaults(func=cmd_net_import)
     x = nsub.add_parser("export", help="the exact JSON format to a saved torch nn.Sequential")

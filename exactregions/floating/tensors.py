@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -38,9 +39,14 @@ class TorchNet:
     p: tuple[torch.Tensor, ...]
 
     @staticmethod
-    def from_network(net: Network, device: str | torch.device = "cpu",
+    def from_network(net: Any, device: str | torch.device = "cpu",
                      dtype: torch.dtype = DEFAULT_DTYPE) -> "TorchNet":
-        """Round the exact net to float tensors on ``device``."""
+        """Round the exact net to float tensors on ``device``; any model
+        :func:`exactregions.load_network` takes (an ``nn.Module``, an ONNX model, a path) is
+        converted first."""
+        if not isinstance(net, Network):
+            from exactregions.models import load_network
+            net = load_network(net)
         def t(values: list) -> torch.Tensor:
             return torch.tensor([float(v) for v in values], dtype=dtype, device=device)
         W, b, xi, q, p = [], [], [], [], []

@@ -1,0 +1,111 @@
+"""Every model a researcher has, as an exact network: the front door of ``exactregions``.
+
+:func:`load_network` takes an exact network file (``.json``), a saved torch module (``.pt``,
+``.pth``), a TorchScript file, a ``state_dict`` plus its architecture, an ONNX file (``.onnx``),
+an ``nn.Module`` or ONNX ``ModelProto`` object, or a :class:`~exactregions.exact.Network`. Torch
+and onnx are imported only when such a model is given. Float weights enter by their exact binary
+values (the one door, :func:`~exactregions.exact.exact_rational`). The exact package itself
+(``exactregions.exact``) takes exact networks only and refuses modules and tensors.
+
+>>> import exactregions as er
+>>> er.load_network("data/demo_2d.json").widths
+(2, 16, 16, 16, 1)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from exactregions.errors import FormatError, NotExactError
+from exactregions.exact.netfile import load_network as load_network_file
+from exactregions.exact.network import Network
+
+__all__ = ["load_network", "region_complex"]
+
+TORCH_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript")
+
+
+def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
+                 input_shape: tuple[int, ...] | None = None, module: str | None = None) -> Network:
+    """Any supported model as an exact :class:`Network`.
+
+    Parameters
+    ----------
+    source : path, Network, nn.Module, state_dict, onnx.ModelProto
+        What to load (see the module docstring).
+    widths, activation : optional
+        The architecture of a ``state_dict`` (n_in, n_1, …, n_L; the hidden activation).
+    input_shape : (C, H, W), optional
+        For models with Conv2d/AvgPool2d layers, which are unrolled to dense ones.
+    module : "pkg.mod:Class", optional
+        Import a custom model class before unpickling a saved module.
+
+    Raises
+    ------
+    FormatError
+        For an unreadable or unknown file, a state_dict without widths, a class that cannot be
+        imported.
+    NotExactError
+        For a tensor or array (it is data, not a network).
+    UnsupportedActivationError, InvalidNetworkError
+        For layers that are not piecewise linear of this form, or wrong shapes.
+    """
+    if isinstance(source, Network):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        suffix = p.suffix.lower()
+        if suffix == ".onnx":
+            from exactregions.onnx_io import load_onnx
+            return load_onnx(p)
+        if suffix in TORCH_SUFFIXES or (suffix != ".json" and _is_zip(p)):
+            from exactregions.floating.torch_io import load_torch_network
+            return load_torch_network(p, widths=widths, activation=activation,
+                                      input_shape=input_shape, module=module)
+        return load_network_file(p)
+    kind = type(source).__module__.split(".")[0]
+    if kind == "onnx" or type(source).__name__ == "ModelProto":
+        from exactregions.onnx_io import network_from_onnx
+        return network_from_onnx(source)
+    if hasattr(source, "state_dict") and hasattr(source, "forward"):
+        from exactregions.floating.torch_io import checked_network_from_torch
+        return checked_network_from_torch(source, input_shape=input_shape)
+    if isinstance(source, dict) and source and all(hasattr(v, "shape") for v in source.values()):
+        if widths is None:
+            raise FormatError("a state_dict needs its architecture: widths=(n_in, …, n_L) "
+                              "[, activation='relu']")
+        from exactregions.floating.torch_io import network_from_state_dict
+        return network_from_state_dict(source, widths, activation)
+    if isinstance(source, dict):
+        from exactregions.exact.netfile import network_from_dict
+        return network_from_dict(source)
+    raise NotExactError(f"cannot make a network of a {type(source).__name__}: give a path, an "
+                        "nn.Module, a state_dict with widths, an ONNX model or a Network")
+
+
+def _is_zip(p: Path) -> bool:
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def region_complex(net: Any, domain: Any, progress: Callable[[int, int], None] | None = None,
+                   independent_check: bool = True) -> Any:
+    """:func:`exactregions.exact.region_complex` for any model :func:`load_network` takes (a torch
+    module, an ONNX model, a path): the model is converted first, by its exact binary values.
+
+    >>> import exactregions as er
+    >>> rc = er.region_complex("data/sawtooth_4.json", er.box([(0, 1)]))
+    >>> len(rc.linear_regions)
+    16
+    """
+    from exactregions.exact.complex import region_complex as exact_region_complex
+    if not isinstance(net, Network):
+        if hasattr(net, "dtype") and not hasattr(net, "forward"):
+            raise NotExactError(f"a {type(net).__name__} is data, not a network")
+        net = load_network(net)
+    return exact_region_complex(net, domain, progress, independent_check)
