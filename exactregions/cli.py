@@ -97,6 +97,28 @@ def _bar(args: argparse.Namespace, desc: str, unit: str):
             bar.close()
 
 
+_SLICE_POINTS = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0))
+_SLICE_AXES = ("s (along P2 − P1)", "t (along P3 − P1)")
+
+
+def _figure_arg(args: argparse.Namespace) -> str | None:
+    """The figure's path (``--figure``, or the older ``--png``), checked for its suffix."""
+    from exactregions.figure import FIGURE_SUFFIXES
+    path = getattr(args, "figure", None) or getattr(args, "png", None)
+    if path and Path(path).suffix.lower() not in FIGURE_SUFFIXES:
+        raise InvalidDomainError(f"figure {path!r}: write .png, .svg or .pdf")
+    if getattr(args, "dpi", 200) < 10:
+        raise InvalidDomainError(f"--dpi must be at least 10, got {args.dpi}")
+    return path
+
+
+def _labels(args: argparse.Namespace) -> list[str]:
+    labels = [x.strip() for x in (getattr(args, "labels", None) or "P1,P2,P3").split(",")]
+    if len(labels) != 3 or not all(labels):
+        raise InvalidDomainError("--labels takes three comma-separated names, e.g. 'cat,dog,ship'")
+    return labels
+
+
 MAX_BOX_DIM = 20
 """An exact enumeration of a box of higher dimension is refused: the box alone has 2^n vertices
 (2^784 for MNIST's inputs), and the regions of a generic first layer alone number
@@ -178,7 +200,9 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
 
     if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
         raise FormatError(f"--graph {args.graph!r}: use one of {', '.join(GRAPH_FORMATS)}")
-    _check_outputs(args.json, args.graph)
+    figure = _figure_arg(args)
+    labels = _labels(args)
+    _check_outputs(args.json, args.graph, figure, args.geojson)
     net = _net_arg(args.net)
     if not args.through and net.input_dim > MAX_BOX_DIM:
         raise InvalidDomainError(
@@ -199,11 +223,22 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     else:
         summary = complex_summary(rc)
     summary["seconds"] = round(elapsed, 3)
-    with _staged(args.json, args.graph) as (json_tmp, graph_tmp):
+    if (figure or args.geojson) and rc.dim not in (2, 3):
+        raise InvalidDomainError(f"figures and GeoJSON are drawn for 2-D domains (and figures for "
+                                 f"3-D boxes); this domain has dimension {rc.dim}")
+    if args.geojson and rc.dim != 2:
+        raise InvalidDomainError("GeoJSON needs a 2-D domain (a 2-D box or a plane slice)")
+    with _staged(args.json, args.graph, figure, args.geojson) as (json_tmp, graph_tmp, fig_tmp,
+                                                                   geo_tmp):
         if args.json:
             Path(json_tmp).write_text(json.dumps(summary, indent=1) + "\n")
         if args.graph:
             write_graph(region_graph(rc), graph_tmp)
+        if figure:
+            _draw_complex(rc, fig_tmp, labels, args)
+        if args.geojson:
+            from exactregions.exact.geojson import complex_geojson
+            Path(geo_tmp).write_text(json.dumps(complex_geojson(rc)) + "\n")
     counts = summary["boundary_pieces"]
     print(f"net {args.net}: widths {'-'.join(map(str, net.widths))}, {net.num_neurons} neurons")
     print(f"domain: {dom.description}")
@@ -222,10 +257,31 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
           "facets, linear regions, B_N pieces and their neurons)")
     rate = len(rc.activation_regions) / elapsed if elapsed > 0 else float("inf")
     print(f"time: {elapsed:.2f} s ({rate:.0f} regions/s)")
-    for p in (args.json, args.graph):
+    for p in (args.json, args.graph, figure, args.geojson):
         if p:
             print(f"wrote {p}")
     return 0
+
+
+def _draw_complex(rc, path: str, labels: list[str], args: argparse.Namespace) -> None:
+    """The exact complex drawn: 2-D as coloured polygons, 3-D as a wireframe of its edges."""
+    from exactregions import figure as fig
+    title = (f"{Path(args.net).name}: {len(rc.activation_regions)} activation, "
+             f"{len(rc.linear_regions)} linear regions (exact, certified)")
+    if rc.dim == 2:
+        on_plane = rc.domain.embedding is not None
+        fig.draw_partition(fig.polygons_of_complex(rc),
+                           [r.linear_region for r in rc.activation_regions], path, title=title,
+                           points=dict(zip(labels, _SLICE_POINTS)) if on_plane else None,
+                           axis_labels=_SLICE_AXES if on_plane else ("x1", "x2"), dpi=args.dpi)
+        return
+    segs, on = [], []
+    for face in rc.faces:
+        if face.dim == 1:
+            a, b = (tuple(float(x) for x in rc.vertices[v]) for v in face.verts)
+            segs.append((a, b))
+            on.append(face.in_bn)
+    fig.draw_wireframe(segs, on, path, title=title, dpi=args.dpi)
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
@@ -541,14 +597,14 @@ def cmd_slice(args: argparse.Namespace) -> int:
     import torch
 
     from exactregions.exact.domain import parse_box, parse_point
-    from exactregions.floating.slice import plot_slice, slice_regions
+    from exactregions.floating.slice import slice_regions
     from exactregions.floating.tensors import TorchNet
 
     if not args.through or len(args.through) != 3:
         raise InvalidDomainError("slice needs --through P1 P2 P3")
-    if args.png and not args.png.lower().endswith(".png"):
-        raise InvalidDomainError(f"--png {args.png!r}: the picture is written as PNG")
-    _check_outputs(args.json, args.png)
+    figure = _figure_arg(args)
+    labels = _labels(args)
+    _check_outputs(args.json, figure)
     _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
@@ -584,9 +640,12 @@ def cmd_slice(args: argparse.Namespace) -> int:
         silent_disagreement = not agree and res.near_ties == 0
         title += (f"\nexact: {len(rc.activation_regions)} activation, {len(rc.linear_regions)} "
                   f"linear regions — {'agree' if agree else 'DISAGREE'}")
-    with _staged(args.png, args.json) as (png_tmp, json_tmp):
-        if args.png:
-            plot_slice(res, png_tmp, title=title)
+    with _staged(figure, args.json) as (fig_tmp, json_tmp):
+        if figure:
+            from exactregions import figure as fig
+            fig.draw_partition(fig.polygons_of_slice(res), res.linear.cpu().tolist(), fig_tmp,
+                               title=title, points=dict(zip(labels, _SLICE_POINTS)),
+                               axis_labels=_SLICE_AXES, dpi=args.dpi)
         if args.json:
             Path(json_tmp).write_text(json.dumps(out, indent=1) + "\n")
     print(f"slice of {'-'.join(map(str, net.widths))} on {dev}: {res.activation_regions} activation "
@@ -597,7 +656,7 @@ def cmd_slice(args: argparse.Namespace) -> int:
               f"regions: {'agree' if e['agree'] else 'DISAGREE'}"
               + ("" if e["agree"] else (f" ({res.near_ties} near-ties reported)" if res.near_ties
                                         else " with no near-tie reported")))
-    for p in (args.png, args.json):
+    for p in (figure, args.json):
         if p:
             print(f"wrote {p}")
     return EXIT_DISAGREE if silent_disagreement else 0
@@ -677,6 +736,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "A point is comma-separated numbers or a .npy/.json vector")
     e.add_argument("--json", help="write the summary (exact numbers as strings) here")
     e.add_argument("--graph", help="write the region graph (.graphml, .json node-link, .gexf)")
+    e.add_argument("--figure", help="draw the exact complex (.png, .svg, .pdf): a 2-D box or "
+                                    "plane coloured by linear region, a 3-D box as a wireframe")
+    e.add_argument("--dpi", type=int, default=200, help="figure resolution")
+    e.add_argument("--labels", default="P1,P2,P3", help="names of a plane's three points")
+    e.add_argument("--geojson", help="the 2-D regions as GeoJSON polygons (float coordinates, "
+                                     "exact ones as strings beside them)")
     e.add_argument("--regions", action="store_true",
                    help="write the full certificate to --json: the net, K, every region's "
                         "H-polytope, pattern, witness, volume, vertices and output map, the "
@@ -712,7 +777,12 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
     sl.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     sl.add_argument("--exact", action="store_true", help="re-run in the exact core and compare")
-    sl.add_argument("--png", help="draw the slice (regions coloured, the three points marked)")
+    sl.add_argument("--figure", help="draw the slice for a paper (.png, .svg or .pdf): regions "
+                                     "coloured by linear region, activation edges thin, linear "
+                                     "boundaries dark, the three points labelled")
+    sl.add_argument("--png", help="the same as --figure (kept for old scripts)")
+    sl.add_argument("--dpi", type=int, default=200, help="figure resolution")
+    sl.add_argument("--labels", default="P1,P2,P3", help="names of the three points in the figure")
     sl.add_argument("--json", help="write the counts (and the exact recount) here")
     _progress_options(sl)
     sl.set_defaults(func=cmd_slice)

@@ -185,7 +185,8 @@ def test_slice_exact_carries_the_exact_answer(tmp_path, capsys, monkeypatch):
     assert json.loads(out.read_text())["exact"] == {"activation_regions": 2, "linear_regions": 2,
                                                     "agree": True}
     titles = []
-    monkeypatch.setattr(slice_mod, "plot_slice", lambda res, path, title: (
+    import exactregions.figure as figure_mod
+    monkeypatch.setattr(figure_mod, "draw_partition", lambda polys, linear, path, title, **kw: (
         titles.append(title), Path(path).write_bytes(b"png")))
     real = slice_mod.slice_regions
 

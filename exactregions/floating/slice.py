@@ -30,7 +30,7 @@ from exactregions.errors import InvalidDomainError
 from exactregions.floating.glue import glue_polygons
 from exactregions.floating.tensors import DEFAULT_TOL, TorchNet, chunks, row_chunk
 
-__all__ = ["SliceResult", "slice_regions", "plot_slice"]
+__all__ = ["SliceResult", "slice_regions"]
 
 
 @dataclass(frozen=True)
@@ -525,31 +525,3 @@ def _areas(V: torch.Tensor, poly: torch.Tensor, n_poly: int) -> torch.Tensor:
     nxt = _next_index(poly)
     cross = V[:, 0] * V[nxt, 1] - V[:, 1] * V[nxt, 0]
     return torch.zeros(n_poly, dtype=V.dtype, device=V.device).index_add_(0, poly, cross) / 2
-
-
-def plot_slice(res: SliceResult, path: str, points: bool = True, title: str = "") -> None:
-    """Draw the partition, one colour per activation region (edges of linear regions darker)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.collections import PolyCollection
-
-    V = res.verts.cpu().numpy()
-    poly = res.poly.cpu().numpy()
-    bounds = np.flatnonzero(np.r_[True, poly[1:] != poly[:-1], True])
-    polys = [V[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    rng = np.random.default_rng(0)
-    colours = rng.uniform(0.15, 0.95, size=(len(polys), 3))
-    fig, ax = plt.subplots(figsize=(7, 7), dpi=120)
-    ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors="k", linewidths=0.1))
-    if points:
-        ax.scatter([0, 1, 0], [0, 0, 1], c="k", s=25, zorder=3)
-    ax.set_xlim(V[:, 0].min(), V[:, 0].max())
-    ax.set_ylim(V[:, 1].min(), V[:, 1].max())
-    ax.set_aspect("equal")
-    ax.set_title(title or f"{res.activation_regions} activation regions, "
-                          f"{res.linear_regions} linear regions")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-
