@@ -691,7 +691,8 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
         print(f"{args.target}: passed {rep.examples} examples ({args.kind}, exact oracle"
               f"{', metamorphic checks' if args.kind == 'lines' else ''}) in {el:.1f} s")
         return 0
-    print(f"{args.target}: FAILED\n{rep.message}\nminimal failing example: {rep.example}")
+    print(f"{args.target}: FAILED\n{rep.message}\nminimal failing example: {rep.example}\n"
+          f"reproduce it (save as test_reproduce.py, run pytest):\n{rep.reproducer}")
     return 1
 
 

@@ -104,3 +104,78 @@ def test_public_domain_strategies():
     def inner(seg, pl):
         assert seg.dim == 1 and pl.dim == 2 and pl.embedding is not None
     inner()
+
+
+# ----- targeted strategies, reproducers, health checks (the kit from a user's chair) --------
+
+def _merge_nearly_equal_slopes(net, p1, p2):
+    """A counter right in every way but one: neighbouring pieces whose slopes agree to 2% are
+    merged (the subtle bug the targeted strategies are there for)."""
+    from fractions import Fraction as F
+    rc = er.region_complex(net, er.segment([F(x) for x in p1], [F(x) for x in p2]),
+                           independent_check=False)
+    regs = rc.activation_regions
+    pieces = sorted((min(v[0] for m in lr.members for v in regs[m].vertices),
+                     regs[lr.members[0]].output_map[0][0]) for lr in rc.linear_regions)
+    count, cur = 1, pieces[0][1]
+    for _, s in pieces[1:]:
+        if abs(s - cur) > F(2, 100) * max(abs(cur), abs(s)):
+            count += 1
+        cur = s
+    return count
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merging_slopes_that_agree_to_2_percent_is_caught_within_100_examples(seed):
+    from exactregions.testing import check_line_counter
+    rep = check_line_counter(_merge_nearly_equal_slopes, model="exact", examples=100, seed=seed,
+                             metamorphic=False)
+    assert not rep.passed and "under-count" in rep.message
+
+
+GRID_COUNTER = """
+import numpy as np
+
+def grid_counter(model, p1, p2, n=64):
+    t = (np.arange(n) + 0.38) / n
+    h = np.asarray(p1) + t[:, None] * (np.asarray(p2) - np.asarray(p1))
+    for layer in model:
+        z = h @ layer["weight"].T + layer["bias"]
+        h = z if layer["activation"] == "identity" else np.maximum(z, 0)
+    slope = np.diff(h[:, 0]) / np.diff(t)
+    return 1 + int((~np.isclose(slope[1:], slope[:-1])).sum())
+"""
+
+
+def test_a_failure_comes_with_a_reproducer_that_fails_the_same_way(tmp_path, monkeypatch):
+    from exactregions.testing import check_line_counter
+    (tmp_path / "my_counters.py").write_text(GRID_COUNTER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import my_counters
+    rep = check_line_counter(my_counters.grid_counter, examples=40, activations=("relu",))
+    assert not rep.passed and "def test_reproduce" in rep.reproducer
+    assert "-count by" in rep.message and "affine maps in t" in rep.message
+    f = tmp_path / "test_reproduce.py"
+    f.write_text(rep.reproducer)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(f)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1 and "CounterMismatch" in run.stdout, run.stdout[-2000:]
+
+
+def test_the_strategies_pass_health_checks_in_a_users_own_test():
+    from hypothesis import given, settings
+    from exactregions.testing import networks, planes, segments, subtle_networks
+
+    seen = []
+
+    @settings(max_examples=30, deadline=None)   # hypothesis' default health checks stay on
+    @given(networks(input_dim=2), subtle_networks(input_dim=2), segments(2, with_points=True),
+           planes(3, with_points=True))
+    def users_test(net, subtle, seg, pln):
+        (dom, (p1, p2)), (plane_dom, pts) = seg, pln
+        assert dom.embedding.origin == tuple(p1) and len(pts) == 3
+        assert plane_dom.embedding.origin == tuple(pts[0])
+        seen.append(subtle.source)
+
+    users_test()
+    assert len(seen) == 30

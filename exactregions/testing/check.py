@@ -12,11 +12,11 @@ from exactregions.exact.domain import InvalidDomainError, plane
 from exactregions.testing.metamorphic import check_line_metamorphic
 from exactregions.testing.oracles import CounterMismatch, assert_line_counts, assert_partition
 from exactregions.testing.strategies import activations as activation_strategy
-from exactregions.testing.strategies import dyadic_rationals, networks
+from exactregions.testing.strategies import dyadic_rationals, networks, subtle_networks
 
 ALL_ACTIVATIONS = ("relu", "leaky_relu", "abs", "hardtanh", "pwl")
 
-__all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "PROFILES"]
+__all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "PROFILES", "reproducer"]
 
 PROFILES = {"quick": 30, "thorough": 300}
 """Examples per check for the ``--exactregions-profile`` values."""
@@ -24,16 +24,47 @@ PROFILES = {"quick": 30, "thorough": 300}
 
 @dataclass(frozen=True)
 class CheckReport:
-    """``passed``; on failure the shrunk ``example`` (a readable description) and ``message``."""
+    """``passed``; on failure the shrunk ``example`` (a readable description), ``message``, and
+    ``reproducer``: a pytest file (the net as exact JSON, the points, the assertion) to paste."""
 
     passed: bool
     examples: int
     message: str = ""
     example: str = ""
+    reproducer: str = ""
 
     def raise_if_failed(self) -> None:
         if not self.passed:
-            raise CounterMismatch(f"{self.message}\nminimal failing example: {self.example}")
+            raise CounterMismatch(f"{self.message}\nminimal failing example: {self.example}\n"
+                                  f"reproduce it:\n{self.reproducer}")
+
+
+def reproducer(counter: Callable[..., Any], kind: str, net: Any, pts: Any, model: str) -> str:
+    """A self-contained pytest file that replays one failing case against the exact oracle.
+
+    >>> from exactregions.exact.constructions import sawtooth_network
+    >>> text = reproducer(len, "lines", sawtooth_network(1), [[0], [1]], "numpy")
+    >>> "def test_reproduce" in text and "assert_line_counts" in text
+    True
+    """
+    import json
+
+    from exactregions.exact.netfile import network_to_dict
+    from exactregions.exact.rational import format_rational
+    mod = getattr(counter, "__module__", None) or "my_counters"
+    name = getattr(counter, "__qualname__", None) or getattr(counter, "__name__", "counter")
+    points = [[format_rational(v) for v in p] for p in pts]
+    net_json = json.dumps(network_to_dict(net))
+    check = ("assert_line_counts(counter, NET, *POINTS, model=MODEL)" if kind == "lines" else
+             "assert_partition(counter, NET, *POINTS, model=MODEL)")
+    what = "assert_line_counts" if kind == "lines" else "assert_partition"
+    return (f"import json\n\nimport exactregions as er\n"
+            f"from exactregions.testing import {what}\n"
+            f"from {mod} import {name.split('.')[0]} as counter  # the counter under test\n\n"
+            f"NET = er.network_from_dict(json.loads({net_json!r}))\n"
+            f"POINTS = [[er.exact_rational(x) for x in p] for p in {points!r}]\n"
+            f"MODEL = {model!r}\n\n\n"
+            f"def test_reproduce():\n    {check}\n")
 
 
 def _points(n: int, k: int) -> st.SearchStrategy:
@@ -98,7 +129,8 @@ def prune(net):
     return Network(net.input_dim, tuple(layers), source=net.source)
 
 
-def _run(test, examples: int, seed: int, tracker: _Tracker, recheck=None) -> CheckReport:
+def _run(test, examples: int, seed: int, tracker: _Tracker, recheck=None,
+         replay: Callable[[Any, Any], str] | None = None) -> CheckReport:
     wrapped = settings(max_examples=examples, deadline=None, database=None,
                        suppress_health_check=list(HealthCheck), print_blob=False)(test)
     wrapped = hseed(seed)(wrapped)
@@ -118,7 +150,14 @@ def _run(test, examples: int, seed: int, tracker: _Tracker, recheck=None) -> Che
                 except Exception as exc:
                     message, example = (f"the counter raised {type(exc).__name__}: {exc}",
                                         _describe(small, pts))
-        return CheckReport(False, examples, message, example)
+        case = tracker.case
+        if recheck is not None and tracker.case:
+            net, pts = tracker.case
+            small = prune(net)
+            if small.widths != net.widths and example == _describe(small, pts):
+                case = (small, pts)
+        text = replay(*case) if replay is not None and case else ""
+        return CheckReport(False, examples, message, example, text)
     return CheckReport(True, examples)
 
 
@@ -149,8 +188,11 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
     """
     tracker = _Tracker(shrink_budget)
 
-    @given(net=networks(input_dim=st.integers(1, 3), weights="dyadic", biases="dyadic",
+    @given(net=st.one_of(
+               networks(input_dim=st.integers(1, 3), weights="dyadic", biases="dyadic",
                         max_neurons=max_neurons, activation=activation_strategy(tuple(activations))),
+               subtle_networks(input_dim=st.integers(1, 3), max_neurons=max_neurons,
+                               activation=activation_strategy(tuple(activations)))),
            data=st.data())
     def test(net, data):
         p1, p2 = data.draw(_points(net.input_dim, 2))
@@ -173,7 +215,8 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
         if metamorphic:
             check_line_metamorphic(counter, net, *pts, model=model, seed=seed)
 
-    return _run(test, examples, seed, tracker, one)
+    return _run(test, examples, seed, tracker, one,
+                lambda net, pts: reproducer(counter, "lines", net, pts, model))
 
 
 def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examples: int = 30,
@@ -208,4 +251,5 @@ def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examp
     def one(net, pts):
         assert_partition(counter, net, *pts, model=model)
 
-    return _run(test, examples, seed, tracker, one)
+    return _run(test, examples, seed, tracker, one,
+                lambda net, pts: reproducer(counter, "slice", net, pts, model))

@@ -78,6 +78,32 @@ def exact_breakpoints(rc: RegionComplex) -> list[tuple[Fraction, tuple]]:
     return sorted(out)
 
 
+def _piece_maps(rc: RegionComplex, most: int = 8) -> str:
+    """Each exact linear piece of a 1-D complex with its affine map (out = a·t + c per output)."""
+    parts = []
+    regions = rc.activation_regions
+    for lr in rc.linear_regions[:most]:
+        r = regions[lr.members[0]]
+        ts = [v[0] for m in lr.members for v in regions[m].vertices]
+        maps = ", ".join(_affine(row, ("t",)) for row in r.output_map)
+        parts.append(f"[{min(ts)}, {max(ts)}]: {maps}")
+    more = len(rc.linear_regions) - most
+    return "; ".join(parts) + (f"; … {more} more" if more > 0 else "")
+
+
+def _affine(row: Sequence[Fraction], names: Sequence[str]) -> str:
+    """``a·s + b·t − c`` from the row (a, b, c)."""
+    text = " + ".join(f"{a}·{x}" for a, x in zip(row, names)).replace("+ -", "− ")
+    c = row[len(names)]
+    return f"{text} {'−' if c < 0 else '+'} {abs(c)}"
+
+
+def _map_of(rc: RegionComplex, lr: Any) -> str:
+    """A linear region's affine map on the plane: out = a·s + b·t + c per output."""
+    row_maps = rc.activation_regions[lr.members[0]].output_map
+    return ", ".join(_affine(r, ("s", "t")) for r in row_maps)
+
+
 def _float_list(p: Sequence[Any]) -> list[float]:
     return [float(v) for v in p]
 
@@ -107,10 +133,17 @@ def assert_line_counts(counter: Callable[..., Any], net: Network, p1: Sequence[A
             ends = [Fraction(0)] + [t for t, _ in exact] + [Fraction(1)]
             pieces = sorted(zip(ends, ends[1:]), key=lambda ab: ab[1] - ab[0])
             narrow = "; ".join(f"t in [{a}, {b}] (length {float(b - a):.3g})" for a, b in pieces[:2])
-            hint = (f"; the narrowest exact pieces, the likeliest to be missed: {narrow}"
-                    if int(got) < want else "")
+            if int(got) < want:
+                kind = (f"an under-count by {want - int(got)}; the narrowest exact pieces, the "
+                        f"likeliest to be missed: {narrow}")
+            else:
+                kind = (f"an over-count by {int(got) - want}: it splits a linear piece where the "
+                        "net's affine map does not change (a kink counted twice, or a neuron "
+                        "switching that no output sees)")
             raise CounterMismatch(f"{where}: counter says {int(got)} linear pieces, exact answer "
-                                  f"is {want}; the exact breakpoints are: {detail or 'none'}{hint}")
+                                  f"is {want} ({kind}); the exact breakpoints are: "
+                                  f"{detail or 'none'}; the exact linear pieces and their affine "
+                                  f"maps in t: {_piece_maps(rc)}")
         return
     ts = sorted(float(t) for t in got)
     missed = [(t, ns) for t, ns in exact if not any(abs(float(t) - u) <= tol for u in ts)]
@@ -144,10 +177,20 @@ def assert_partition(counter: Callable[..., Any], net: Network, p1: Sequence[Any
     by_size = sorted(rc.linear_regions, key=lambda lr: lr.volume)
     if isinstance(got, int) or (hasattr(got, "ndim") and getattr(got, "ndim", 1) == 0):
         if int(got) != want:
-            few = "; ".join(f"witness (s, t) = ({float(lr.witness[0]):.9g}, {float(lr.witness[1]):.9g}), "
-                            f"area {lr.volume} ({float(lr.volume):.3g})" for lr in by_size[:3])
+            if int(got) < want:
+                few = "; ".join(f"witness (s, t) = ({float(lr.witness[0]):.9g}, "
+                                f"{float(lr.witness[1]):.9g}), area {lr.volume} "
+                                f"({float(lr.volume):.3g}), map {_map_of(rc, lr)}"
+                                for lr in by_size[:3])
+                kind = (f"an under-count by {want - int(got)}; the smallest exact regions (likely "
+                        f"missed): {few}")
+            else:
+                kind = (f"an over-count by {int(got) - want}: it splits linear regions where the "
+                        "net's affine map does not change; the exact regions' maps: "
+                        + "; ".join(f"region {lr.index} {_map_of(rc, lr)}"
+                                    for lr in rc.linear_regions[:4]))
             raise CounterMismatch(f"{where}: counter says {int(got)} linear regions, exact answer is "
-                                  f"{want}; the smallest exact regions (likely missed): {few}")
+                                  f"{want} ({kind})")
         return
     # representative points: find the exact linear region of each
     hit = set()

@@ -23,8 +23,8 @@ from exactregions.exact.domain import Domain, box
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import exact_rational
 
-__all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks", "boxes",
-           "segments", "planes"]
+__all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks",
+           "subtle_networks", "boxes", "segments", "planes"]
 
 
 def dyadic_rationals(max_exponent: int = 4, max_abs: int = 3) -> st.SearchStrategy[Fraction]:
@@ -125,6 +125,52 @@ def networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integ
 
 
 @st.composite
+def subtle_networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integers(1, 3),
+                    max_neurons: int = 8,
+                    activation: st.SearchStrategy[Activation] | None = None) -> Network:
+    """Nets built to catch subtle counter bugs within ~100 examples (targeted, not uniform):
+
+    * ``small kinks`` — one always-open neuron carries a slope of about 2 and others add kinks
+      that change it by 1/128–1/32 (under 2%: a counter that merges "nearly equal" slopes
+      misses them);
+    * ``near-parallel`` — first-layer hyperplanes whose normals differ by 2^-6–2^-8, crossing
+      far away or just inside;
+    * ``tiny regions`` — breakpoints 2^-20 apart.
+
+    All numbers are dyadic (exact in float64). Shrinks towards fewer neurons.
+    """
+    n = draw(input_dim) if isinstance(input_dim, st.SearchStrategy) else input_dim
+    act = draw(activation if activation is not None else activations())
+    kind = ("small kinks", "small kinks", "near-parallel", "tiny regions")[draw(st.integers(0, 3))]
+    k = draw(st.integers(2, max(2, min(max_neurons, 6))))
+    base = [Fraction(draw(st.integers(1, 4)), 4) for _ in range(n)]        # a common direction
+    W1, b1, out = [], [], []
+    for i in range(k):
+        if kind == "near-parallel":
+            tilt = Fraction(draw(st.integers(-4, 4)), 2 ** draw(st.integers(6, 8)))
+            row = [base[0] + tilt] + base[1:]
+            bias = Fraction(draw(st.integers(-8, 8)), 8)
+        elif kind == "tiny regions":
+            row = list(base)
+            bias = Fraction(draw(st.integers(-4, 4)), 2 ** 20) - Fraction(i, 4)
+        else:
+            row = [Fraction(draw(st.integers(-4, 4)), 4) for _ in range(n)]
+            bias = Fraction(draw(st.integers(-4, 4)), 4)
+        W1.append(tuple(row))
+        b1.append(bias)
+        small = kind == "small kinks" and i > 0
+        out.append(Fraction(draw(st.sampled_from([1, -1])), 2 ** draw(st.integers(5, 7)))
+                   if small else Fraction(draw(st.sampled_from([1, 2, -1])), 1))
+    if kind == "small kinks":   # the carrier: open on the whole box, a slope of about 2
+        W1[0] = tuple(Fraction(1, 2) for _ in range(n))
+        b1[0] = Fraction(8)
+        out[0] = Fraction(2)
+    layers = (Layer(tuple(W1), tuple(b1), act), Layer((tuple(out),), (Fraction(0),),
+                                                      Activation.identity()))
+    return Network(n, layers, source=f"hypothesis subtle_networks ({kind})")
+
+
+@st.composite
 def boxes(draw: st.DrawFn, dim: int) -> Domain:
     """A box with dyadic sides, each of positive length."""
     sides = []
@@ -136,25 +182,42 @@ def boxes(draw: st.DrawFn, dim: int) -> Domain:
 
 
 @st.composite
-def segments(draw: st.DrawFn, dim: int, points: Sequence[Sequence[Any]] | None = None) -> Domain:
-    """A segment P1 -> P2 (the ``--through P1 P2`` domain): given points, or two drawn dyadic ones."""
+def segments(draw: st.DrawFn, dim: int, points: Sequence[Sequence[Any]] | None = None,
+             with_points: bool = False) -> Any:
+    """A segment P1 -> P2 (the ``--through P1 P2`` domain): given points, or two drawn dyadic ones.
+    ``with_points=True`` gives ``(domain, (p1, p2))``, the points a counter is called with."""
     from exactregions.exact.domain import segment
     if points is not None:
-        return segment(*points)
-    p1 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim))
-    p2 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim).filter(lambda q: q != p1))
-    return segment(p1, p2)
+        p1, p2 = points
+    else:
+        p1 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim))
+        p2 = draw(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim)
+                  .filter(lambda q: q != p1))
+    dom = segment(p1, p2)
+    return (dom, (p1, p2)) if with_points else dom
 
 
 @st.composite
-def planes(draw: st.DrawFn, dim: int, bounds: Sequence[tuple[Any, Any]] = ((0, 1), (0, 1))) -> Domain:
-    """A plane through three drawn dyadic points (not collinear) over ``bounds``."""
-    from exactregions.errors import InvalidDomainError
+def planes(draw: st.DrawFn, dim: int, bounds: Sequence[tuple[Any, Any]] = ((0, 1), (0, 1)),
+           with_points: bool = False) -> Any:
+    """A plane through three drawn dyadic points (not collinear) over ``bounds``.
+    ``with_points=True`` gives ``(domain, (p1, p2, p3))``.
+
+    Collinear draws are not filtered away (that trips hypothesis' health checks in a user's own
+    test): the third point is nudged off the line through the first two instead."""
     from exactregions.exact.domain import plane
-    pts = st.lists(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim), min_size=3, max_size=3)
-    while True:
-        p1, p2, p3 = draw(pts)
-        try:
-            return plane(p1, p2, p3, bounds=bounds)
-        except InvalidDomainError:
-            continue
+    from exactregions.exact.polytope import rank
+    from gmpy2 import mpq
+    pts = st.lists(st.lists(dyadic_rationals(3, 1), min_size=dim, max_size=dim), min_size=3,
+                   max_size=3)
+    p1, p2, p3 = draw(pts)
+    if p1 == p2:
+        p2 = [p2[0] + 1] + list(p2[1:])
+    d1 = [mpq(y - x) for x, y in zip(p1, p2)]
+    for i in range(dim + 1):
+        if rank([d1, [mpq(y - x) for x, y in zip(p1, p3)]]) == 2:
+            break
+        p3 = list(p3)
+        p3[i % dim] += 1
+    dom = plane(p1, p2, p3, bounds=bounds)
+    return (dom, (p1, p2, p3)) if with_points else dom
