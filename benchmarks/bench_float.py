@@ -92,6 +92,39 @@ def bench_slice_2d(dev: str) -> None:
           flush=True)
 
 
+def bench_under_load(dev: str, reps: int = 7) -> None:
+    """The 2-32-32-32-1 slice quiet and while a second CPU-bound process spins (medians of
+    alternating runs; the kernel picks one thread for a net this small)."""
+    import statistics
+    import subprocess
+    import sys
+    net = er.random_network([2, 32, 32, 32, 1], seed=0, bias_std=1e-3)
+    tn = TorchNet.from_network(net, device=dev)
+    e = torch.eye(2, dtype=torch.float64, device=dev)
+    z = torch.zeros(2, dtype=torch.float64, device=dev)
+
+    def once() -> float:
+        t = time.perf_counter()
+        slice_regions(tn, z, e[0], e[1], ((-1.0, 1.0), (-1.0, 1.0)))
+        _sync(dev)
+        return time.perf_counter() - t
+
+    once()
+    quiet, busy = [], []
+    for _ in range(reps):
+        quiet.append(once())
+        spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.2)
+        try:
+            busy.append(once())
+        finally:
+            spin.kill()
+            spin.wait()
+    q, b = statistics.median(quiet), statistics.median(busy)
+    print(f"2-32-32-32-1 slice under load: quiet {q:.3f} s, with a second busy process {b:.3f} s "
+          f"({b / q:.2f}x; target <= 1.5x)", flush=True)
+
+
 def bench_lines(dev: str, n_lines: int, n_rc: int) -> None:
     net = er.random_network([784, 1000, 1000, 1000, 10], seed=0, bias_std=1e-3)
     tn = TorchNet.from_network(net, device=dev)
@@ -167,11 +200,13 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lines", type=int, default=1000)
     ap.add_argument("--regioncam-lines", type=int, default=50)
-    ap.add_argument("--only", choices=["slice", "slice2d", "lines", "distance"])
+    ap.add_argument("--only", choices=["slice", "slice2d", "lines", "distance", "load"])
     a = ap.parse_args()
     torch.manual_seed(0)
     if a.only in (None, "slice2d"):
         bench_slice_2d(a.device)
+    if a.only in (None, "load"):
+        bench_under_load(a.device)
     if a.only in (None, "slice"):
         for size in (1.5, 2.0):
             bench_slice(a.device, size)

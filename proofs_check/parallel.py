@@ -104,8 +104,18 @@ def start_runner(scheduler: str = "local", workers: int | None = None,
             raise ValueError(f"--workers must be positive, got {n}")
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=":0", silence_logs=40)
-        return Runner(Client(cluster), progress, cluster)
+        client = Client(cluster)
+        client.run(_one_torch_thread)   # one worker a core: no intra-op threads fighting over it
+        return Runner(client, progress, cluster)
     return Runner(Client(scheduler), progress)
+
+
+def _one_torch_thread() -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
 
 
 class _NoBar:

@@ -241,3 +241,22 @@ def test_no_lines_and_standing_still_are_answered():
     assert line_regions(tn, z, z).activation_pieces.numel() == 0
     r = line_regions(tn, torch.rand(2, 3, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64))
     assert r.activation_pieces.tolist() == [1, 1] and r.near_ties.tolist() == [0, 0]
+
+
+def test_small_nets_run_on_one_thread_and_the_setting_is_restored():
+    """Robust under load: a small kernel runs on one thread (threads spinning on a core another
+    process holds made it 4x slower), a big one keeps torch's threads; both restore them."""
+    from exactregions.floating.slice import slice_regions
+    from exactregions.floating.tensors import threads_for
+    small = TorchNet.from_network(er.random_network([2, 8, 8, 1], seed=0))
+    big = TorchNet.from_network(er.random_network([784, 64, 1], seed=0))
+    before = torch.get_num_threads()
+    seen = []
+    with threads_for(small):
+        seen.append(torch.get_num_threads())
+    with threads_for(big):
+        seen.append(torch.get_num_threads())
+    assert seen == [1, before] and torch.get_num_threads() == before
+    e = torch.eye(2, dtype=torch.float64)
+    slice_regions(small, torch.zeros(2, dtype=torch.float64), e[0], e[1])
+    assert torch.get_num_threads() == before

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from exactregions.errors import InvalidDomainError
-from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
+from exactregions.floating.tensors import DEFAULT_TOL, TorchNet, threads_by_size
 
 __all__ = ["DistanceResult", "boundary_distance"]
 
@@ -31,6 +31,7 @@ class DistanceResult:
     tol: float
 
 
+@threads_by_size
 def boundary_distance(net: TorchNet, x: torch.Tensor, chunk: int = 1024,
                       tol: float = DEFAULT_TOL,
                       progress: Callable[[int, int], None] | None = None) -> DistanceResult:

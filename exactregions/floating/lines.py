@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from exactregions.errors import InvalidDomainError
-from exactregions.floating.tensors import DEFAULT_TOL, TorchNet
+from exactregions.floating.tensors import DEFAULT_TOL, TorchNet, threads_by_size
 
 __all__ = ["LineResult", "line_regions"]
 
@@ -60,6 +60,7 @@ class LineResult:
     tol: float
 
 
+@threads_by_size
 def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.0, t1: float = 1.0,
                  tol: float = DEFAULT_TOL, chunk: int | None = None,
                  progress: Callable[[int, int], None] | None = None) -> LineResult:

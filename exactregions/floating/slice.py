@@ -28,7 +28,8 @@ from torch import Tensor
 
 from exactregions.errors import InvalidDomainError
 from exactregions.floating.glue import glue_polygons
-from exactregions.floating.tensors import DEFAULT_TOL, TorchNet, chunks, row_chunk
+from exactregions.floating.tensors import (DEFAULT_TOL, TorchNet, chunks, row_chunk,
+                                          threads_by_size)
 
 __all__ = ["SliceResult", "slice_regions"]
 
@@ -101,6 +102,7 @@ def _clip(V: Tensor, lab: Tensor, poly: Tensor, n_poly: int, s: Tensor,
     return Vn, Ln, Pn, uniq
 
 
+@threads_by_size
 def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.Tensor,
                   box: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0)),
                   tol: float = DEFAULT_TOL,
