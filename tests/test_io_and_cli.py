@@ -232,3 +232,10 @@ def test_an_enumeration_that_cannot_finish_is_refused_or_warned(tmp_path, capsys
     from exactregions.cli import _feasibility
     _feasibility(er.random_network([8, 40, 1]), er.box([(-1, 1)] * 8))
     assert "may not finish" in capsys.readouterr().err
+
+
+def test_the_lazy_top_level_names_match_the_exact_package():
+    import exactregions.exact as exact
+    assert set(er._EXACT) == set(exact.__all__)
+    assert er.load_network.__module__ == "exactregions.models"
+    assert all(getattr(er, name) is not None for name in er.__all__)

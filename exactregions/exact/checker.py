@@ -577,7 +577,10 @@ def _map_regions(fn: Any, m: int) -> list:
             try:
                 payload = pickle.dumps((True, [fn(i) for i in range(h, m)]))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
-                payload = pickle.dumps((False, exc))
+                try:
+                    payload = pickle.dumps((False, exc))
+                except Exception:  # noqa: BLE001 - an exception that does not pickle
+                    payload = pickle.dumps((False, FormatError(f"{type(exc).__name__}: {exc}")))
             with os.fdopen(w, "wb") as fh:
                 fh.write(payload)
         except BaseException:  # noqa: BLE001
