@@ -279,3 +279,16 @@ def test_a_wrong_volume_fails_the_volume_certificate():
                               rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
     with pytest.raises(er.CertificateError, match="volumes do not add up"):
         certify_complex(broken, arr)
+
+
+def test_four_inputs_work_end_to_end(tmp_path):
+    """n = 4: enumeration, the complex (B_N,k for k = 1..4, volumes of 3-dimensional facets),
+    both certificates, the graph."""
+    net = er.random_network([4, 4, 3, 1], seed=0)
+    rc = er.region_complex(net, er.box([(-1, 1)] * 4))
+    assert rc.certificate["ok"] and rc.certificate["independent"]["ok"]
+    assert set(rc.boundary_counts()) == {1, 2, 3, 4}
+    assert sum((r.volume for r in rc.activation_regions), Fraction(0)) == 16
+    g = tmp_path / "g.graphml"
+    er.write_graph(er.region_graph(rc), g)
+    assert er.read_graph(g).graph["input_dim"] == 4

@@ -125,7 +125,7 @@ def _merge_nearly_equal_slopes(net, p1, p2):
     return count
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [3, 5, 7])   # seeds whose uniform draws miss it at 100 examples
 def test_merging_slopes_that_agree_to_2_percent_is_caught_within_100_examples(seed):
     from exactregions.testing import check_line_counter
     rep = check_line_counter(_merge_nearly_equal_slopes, model="exact", examples=100, seed=seed,
