@@ -152,7 +152,7 @@ def _activation(op: str, a: dict[str, Any], consts: list[np.ndarray]) -> Activat
     if op == "LeakyRelu":
         return Activation.leaky_relu(float(a.get("alpha", 0.01)))
     if op == "PRelu":
-        slope = _finite(consts[0]).reshape(-1)
+        slope = np.unique(_finite(consts[0]).reshape(-1))
         if slope.size != 1:
             raise UnsupportedActivationError(
                 f"a PRelu with {slope.size} slopes needs a different activation per neuron, "

@@ -85,11 +85,25 @@ def test_convolutions_and_average_pooling_unrolled_exactly():
         er.load_network(model)
 
 
+def _prelu_per_channel():
+    p = nn.PReLU(4)
+    with torch.no_grad():
+        p.weight.copy_(torch.tensor([0.1, 0.2, 0.3, 0.4]))
+    return p
+
+
+def test_a_per_channel_prelu_with_equal_slopes_is_a_leaky_relu():
+    model = nn.Sequential(nn.Linear(2, 4), nn.PReLU(4), nn.Linear(4, 1))   # all slopes 0.25
+    net = er.load_network(model)
+    assert net.layers[0].activation.name == "leaky_relu"
+    _agree(model, net, (2,))
+
+
 @pytest.mark.parametrize("layer, words", [
     (nn.Softmax(dim=1), "drop the final softmax"), (nn.LogSoftmax(dim=1), "log-softmax"),
     (nn.Tanh(), "Tanh is refused: smooth"), (nn.GELU(), "GELU is refused"),
     (nn.Sigmoid(), "Sigmoid"), (nn.MaxPool1d(2), "MaxPool1d is refused"),
-    (nn.PReLU(4), "one shared slope"),
+    (_prelu_per_channel(), "one shared slope"),
 ])
 def test_refused_layers_are_named_with_the_reason(layer, words, tmp_path, capsys):
     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), layer)

@@ -113,11 +113,13 @@ def _activation_of(module: nn.Module) -> Activation | None:
         return Activation.pwl([lo, hi], [0, 1, 0], lo)
     if kind == "PReLU":
         w = _f64(module.weight)
+        if len(set(w)) == 1:      # one slope, or the same slope for every channel
+            return Activation.leaky_relu(w[0])
         if len(w) != 1:
             raise UnsupportedActivationError(
-                f"a PReLU with {len(w)} slopes (one per channel) needs a different activation "
-                "per neuron, which the network format does not have yet; use one shared slope "
-                "(nn.PReLU()) or LeakyReLU")
+                f"a PReLU with {len(w)} different slopes (one per channel) needs a different "
+                "activation per neuron, which the network format does not have yet; use one "
+                "shared slope (nn.PReLU()) or LeakyReLU")
         return Activation.leaky_relu(w[0])
     if isinstance(module, PiecewiseLinear):
         return module.activation
