@@ -454,21 +454,20 @@ def cmd_lines(args: argparse.Namespace) -> int:
         from exactregions.exact.complex import region_complex
         from exactregions.exact.domain import segment
         agree = []
-        recount = _bar(args, "exact recount", "line")
-        update = recount.__enter__()
-        for i, (p, d) in enumerate(exact_lines):
-            update(i, len(exact_lines))
-            # the exact segment P + t D, t in [lo, hi], on the points as given ("1/10" stays 1/10)
-            seg = segment([x + lo * y for x, y in zip(p, d)], [x + hi * y for x, y in zip(p, d)])
-            rc = region_complex(net, seg)
-            ok = len(rc.activation_regions) == act[i] and len(rc.linear_regions) == lin[i]
-            agree.append(ok)
-            out["lines"][i]["exact"] = {"activation_pieces": len(rc.activation_regions),
-                                        "linear_pieces": len(rc.linear_regions), "agree": ok}
-            out["lines"][i]["exact_linear_pieces"] = len(rc.linear_regions)
-            if not ok and not ties[i]:
-                disagree_silent += 1
-        recount.__exit__(None, None, None)
+        with _bar(args, "exact recount", "line") as update:
+            for i, (p, d) in enumerate(exact_lines):
+                update(i, len(exact_lines))
+                # the exact segment P + t D, t in [lo, hi], on the points as given ("1/10" stays)
+                seg = segment([x + lo * y for x, y in zip(p, d)],
+                              [x + hi * y for x, y in zip(p, d)])
+                rc = region_complex(net, seg)
+                ok = len(rc.activation_regions) == act[i] and len(rc.linear_regions) == lin[i]
+                agree.append(ok)
+                out["lines"][i]["exact"] = {"activation_pieces": len(rc.activation_regions),
+                                            "linear_pieces": len(rc.linear_regions), "agree": ok}
+                out["lines"][i]["exact_linear_pieces"] = len(rc.linear_regions)
+                if not ok and not ties[i]:
+                    disagree_silent += 1
         out["totals"]["exact_agree"] = sum(agree)
         out["totals"]["exact_disagree_without_near_tie"] = disagree_silent
         out["totals"]["exact_linear_pieces"] = sum(ln["exact"]["linear_pieces"] for ln in out["lines"])
