@@ -37,10 +37,33 @@ def run(name: str, net: er.Network, dom: er.Domain, target: float) -> None:
           f"writing the document {t3 - t2:.1f} s)", flush=True)
 
 
+def scaling() -> None:
+    """How time grows with #regions: 2-w-w-w-1 on [-1,1]² for five widths, the log-log slope of
+    time against regions (enumeration with its certificates, and the independent check)."""
+    rows = []
+    for w in (8, 12, 16, 24, 32):
+        net = er.random_network([2, w, w, w, 1], seed=0, bias_std=1e-3)
+        t0 = time.perf_counter()
+        rc = er.region_complex(net, er.box([(-1, 1)] * 2), independent_check=False)
+        t1 = time.perf_counter()
+        er.certify(er.certificate_document(rc))
+        t2 = time.perf_counter()
+        rows.append((len(rc.activation_regions), t1 - t0, t2 - t1))
+        print(f"2-{w}-{w}-{w}-1: {rows[-1][0]:6d} regions, enumeration {rows[-1][1]:6.2f} s, "
+              f"independent check {rows[-1][2]:6.2f} s", flush=True)
+    x = np.log([r[0] for r in rows])
+    for name, col in (("enumeration", 1), ("independent check", 2)):
+        slope = np.polyfit(x, np.log([r[col] for r in rows]), 1)[0]
+        print(f"log-log slope of {name} time against #regions: {slope:.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["2d", "3d", "slice"])
+    ap.add_argument("--only", choices=["2d", "3d", "slice", "scaling"])
     a = ap.parse_args()
+    if a.only == "scaling":
+        scaling()
+        return
     if a.only in (None, "2d"):
         run("2-32-32-32-1 on [-1,1]^2", er.random_network([2, 32, 32, 32, 1], seed=0, bias_std=1e-3),
             er.box([(-1, 1)] * 2), 12)
