@@ -144,7 +144,7 @@ def test_a_split_linear_region_is_refused():
     _refused(bad, "check 'linear'")
 
 
-@pytest.mark.parametrize("which, codim", [("2d", 1), ("2d", 2), ("3d", 1)])
+@pytest.mark.parametrize("which, codim", [("2d", 1), ("2d", 2), ("3d", 1), ("3d", 2), ("3d", 3)])
 def test_a_dropped_boundary_piece_is_refused(which, codim, doc2, doc3):
     rc, doc = doc2 if which == "2d" else doc3
     bad = copy.deepcopy(doc)
@@ -292,3 +292,19 @@ def test_four_inputs_work_end_to_end(tmp_path):
     g = tmp_path / "g.graphml"
     er.write_graph(er.region_graph(rc), g)
     assert er.read_graph(g).graph["input_dim"] == 4
+
+
+def test_a_vertex_inside_a_flat_sheet_of_b_n_is_in_b_n_1():
+    """Found by the independent checker: out = relu(x1) on [-1,1]³, with x2 = 0 and x3 = 0 cutting
+    (glued) through B_N = {x1 = 0}. The origin lies inside that flat sheet, in four of its
+    facets: it belongs to B_N,1, and there is no B_N,2 or B_N,3 at all (the enumerator once
+    called the origin a B_N,3 point)."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 3,
+                                "layers": [{"weight": [[0, 0, 1], [0, 1, 0], [1, 0, 0]],
+                                            "bias": [0, 0, 0], "activation": "relu"},
+                                           {"weight": [[0, 0, 1]], "bias": [0],
+                                            "activation": "identity"}]})
+    rc = er.region_complex(net, er.box([(-1, 1)] * 3))
+    assert len(rc.activation_regions) == 8 and len(rc.linear_regions) == 2
+    assert rc.boundary_counts() == {1: 1, 2: 0, 3: 0}
+    assert rc.certificate["independent"]["pieces"] == {"1": 1, "2": 0, "3": 0}

@@ -29,10 +29,11 @@ check and the region):
                  and counts match.
 ``pieces``       B_N,1 is exactly the set of non-glued interior facets, cut into its pieces by
                  straight continuation (a ridge in exactly two non-glued facets of one
-                 hyperplane); in 1-D and 2-D also B_N,n exactly (the points of B_N where it is not
-                 one straight line); every piece's faces have dimension n − k, lie inside K's
-                 interior and in B_N; its neurons are exactly those at one breakpoint on every
-                 face of the piece and good there (Proposition 9).
+                 hyperplane); for n ≤ 3 every B_N,k exactly (2-D: the points of B_N where it is
+                 not one straight line; 3-D: see :func:`_strata_3d`); every piece's faces have
+                 dimension n − k, lie inside K's interior and in B_N; its neurons are exactly
+                 those at one breakpoint on every face of the piece and good there
+                 (Proposition 9).
 
 Why these prove the count (the argument the README states): let R_1 … R_m be the recorded
 H-polytopes with distinct patterns P_i, each inside K.  "vertex-sides" and convexity put R_i in
@@ -128,8 +129,9 @@ def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, An
 
 # ----- exact geometry of its own ------------------------------------------------------------
 
-def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point], list[set[int]]]:
-    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP)."""
+def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction], edges: bool = False) -> tuple:
+    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP); with ``edges``
+    also the polytope's edges (cddlib's vertex adjacency) as index pairs."""
     rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
     m = cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY)
     poly = cdd.gmp.polyhedron_from_matrix(m)
@@ -138,6 +140,10 @@ def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point
         raise ValueError("unbounded")
     verts = [tuple(r[1:]) for r in gen.array]  # cdd.gmp gives Fractions
     inc = cdd.gmp.copy_input_incidence(poly)[:len(rows)]
+    if edges:
+        adj = cdd.gmp.copy_adjacency(poly)
+        pairs = [(i, j) for i, nb in enumerate(adj) for j in nb if i < j]
+        return verts, [set(s) for s in inc], pairs
     return verts, [set(s) for s in inc]
 
 
@@ -259,6 +265,74 @@ def _hyperplane(a: Point, b: Fraction) -> tuple[int, ...]:
     if next(x for x in ints if x != 0) < 0:
         g = -g
     return tuple(x // g for x in ints)
+
+
+def _strata_3d(edges: set[frozenset[int]], ng_at: dict[int, list[frozenset[int]]],
+               plane_of: dict[frozenset[int], tuple], vkt: list[frozenset[int]],
+               keys: list[tuple[int, ...]]
+               ) -> tuple[set[frozenset[frozenset[int]]], set[frozenset[frozenset[int]]]]:
+    """The pieces of B_N,2 and B_N,3 of a 3-D complex, from the non-glued facets alone.
+
+    An interior edge of B_N lies in B_N,1 when exactly two non-glued facets hold it and they are
+    coplanar (a flat sheet goes on across it), else in B_N,2. An interior vertex of B_N lies in
+    B_N,1 when B_N is one flat sheet around it (its non-glued facets coplanar, every edge of
+    theirs through it in exactly two of them); else in B_N,2 when exactly two B_N,2 edges meet
+    there and are collinear (a line goes on through it); else in B_N,3. B_N,2's pieces are its
+    edges joined at B_N,2 vertices; B_N,3's are single points."""
+    def interior(vs: frozenset[int]) -> bool:
+        return not frozenset.intersection(*(vkt[v] for v in vs))
+
+    k_edge: dict[frozenset[int], int] = {}
+    edges_at: dict[int, list[frozenset[int]]] = defaultdict(list)
+    for e in edges:
+        a, b = tuple(e)
+        if not interior(e):
+            continue
+        around = [f for f in ng_at.get(a, ()) if b in f]
+        if not around:
+            continue
+        flat = len(around) == 2 and plane_of[around[0]] == plane_of[around[1]]
+        k_edge[e] = 1 if flat else 2
+        edges_at[a].append(e)
+        edges_at[b].append(e)
+    k_vertex: dict[int, int] = {}
+    for v, fl in ng_at.items():
+        if vkt[v]:
+            continue
+        flat = len({plane_of[f] for f in fl}) == 1
+        if flat:
+            for e in edges_at.get(v, ()):
+                if sum(1 for f in fl if e <= f) != 2:
+                    flat = False
+                    break
+        if flat:
+            k_vertex[v] = 1
+            continue
+        lines = [e for e in edges_at.get(v, ()) if k_edge[e] == 2]
+        if len(lines) == 2:
+            (a,), (b,) = (e - {v} for e in lines)
+            if _rank([_from_key(keys[x]) for x in (a, v, b)]) == 1:
+                k_vertex[v] = 2
+                continue
+        k_vertex[v] = 3
+    parent = {e: e for e, k in k_edge.items() if k == 2}
+
+    def find(x: frozenset[int]) -> frozenset[int]:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for v, k in k_vertex.items():
+        if k == 2:
+            a, b = (e for e in edges_at[v] if k_edge[e] == 2)
+            parent[find(a)] = find(b)
+    comps: dict[frozenset[int], set[frozenset[int]]] = defaultdict(set)
+    for e in parent:
+        comps[find(e)].add(e)
+    two = {frozenset(c) for c in comps.values()}
+    three = {frozenset({frozenset({v})}) for v, k in k_vertex.items() if k == 3}
+    return two, three
 
 
 def _face_dim(F: frozenset[int], keys: list[tuple[int, ...]]) -> int:
@@ -488,7 +562,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     if len(w) != n:
         raise FormatError(f"region {ri}: the witness has dimension {len(w)}, not {n}")
     try:
-        verts, inc = _cdd_vertices(A, b)
+        verts, inc, *more = _cdd_vertices(A, b, edges=(n == 3))
     except ValueError:
         raise _fail("vertices", f"region {ri} is unbounded") from None
     if len(verts) <= n:
@@ -553,7 +627,8 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
         out = tuple(x for q in out for x in (int(q.p), int(q.q)))
     return ([_key(v) for v in verts], ktight,
             [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()],
-            (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out)
+            (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out,
+            more[0] if more else [])
 
 
 FORK_MIN_REGIONS = 400
@@ -690,6 +765,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         raise FormatError("'regions' must be a non-empty list (write it with --regions)")
     vid: dict[tuple[int, ...], int] = {}   # a vertex's key: its numerators and denominators
     gkeys: list[tuple[int, ...]] = []   # global vertex -> its key
+    all_edges: set[frozenset[int]] = set()   # the complex's edges (n = 3, from cddlib)
     vkt: list[frozenset[int]] = []   # K rows tight at each global vertex
     rverts: list[frozenset[int]] = []
     rfacets: list[list[tuple[frozenset[int], tuple]]] = []
@@ -700,7 +776,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     total = Fraction(0)
     for res in _map_regions(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
                             len(regions)):
-        keys, ktight, facets, (vn, vd), zeros, pattern, label, out = res
+        keys, ktight, facets, (vn, vd), zeros, pattern, label, out, edges = res
         ids = []
         for key, kt in zip(keys, ktight):
             g = vid.get(key)
@@ -711,6 +787,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             ids.append(g)
         total += Fraction(vn, vd)
         rverts.append(frozenset(ids))
+        all_edges.update(frozenset((ids[i], ids[j])) for i, j in edges)
         rfacets.append([(frozenset(ids[i] for i in fs), key) for fs, key in facets])
         rzeros.append({ids[c]: z for c, z in zeros.items()})
         routs.append(out)
@@ -844,6 +921,8 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             straight = len(fl) == 2 and plane_of[fl[0]] == plane_of[fl[1]]
             if not straight:
                 expected_n.add(frozenset({frozenset({v})}))
+    if n == 3:
+        expected_2, expected_n = _strata_3d(all_edges, ng_at, plane_of, vkt, gkeys)
     good_cache: dict[int, list[list[bool]]] = {}
 
     def good_of(ri: int) -> list[list[bool]]:
@@ -898,6 +977,9 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail("pieces", f"B_N,1 has {len(expected_1)} pieces (non-glued facets joined by "
                               f"straight continuation); the file records {len(got[1])} "
                               "that differ from them")
+    if n == 3 and (set(got[2]) != expected_2 or len(got[2]) != len(expected_2)):
+        raise _fail("pieces", f"B_N,2 has {len(expected_2)} pieces (lines of B_N off its flat "
+                              f"sheets); the file records {len(got[2])} that differ from them")
     if expected_n is not None and (set(got[n]) != expected_n or len(got[n]) != len(expected_n)):
         raise _fail("pieces", f"B_N,{n} has {len(expected_n)} points; the file records "
                               f"{len(got[n])} that differ from them")
@@ -911,9 +993,10 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             if int(data["boundary_pieces"].get(str(k), 0)) != counts.get(k, 0):
                 raise _fail("counts", f"the file states {data['boundary_pieces'].get(str(k))} "
                                       f"pieces of B_N,{k}, it lists {counts.get(k, 0)}")
+    strata = {1: "", 2: ", B_N,2 exact", 3: ", B_N,2 and B_N,3 exact"}.get(n, "")
     checks = ["K", "vertices", "witness", "vertex-sides", "volume", "patterns", "volume-sum",
-              "facets", "linear", "pieces (B_N,1 exact" + (", B_N,2 exact" if n == 2 else "")
-              + "; neurons of every piece)", "counts"]
+              "facets", "linear", f"pieces (B_N,1 exact{strata}; neurons of every piece)",
+              "counts"]
     return {"ok": True, "regions": len(regions), "linear_regions": n_linear,
             "pieces": {str(k): counts.get(k, 0) for k in range(1, n + 1)},
             "volume_sum": _fmt(total), "domain_volume": _fmt(volK), "checks": checks}

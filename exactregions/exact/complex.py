@@ -478,9 +478,12 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 if affine_dim([b.vcoords[v] for v in pts], upper=n - j + 1) != n - j:
                     continue
             # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
+            # (F itself only when it has that dimension: a vertex inside a flat sheet of 3-D B_N
+            # lies in all four of its facets, and is in B_N,1 all the same)
             ridges: dict[int, int] = defaultdict(int)
+            same_dim = [f] if faces[f].dim == n - j - 1 else []
             for g in top:
-                for e in [f] + [e for e in st if faces[e].dim == n - j - 1]:
+                for e in same_dim + [e for e in st if faces[e].dim == n - j - 1]:
                     if faces[e].verts <= faces[g].verts and faces[e].verts >= face.verts:
                         ridges[e] += 1
             if ridges and all(c == 2 for c in ridges.values()):
