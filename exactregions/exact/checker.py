@@ -129,9 +129,8 @@ def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, An
 
 # ----- exact geometry of its own ------------------------------------------------------------
 
-def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction], edges: bool = False) -> tuple:
-    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP); with ``edges``
-    also the polytope's edges (cddlib's vertex adjacency) as index pairs."""
+def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point], list[set[int]]]:
+    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP)."""
     rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
     m = cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY)
     poly = cdd.gmp.polyhedron_from_matrix(m)
@@ -140,10 +139,6 @@ def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction], edges: bool = False
         raise ValueError("unbounded")
     verts = [tuple(r[1:]) for r in gen.array]  # cdd.gmp gives Fractions
     inc = cdd.gmp.copy_input_incidence(poly)[:len(rows)]
-    if edges:
-        adj = cdd.gmp.copy_adjacency(poly)
-        pairs = [(i, j) for i, nb in enumerate(adj) for j in nb if i < j]
-        return verts, [set(s) for s in inc], pairs
     return verts, [set(s) for s in inc]
 
 
@@ -265,6 +260,17 @@ def _hyperplane(a: Point, b: Fraction) -> tuple[int, ...]:
     if next(x for x in ints if x != 0) < 0:
         g = -g
     return tuple(x // g for x in ints)
+
+
+def _edges_3d(facets: Mapping[frozenset[int], int], nv: int) -> list[tuple[int, int]]:
+    """The edges of a 3-polytope: two vertices on two common facets (the two facets meet in a
+    face of dimension ≤ 1 that holds both, which is the edge between them)."""
+    on: list[list[int]] = [[] for _ in range(nv)]
+    for k, fs in enumerate(facets):
+        for v in fs:
+            on[v].append(k)
+    sets = [set(x) for x in on]
+    return [(i, j) for i in range(nv) for j in range(i + 1, nv) if len(sets[i] & sets[j]) >= 2]
 
 
 def _strata_3d(edges: set[frozenset[int]], ng_at: dict[int, list[frozenset[int]]],
@@ -562,7 +568,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     if len(w) != n:
         raise FormatError(f"region {ri}: the witness has dimension {len(w)}, not {n}")
     try:
-        verts, inc, *more = _cdd_vertices(A, b, edges=(n == 3))
+        verts, inc = _cdd_vertices(A, b)
     except ValueError:
         raise _fail("vertices", f"region {ri} is unbounded") from None
     if len(verts) <= n:
@@ -628,7 +634,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     return ([_key(v) for v in verts], ktight,
             [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()],
             (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out,
-            more[0] if more else [])
+            _edges_3d(facets, nv) if n == 3 else [])
 
 
 FORK_MIN_REGIONS = 400
@@ -765,7 +771,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         raise FormatError("'regions' must be a non-empty list (write it with --regions)")
     vid: dict[tuple[int, ...], int] = {}   # a vertex's key: its numerators and denominators
     gkeys: list[tuple[int, ...]] = []   # global vertex -> its key
-    all_edges: set[frozenset[int]] = set()   # the complex's edges (n = 3, from cddlib)
+    all_edges: set[frozenset[int]] = set()   # the complex's edges (n = 3)
     vkt: list[frozenset[int]] = []   # K rows tight at each global vertex
     rverts: list[frozenset[int]] = []
     rfacets: list[list[tuple[frozenset[int], tuple]]] = []
