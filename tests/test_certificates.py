@@ -308,3 +308,18 @@ def test_a_vertex_inside_a_flat_sheet_of_b_n_is_in_b_n_1():
     assert len(rc.activation_regions) == 8 and len(rc.linear_regions) == 2
     assert rc.boundary_counts() == {1: 1, 2: 0, 3: 0}
     assert rc.certificate["independent"]["pieces"] == {"1": 1, "2": 0, "3": 0}
+
+
+def test_a_neuron_identically_at_its_breakpoint_is_one_of_every_pieces_neurons():
+    """docs/concepts.md: a piece's neurons are those at a breakpoint on the whole piece and good
+    there. z = 0·x + 0 sits at ReLU's ξ = 0 everywhere (open: ties go up) and reaches the
+    output: it is one of the neurons of the kink of relu(x), though it cuts nothing (so it is
+    also a Proposition 10 'violation', reported as such)."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1], [0]], "bias": [0, 0],
+                                            "activation": "relu"},
+                                           {"weight": [[1, 1]], "bias": [0],
+                                            "activation": "identity"}]})
+    rc = er.region_complex(net, er.box([(-1, 1)]))
+    assert len(rc.activation_regions) == 2 and [p.neurons for p in rc.pieces] == [((0, 0), (0, 1))]
+    assert er.complex_summary(rc)["proposition_10_violations"] == 1

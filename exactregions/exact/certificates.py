@@ -20,7 +20,8 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
-from exactregions.exact.floatfilter import TINY, U, gamma, safe_float_matrix, safe_floats
+from exactregions.exact.floatfilter import (TINY, U, affine_values, error_bound, gamma,
+                                            safe_float_matrix, safe_floats)
 from exactregions.exact.rational import mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -149,11 +150,10 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
 
 def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     """Every constraint a cell carries (its facets and the redundant ones) holds strictly at its
-    witness.  float64 with a rigorous bound settles the clear margins (rounding each mpq to
-    float64 and a dot product of n terms: below γ_{n+4}·Σ|terms|); the rest is exact."""
+    witness.  float64 with floatfilter's rigorous bound settles the clear margins; the rest
+    is exact."""
     table = arr.table
     n = arr.domain.dim
-    g = 2 * _gamma(n + 4)
     frow: dict[int, tuple[np.ndarray, float] | None] = {}
     for ci, (cell, w) in enumerate(zip(arr.cells, W)):
         rows = []
@@ -168,11 +168,10 @@ def _check_witnesses(arr: "CellArrangement", W: list) -> None:
         if wf is None or any(r is None for r in rows):
             unclear = range(len(cell.cons))  # no rigorous float bound: all exact
         else:
-            A = np.array([r[0] for r in rows])
-            b = np.array([r[1] for r in rows])
-            slack = b - A @ wf
-            bound = g * (np.abs(b) + np.abs(A) @ np.abs(wf)) + TINY
-            unclear = np.nonzero(~(slack > bound))[0]
+            # slack b − a·w: the affine rows (−a, b) at w, with floatfilter's bound
+            rowsf = np.array([np.append(-r[0], r[1]) for r in rows])
+            slack, mags = affine_values(rowsf, wf[None, :])
+            unclear = np.nonzero(~(slack[0] > error_bound(mags[0], n)))[0]
         for i in unclear:
             con = table[cell.cons[i]]
             if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
@@ -194,7 +193,6 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     """
     net = arr.reduced
     n = arr.domain.dim
-    g = 2 * _gamma(n + 4)
     fcache: dict[int, np.ndarray | None] = {}
     layer_bps = []
     for layer in net.layers:
@@ -210,7 +208,6 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     for ci, cell in enumerate(arr.cells):
         V = cell.verts
         VF = safe_float_matrix(V)
-        AV = None if VF is None else np.abs(VF)
         for l, Z in enumerate(cell.maps):
             act = net.layers[l].activation
             if not act.breakpoints:
@@ -222,13 +219,12 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
                 # no rigorous float bound for these magnitudes: every entry exactly
                 clear = np.zeros((len(V), len(Z)), bool)
             else:
-                vals = VF @ Zf[:, :-1].T + Zf[:, -1]
-                mag = AV @ np.abs(Zf[:, :-1]).T + np.abs(Zf[:, -1])
+                vals, mag = affine_values(Zf, VF)
                 pieces = np.array(cell.pattern[l])
                 lo, hi = layer_bps[l]
                 lo_p, hi_p = lo[pieces], hi[pieces]
-                bound = g * (mag + np.maximum(np.abs(np.where(np.isfinite(lo_p), lo_p, 0)),
-                                              np.abs(np.where(np.isfinite(hi_p), hi_p, 0)))) + TINY
+                bound = error_bound(mag, n, np.maximum(np.abs(np.where(np.isfinite(lo_p), lo_p, 0)),
+                                                       np.abs(np.where(np.isfinite(hi_p), hi_p, 0))))
                 clear = ((vals - lo_p) > bound) & ((hi_p - vals) > bound)
             if clear.all():
                 continue
