@@ -677,10 +677,10 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
         raise FormatError(f"cannot import {args.target!r}: {exc}") from None
     check = check_line_counter if args.kind == "lines" else check_slice_counter
     kinds = tuple(a.strip() for a in args.activations.split(",") if a.strip())
-    from exactregions.testing.check import ALL_ACTIVATIONS
-    bad = [k for k in kinds if k not in ALL_ACTIVATIONS]
+    from exactregions.testing.check import KNOWN_KINDS
+    bad = [k for k in kinds if k not in KNOWN_KINDS]
     if bad or not kinds:
-        raise FormatError(f"--activations: choose from {', '.join(ALL_ACTIVATIONS)}")
+        raise FormatError(f"--activations: choose from {', '.join(KNOWN_KINDS)}")
     t0 = time.perf_counter()
     with _bar(args, "examples", "example") as update:
         rep = check(func, model=args.model, examples=args.examples, seed=args.seed,
@@ -806,7 +806,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--examples", type=int, default=30, help="hypothesis examples to try")
     cc.add_argument("--seed", type=int, default=0, help="hypothesis seed (same seed, same examples)")
     cc.add_argument("--activations", default="relu,leaky_relu,abs,hardtanh,pwl",
-                    help="comma-separated activations your counter supports")
+                    help="comma-separated activations your counter supports (add prelu for "
+                         "per-channel PReLU nets: a negative slope a neuron)")
     _progress_options(cc)
     cc.set_defaults(func=cmd_check_counter)
 

@@ -2,7 +2,7 @@
 
 A chain of nodes in graph order: Gemm, MatMul (+ Add), BatchNormalization (folded; its scale
 γ/√(var + ε) is computed once in float64), Flatten, Identity, Dropout are affine and compose
-exactly; Relu, LeakyRelu, PRelu (one slope), Clip (→ ReLU6, hard tanh or a PWL clamp) close a
+exactly; Relu, LeakyRelu, PRelu (one slope or one a neuron), Clip (→ ReLU6, hard tanh or a PWL clamp) close a
 layer. Every float initializer enters by its exact binary value.
 
 >>> import numpy as np
@@ -129,7 +129,7 @@ def network_from_onnx(model: Any, source: str = "") -> Network:
         elif op in ("Relu", "LeakyRelu", "PRelu", "Clip"):
             if builder is None:
                 raise InvalidNetworkError("the model starts with an activation")
-            builder.activation(_activation(op, a, consts))
+            builder.activation(_activation(op, a, consts, builder.width))
         elif op in _REFUSED:
             raise UnsupportedActivationError(f"ONNX {op} is refused: {_REFUSED[op]}")
         else:
@@ -146,18 +146,20 @@ def _eye(n: int) -> list[list[int]]:
     return [[int(i == j) for j in range(n)] for i in range(n)]
 
 
-def _activation(op: str, a: dict[str, Any], consts: list[np.ndarray]) -> Activation:
+def _activation(op: str, a: dict[str, Any], consts: list[np.ndarray], width: int
+                ) -> Activation | tuple[Activation, ...]:
     if op == "Relu":
         return Activation.relu()
     if op == "LeakyRelu":
         return Activation.leaky_relu(float(a.get("alpha", 0.01)))
     if op == "PRelu":
-        slope = np.unique(_finite(consts[0]).reshape(-1))
-        if slope.size != 1:
-            raise UnsupportedActivationError(
-                f"a PRelu with {slope.size} slopes needs a different activation per neuron, "
-                "which the network format does not have yet")
-        return Activation.leaky_relu(float(slope[0]))
+        slopes = _finite(consts[0]).reshape(-1)
+        if np.unique(slopes).size == 1:
+            return Activation.leaky_relu(float(slopes[0]))
+        if slopes.size != width:
+            raise InvalidNetworkError(f"a PRelu with {slopes.size} slopes after a layer of width "
+                                      f"{width}")
+        return tuple(Activation.leaky_relu(float(s)) for s in slopes)   # one a neuron
     # Clip: bounds as inputs (opset ≥ 11) or attributes
     lo = float(consts[0]) if len(consts) > 0 else float(a.get("min", -math.inf))
     hi = float(consts[1]) if len(consts) > 1 else float(a.get("max", math.inf))

@@ -29,9 +29,8 @@ def _affine_maps(net: Network, pattern):
             c = sum((w * h[1] for w, h in zip(row, H)), b)
             Z.append((a, c))
         out.append(Z)
-        act = layer.activation
         H = [([act.slopes[j] * x for x in a], act.slopes[j] * c + act.offsets[j])
-             for (a, c), j in zip(Z, pieces)]
+             for act, (a, c), j in zip(layer.activations, Z, pieces)]
     return out, H
 
 
@@ -47,7 +46,7 @@ def _interior(rows_A, rows_b):
 
 def brute_force_regions(net: Network, domain: Domain):
     """{pattern: (A, b, output map)} for every full-dimensional activation region in K."""
-    choices = [range(layer.activation.num_breakpoints + 1) for layer in net.layers
+    choices = [range(len(layer.breakpoints) + 1) for layer in net.layers
                for _ in range(layer.out_dim)]
     sizes = [layer.out_dim for layer in net.layers]
     found = {}
@@ -61,10 +60,10 @@ def brute_force_regions(net: Network, domain: Domain):
         b = list(domain.b)
         ok = True
         for layer, Z, pieces in zip(net.layers, maps, pattern):
-            bps = layer.activation.breakpoints
+            bps = layer.breakpoints
             for (a, c), j in zip(Z, pieces):
                 if not any(a):
-                    if layer.activation.piece(c) != j:
+                    if sum(1 for x in bps if x <= c) != j:
                         ok = False
                     continue
                 if j > 0:  # z >= ξ_{j-1}:  -a x <= c - ξ

@@ -13,7 +13,7 @@ from exactregions.exact.constructions import sawtooth_network
 from exactregions.exact.network import Layer, Network
 from exactregions.testing.strategies import boxes, networks
 
-from oracles import brute_force_1d, brute_force_regions
+from oracles import brute_force_1d, brute_force_linear_regions_2d, brute_force_regions
 
 
 @given(st.data())
@@ -40,6 +40,22 @@ def test_activation_regions_equal_brute_force(data):
     rc = er.region_complex(net, K)
     oracle = brute_force_regions(net, K)
     assert {r.pattern for r in rc.activation_regions} == set(oracle)
+
+
+@given(st.data())
+def test_per_channel_prelu_regions_equal_brute_force(data):
+    """Each neuron its own negative slope: activation regions and (in 2-D) linear regions equal
+    the brute-force oracles, which compose the per-neuron slopes by hand."""
+    n = data.draw(st.integers(1, 2))
+    net = data.draw(networks(input_dim=n, max_width=4, max_neurons=6, per_neuron_slopes=True))
+    K = data.draw(boxes(n))
+    rc = er.region_complex(net, K)
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
+    assert rc.certificate["independent"]["ok"]
+    if n == 2:
+        pats = [r.pattern for r in rc.activation_regions]
+        got = {frozenset(pats[m] for m in lr.members) for lr in rc.linear_regions}
+        assert got == brute_force_linear_regions_2d(net, K)
 
 
 @given(st.data())
@@ -89,7 +105,9 @@ def _volumes(rc):
     return sorted(r.volume for r in rc.activation_regions)
 
 
-@given(networks(input_dim=2, max_width=4, max_neurons=6, weights="dyadic"), st.randoms())
+@given(st.one_of(networks(input_dim=2, max_width=4, max_neurons=6, weights="dyadic"),
+                 networks(input_dim=2, max_width=4, max_neurons=6, weights="dyadic",
+                          per_neuron_slopes=True)), st.randoms())
 def test_permuting_hidden_units_changes_nothing(net, rnd):
     layers = list(net.layers)
     if len(layers) < 2:
@@ -98,7 +116,7 @@ def test_permuting_hidden_units_changes_nothing(net, rnd):
     rnd.shuffle(perm)
     l0, l1 = layers[0], layers[1]
     layers[0] = Layer(tuple(l0.weight[p] for p in perm), tuple(l0.bias[p] for p in perm),
-                      l0.activation)
+                      tuple(l0.activations[p] for p in perm))
     layers[1] = Layer(tuple(tuple(row[p] for p in perm) for row in l1.weight), l1.bias,
                       l1.activation)
     K = er.box([(-1, 1), (-1, 1)])

@@ -89,16 +89,16 @@ def _exact_distance_sq(net: er.Network, x):
         Z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
         G = [[sum((w * J[k][c] for k, w in enumerate(row)), Fraction(0)) for c in range(n)]
              for row in layer.weight]
-        act = layer.activation
-        for z, g in zip(Z, G):
+        acts = layer.activations
+        for z, g, act in zip(Z, G, acts):
             nsq = sum(c * c for c in g)
             for xi in act.breakpoints:
                 if nsq:
                     v = (z - xi) ** 2 / nsq
                     best = v if best is None or v < best else best
-        pieces = [act.piece(z) for z in Z]
-        h = [act.slopes[j] * z + act.offsets[j] for z, j in zip(Z, pieces)]
-        J = [[act.slopes[j] * c for c in g] for g, j in zip(G, pieces)]
+        pieces = [act.piece(z) for z, act in zip(Z, acts)]
+        h = [act.slopes[j] * z + act.offsets[j] for z, j, act in zip(Z, pieces, acts)]
+        J = [[act.slopes[j] * c for c in g] for g, j, act in zip(G, pieces, acts)]
     return best
 
 
@@ -260,3 +260,24 @@ def test_small_nets_run_on_one_thread_and_the_setting_is_restored():
     e = torch.eye(2, dtype=torch.float64)
     slice_regions(small, torch.zeros(2, dtype=torch.float64), e[0], e[1])
     assert torch.get_num_threads() == before
+
+
+@given(networks(input_dim=2, weights="dyadic", biases="dyadic", max_width=5, max_neurons=9,
+                per_neuron_slopes=True),
+       st.lists(dyadic_rationals(3, 1), min_size=4, max_size=4),
+       st.lists(st.lists(dyadic_rationals(3, 1), min_size=2, max_size=2), min_size=1, max_size=3))
+def test_per_channel_prelu_nets_agree_on_every_float_kernel(net, coords, x):
+    """A slope a neuron (per-channel PReLU): lines, the slice and distances equal the exact
+    answers (the float tables are (T+1, width) there, a gather instead of an index)."""
+    _line_agrees_or_is_flagged(net, coords[:2], coords[2:])
+    r, rc = _square_slice_and_exact(net)
+    if r.near_ties == 0:
+        assert r.activation_regions == len(rc.activation_regions)
+        assert r.linear_regions == len(rc.linear_regions)
+    d = boundary_distance(TorchNet.from_network(net), _t(x))
+    for i, p in enumerate(x):
+        ex = _exact_distance_sq(net, p)
+        if not bool(d.near_ties[i]):
+            got = float(d.region[i])
+            assert math.isinf(got) if ex is None else got == pytest.approx(math.sqrt(ex), rel=1e-9,
+                                                                          abs=1e-12)

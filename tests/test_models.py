@@ -92,6 +92,61 @@ def _prelu_per_channel():
     return p
 
 
+def test_a_per_channel_prelu_has_a_slope_a_neuron_everywhere(tmp_path, capsys):
+    """nn.PReLU(4) with four slopes: exact per-neuron leaky ReLUs (each slope the float's exact
+    binary value), through the network file, back to torch, the CLI and the region complex."""
+    model = nn.Sequential(nn.Linear(2, 4), _prelu_per_channel(), nn.Linear(4, 1)).double()
+    net = er.load_network(model)
+    lay = net.layers[0]
+    assert lay.per_neuron and [a.slopes[0] for a in lay.activations] == [
+        er.exact_rational(v) for v in model[1].weight.tolist()]
+    _agree(model, net, (2,))
+    f = tmp_path / "n.json"
+    er.save_network(net, f)
+    assert json.loads(f.read_text())["layers"][0]["activation"]["name"] == "prelu"
+    assert er.load_network(f).layers == net.layers
+    back = er.floating.torch_io.network_to_torch(net)
+    assert isinstance(back[1], nn.PReLU)
+    _agree(back, net, (2,))
+    rc = er.region_complex(model, er.box([(-2, 2), (-2, 2)]))
+    assert rc.certificate["independent"]["ok"]
+    torch.save(model, tmp_path / "m.pt")
+    assert main(["net", "import", str(tmp_path / "m.pt"), "-o", str(tmp_path / "i.json")]) == 0
+    assert er.load_network(tmp_path / "i.json").layers == net.layers
+    # a slope count that fits no layer is refused by name
+    bad = nn.Sequential(nn.Linear(2, 3), _prelu_per_channel(), nn.Linear(3, 1))
+    with pytest.raises(er.InvalidNetworkError, match="4 slopes after a layer of width 3"):
+        er.load_network(bad)
+
+
+def test_a_per_channel_prelu_after_a_convolution_repeats_over_the_channel():
+    prelu = nn.PReLU(2)
+    with torch.no_grad():
+        prelu.weight.copy_(torch.tensor([0.25, -0.5]))
+    model = nn.Sequential(nn.Conv2d(1, 2, 2), prelu, nn.Flatten(), nn.Linear(8, 1)).double()
+    net = er.load_network(model, input_shape=(1, 3, 3))
+    assert [a.slopes[0] for a in net.layers[0].activations] == [er.exact_rational(v) for v in
+                                                                 [0.25] * 4 + [-0.5] * 4]
+    _agree(model, net, (1, 3, 3))
+
+
+def test_a_generic_per_neuron_layer_reads_and_writes_as_a_list():
+    spec = [{"name": "pwl", "breakpoints": [0], "slopes": [0, 1], "value_at_first": 0},
+            {"name": "pwl", "breakpoints": [0], "slopes": [2, 1], "value_at_first": 0}]
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1], [-1]], "bias": [0, "1/2"],
+                                            "activation": spec},
+                                           {"weight": [[1, 1]], "bias": [0]}]})
+    assert er.network_to_dict(net)["layers"][0]["activation"] == [
+        {"name": "pwl", "breakpoints": ["0"], "slopes": ["0", "1"], "value_at_first": "0"},
+        {"name": "pwl", "breakpoints": ["0"], "slopes": ["2", "1"], "value_at_first": "0"}]
+    assert net.forward([er.exact_rational(-1)]) == (er.exact_rational("3/2") + 0,)
+    with pytest.raises(er.InvalidNetworkError, match="share their activation's breakpoints"):
+        er.Layer.from_numbers([[1], [1]], [0, 0], (er.Activation.relu(), er.Activation.relu6()))
+    with pytest.raises(er.InvalidNetworkError, match="needs one activation or 2"):
+        er.Layer.from_numbers([[1], [1]], [0, 0], (er.Activation.relu(),) * 3)
+
+
 def test_a_per_channel_prelu_with_equal_slopes_is_a_leaky_relu():
     model = nn.Sequential(nn.Linear(2, 4), nn.PReLU(4), nn.Linear(4, 1))   # all slopes 0.25
     net = er.load_network(model)
@@ -103,7 +158,6 @@ def test_a_per_channel_prelu_with_equal_slopes_is_a_leaky_relu():
     (nn.Softmax(dim=1), "drop the final softmax"), (nn.LogSoftmax(dim=1), "log-softmax"),
     (nn.Tanh(), "Tanh is refused: smooth"), (nn.GELU(), "GELU is refused"),
     (nn.Sigmoid(), "Sigmoid"), (nn.MaxPool1d(2), "MaxPool1d is refused"),
-    (_prelu_per_channel(), "one shared slope"),
 ])
 def test_refused_layers_are_named_with_the_reason(layer, words, tmp_path, capsys):
     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), layer)
@@ -172,7 +226,7 @@ def test_a_custom_model_class_loads_with_module(tmp_path, monkeypatch, capsys):
 
 # ----- ONNX, built node by node (no exporter needed), checked against a numpy forward pass ---
 
-def _onnx_model(bn=True):
+def _onnx_model(bn=True, slope=0.2):
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(0)
     W1, b1 = rng.normal(size=(4, 3)), rng.normal(size=4)
@@ -182,7 +236,7 @@ def _onnx_model(bn=True):
     mean, var = rng.normal(size=4), rng.uniform(0.5, 2, 4)
     inits = [numpy_helper.from_array(a, n) for a, n in [
         (W1, "W1"), (b1, "b1"), (W2.T.copy(), "W2"), (b2, "b2"), (W3, "W3"), (gamma, "g"),
-        (beta, "be"), (mean, "mu"), (var, "var"), (np.array(0.2), "slope"),
+        (beta, "be"), (mean, "mu"), (var, "var"), (np.array(slope), "slope"),
         (np.array(-1.0), "lo"), (np.array(1.0), "hi")]]
     nodes = [helper.make_node("Flatten", ["x"], ["f"]),
              helper.make_node("Gemm", ["f", "W1", "b1"], ["h1"], transB=1),
@@ -204,7 +258,7 @@ def _onnx_model(bn=True):
         h = gamma * (h - mean) / np.sqrt(var + 1e-5) + beta
         h = np.maximum(h, 0)
         h = h @ W2.T + b2
-        h = np.where(h >= 0, h, 0.2 * h)
+        h = np.where(h >= 0, h, np.asarray(slope) * h)
         return np.clip(h @ W3.T, -1, 1)
 
     return helper.make_model(g), forward
@@ -225,6 +279,19 @@ def test_onnx_models_go_in(tmp_path):
     assert main(["net", "import", str(f), "-o", str(out)]) == 0
     assert main(["enumerate", str(f), "--through", "0,0,0", "1,0,0", "0,1,0", "--box", "-1:1,-1:1",
                  "--json", str(tmp_path / "e.json")]) == 0
+
+
+def test_an_onnx_prelu_with_a_slope_a_neuron_goes_in():
+    model, forward = _onnx_model(slope=[0.2, -0.3, 0.5])
+    net = er.load_network(model)
+    assert [a.slopes[0] for a in net.layers[1].activations] == [
+        er.exact_rational(v) for v in (0.2, -0.3, 0.5)]
+    x = np.random.default_rng(3).uniform(-2, 2, size=(8, 3))
+    got = np.array([[float(v) for v in net.forward([er.exact_rational(t) for t in row])] for row in x])
+    assert np.allclose(got, forward(x), rtol=1e-12, atol=1e-12)
+    bad, _ = _onnx_model(slope=[0.2, -0.3])
+    with pytest.raises(er.InvalidNetworkError, match="2 slopes after a layer of width 3"):
+        er.load_network(bad)
 
 
 def test_onnx_refusals_and_garbage(tmp_path, capsys):

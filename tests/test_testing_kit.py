@@ -179,3 +179,54 @@ def test_the_strategies_pass_health_checks_in_a_users_own_test():
 
     users_test()
     assert len(seen) == 30
+
+
+def test_the_transformations_carry_per_neuron_slopes_with_their_neurons():
+    """permute_hidden, add_dead_neuron and prune keep the function of a per-channel PReLU net:
+    each neuron's slope moves with it (the numpy model the kit hands counters carries them too)."""
+    from hypothesis import given, settings
+    from exactregions.testing.check import prune
+    from exactregions.testing.examples import _forward_patterns
+    from exactregions.testing.oracles import model_for
+    from exactregions.testing.strategies import dyadic_rationals, networks
+    import hypothesis.strategies as st
+    import numpy as np
+
+    @settings(max_examples=30, deadline=None, derandomize=True)
+    @given(networks(input_dim=2, max_width=4, max_neurons=8, weights="dyadic",
+                    per_neuron_slopes=True),
+           st.lists(st.lists(dyadic_rationals(3, 1), min_size=2, max_size=2), min_size=3,
+                    max_size=3), st.integers(0, 100))
+    def check(net, xs, seed):
+        for other in (permute_hidden(net, seed), prune(net)):
+            assert [other.forward(x) for x in xs] == [net.forward(x) for x in xs]
+        # the numpy model's own forward pass (examples' reference code) sees the slopes
+        X = np.array([[float(v) for v in x] for x in xs])
+        pats = _forward_patterns(model_for(net, "numpy"), X)
+        want = [[j for layer in net.forward_with_pattern(x)[1] for j in layer] for x in xs]
+        on_kink = [any(z in net.layers[l].breakpoints for l, zs in enumerate(net.preactivations(x))
+                       for z in zs) for x in xs]
+        for row, w, kink in zip(pats.tolist(), want, on_kink):
+            assert kink or row == w
+
+    check()
+
+
+def test_the_kit_checks_counters_on_per_channel_prelu_nets_when_asked():
+    """``prelu`` in activations: our float counters pass; a counter that reads one slope a layer
+    (the first neuron's) is caught."""
+    from exactregions.testing.check import check_line_counter
+    rep = check_line_counter(float_line_counter, examples=15, activations=("prelu",))
+    assert rep.passed, rep
+
+    def one_slope_a_layer(model, p1, p2):
+        layers = [dict(layer) for layer in model]
+        for layer in layers:
+            spec = layer["activation"]
+            if isinstance(spec, dict) and spec.get("name") == "prelu":
+                layer["activation"] = {"name": "leaky_relu",
+                                       "negative_slope": spec["negative_slopes"][0]}
+        return float_line_counter(layers, p1, p2)
+
+    assert not check_line_counter(one_slope_a_layer, examples=30, activations=("prelu",),
+                                  metamorphic=False).passed

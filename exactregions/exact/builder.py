@@ -91,13 +91,15 @@ class NetworkBuilder:
             D[i, i] = v
         self.affine(D, shift)
 
-    def activation(self, act: Activation) -> None:
-        """Close the pending affine map into a layer with this activation."""
+    def activation(self, act: "Activation | Sequence[Activation]") -> None:
+        """Close the pending affine map into a layer with this activation (or one a neuron)."""
         if self._W is None:
             raise InvalidNetworkError(
                 "two activations in a row: exactregions needs an affine layer between two "
                 "activations" if self.layers else "the model starts with an activation: it needs "
                 "a Linear (or Conv2d, Gemm) layer first")
+        if not isinstance(act, Activation):
+            act = tuple(act)
         self.layers.append(Layer(tuple(tuple(r) for r in self._W.tolist()), tuple(self._b.tolist()),
                                  act))
         self._W = self._b = None

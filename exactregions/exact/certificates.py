@@ -58,12 +58,13 @@ def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tup
     for layer in net.layers:
         W = safe_float_matrix(layer.weight)
         b = safe_floats(layer.bias)
-        act = layer.activation
-        bps = safe_floats(act.breakpoints)
-        slopes = safe_floats(act.slopes)
-        offs = safe_floats(act.offsets)
+        acts = layer.activations
+        bps = safe_floats(layer.breakpoints)
+        slopes = safe_float_matrix([a.slopes for a in acts])     # (width, T + 1)
+        offs = safe_float_matrix([a.offsets for a in acts])
         if W is None or b is None or bps is None or slopes is None or offs is None:
             return exact_all()
+        cols = np.arange(len(acts))
         k = layer.in_dim + 3
         z = h @ W.T + b
         mag = np.abs(h) @ np.abs(W).T + np.abs(b)
@@ -77,9 +78,10 @@ def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tup
             piece = np.zeros(z.shape, int)
         unsure |= ~np.isfinite(ez).all(axis=1)
         pats.append(piece)
-        h = slopes[piece] * z + offs[piece]
+        q_on, p_on = slopes[cols, piece], offs[cols, piece]
+        h = q_on * z + p_on
         lip = float(np.abs(slopes).max())
-        err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(offs[piece])) + TINY
+        err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(p_on)) + TINY
     out = []
     for r in range(len(X)):
         if unsure[r]:
@@ -196,7 +198,7 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     fcache: dict[int, np.ndarray | None] = {}
     layer_bps = []
     for layer in net.layers:
-        bf = safe_floats(layer.activation.breakpoints)
+        bf = safe_floats(layer.breakpoints)
         if bf is None:
             layer_bps.append(None)
             continue
@@ -209,8 +211,8 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         V = cell.verts
         VF = safe_float_matrix(V)
         for l, Z in enumerate(cell.maps):
-            act = net.layers[l].activation
-            if not act.breakpoints:
+            bps = net.layers[l].breakpoints
+            if not bps:
                 continue
             if id(Z) not in fcache:
                 fcache[id(Z)] = safe_float_matrix(Z)
@@ -228,7 +230,6 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
                 clear = ((vals - lo_p) > bound) & ((hi_p - vals) > bound)
             if clear.all():
                 continue
-            bps = act.breakpoints
             for vi, i in zip(*np.nonzero(~clear)):
                 j = cell.pattern[l][i]
                 # a vertex on one of this neuron's own bounding hyperplanes (exact incidence from

@@ -364,15 +364,17 @@ class _Net:
         self.W = [fmpq_mat([[fmpq(x.numerator, x.denominator) for x in row] for row in lay.weight])
                   for lay in net.layers]
         self.b = [[fmpq(x.numerator, x.denominator) for x in lay.bias] for lay in net.layers]
-        self.bps = [[fmpq(x.numerator, x.denominator) for x in lay.activation.breakpoints]
+        self.bps = [[fmpq(x.numerator, x.denominator) for x in lay.breakpoints]
                     for lay in net.layers]
-        self.slopes = [[fmpq(x.numerator, x.denominator) for x in lay.activation.slopes]
+        # slopes[l][i][j], offsets[l][i][j]: neuron i of layer l on piece j (per neuron: a
+        # per-channel PReLU has its own slopes a neuron)
+        self.slopes = [[[fmpq(x.numerator, x.denominator) for x in a.slopes]
+                        for a in lay.activations] for lay in net.layers]
+        self.offsets = [[[fmpq(x.numerator, x.denominator) for x in a.offsets]
+                         for a in lay.activations] for lay in net.layers]
+        self.bp_den = [math.lcm(*(x.denominator for x in lay.breakpoints), 1)
                        for lay in net.layers]
-        self.offsets = [[fmpq(x.numerator, x.denominator) for x in lay.activation.offsets]
-                        for lay in net.layers]
-        self.bp_den = [math.lcm(*(x.denominator for x in lay.activation.breakpoints), 1)
-                       for lay in net.layers]
-        self.bps_int = [[x.numerator * (s // x.denominator) for x in lay.activation.breakpoints]
+        self.bps_int = [[x.numerator * (s // x.denominator) for x in lay.breakpoints]
                         for lay, s in zip(net.layers, self.bp_den)]
         # colmask[l][i]: bit j set when W_l[j][i] != 0
         self.colmask = [[sum(1 << j for j, row in enumerate(lay.weight) if row[i] != 0)
@@ -418,7 +420,7 @@ class _Net:
             pieces = tuple(self.piece(l, t) for t in z)
             pattern.append(pieces)
             q, p = self.slopes[l], self.offsets[l]
-            z = [q[j] * t + p[j] for t, j in zip(z, pieces)]
+            z = [q[i][j] * t + p[i][j] for i, (t, j) in enumerate(zip(z, pieces))]
         return tuple(pattern)
 
     def layer(self, pattern: tuple[tuple[int, ...], ...], l: int
@@ -461,13 +463,13 @@ class _Net:
         Q = fmpq_mat(k, k)
         q, p = self.slopes[l], self.offsets[l]
         for i, j in enumerate(pieces):
-            if q[j] != 0:
-                Q[i, i] = q[j]
+            if q[i][j] != 0:
+                Q[i, i] = q[i][j]
         H = Q * Z
         last = Z.ncols() - 1
         for i, j in enumerate(pieces):
-            if p[j] != 0:
-                H[i, last] += p[j]
+            if p[i][j] != 0:
+                H[i, last] += p[i][j]
         return H
 
     def full_map(self, pattern: tuple[tuple[int, ...], ...]) -> tuple:
@@ -482,7 +484,7 @@ class _Net:
             k = len(pattern[l])
             Q = fmpq_mat(k, k)
             for i, j in enumerate(pattern[l]):
-                Q[i, i] = self.slopes[l][j]
+                Q[i, i] = self.slopes[l][i][j]
             G = Q if G is None else G * Q
             if l > 0:
                 G = G * self.W[l]
@@ -492,7 +494,8 @@ class _Net:
             if l > 0:
                 c = [t + bb for t, bb in zip((self.W[l] * fmpq_mat(len(c), 1, c)).entries(),
                                              self.b[l])]
-            c = [self.slopes[l][j] * t + self.offsets[l][j] for t, j in zip(c, pattern[l])]
+            c = [self.slopes[l][i][j] * t + self.offsets[l][i][j]
+                 for i, (t, j) in enumerate(zip(c, pattern[l]))]
         return tuple(J.entries()) + tuple(c)
 
     def good(self, pattern: tuple[tuple[int, ...], ...]) -> list[list[bool]]:
@@ -505,14 +508,14 @@ class _Net:
         good[L - 1] = [True] * len(pattern[L - 1])
         reach = 0
         for j, pj in enumerate(pattern[L - 1]):
-            if self.slopes[L - 1][pj] != 0:
+            if self.slopes[L - 1][j][pj] != 0:
                 reach |= 1 << j
         for l in range(L - 2, -1, -1):
             cols = self.colmask[l + 1]
             good[l] = [(cols[i] & reach) != 0 for i in range(len(pattern[l]))]
             reach = 0
             for i, pi in enumerate(pattern[l]):
-                if good[l][i] and self.slopes[l][pi] != 0:
+                if good[l][i] and self.slopes[l][i][pi] != 0:
                     reach |= 1 << i
         return good
 

@@ -175,8 +175,8 @@ def _good_sets(net: Network, pattern: tuple[tuple[int, ...], ...],
     for l in range(L - 1, -1, -1):
         if l < L - 1:
             good[l] = (masks[l + 1].T.astype(np.int64) @ open_ok.astype(np.int64)) > 0
-        act = net.layers[l].activation
-        is_open = np.array([act.slopes[j] != 0 for j in pattern[l]], bool)
+        acts = net.layers[l].activations
+        is_open = np.array([a.slopes[j] != 0 for a, j in zip(acts, pattern[l])], bool)
         open_ok = is_open & good[l]
     return good
 
@@ -320,7 +320,7 @@ class _Builder:
             cell = self.arr.cells[ci]
             found = set()
             for l, Z in enumerate(cell.maps):
-                bps = self.arr.reduced.layers[l].activation.breakpoints
+                bps = self.arr.reduced.layers[l].breakpoints
                 if bps:
                     for i, z in enumerate(Z):
                         if z[-1] in bps and not any(z[:-1]):
@@ -347,7 +347,7 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     # neuron z changes piece, J changes by Δq · g_z ∇z(x)ᵀ with ∇z ≠ 0 (z cuts the slice), so
     # the maps agree iff g_z = ∂out/∂(post-activation of z) is 0, computed exactly.
     Ws = [[[mpq(x) for x in row] for row in layer.weight] for layer in net.layers]
-    slopes = [[mpq(q) for q in layer.activation.slopes] for layer in net.layers]
+    slopes = [[[mpq(q) for q in a.slopes] for a in layer.activations] for layer in net.layers]
     gcache: dict[tuple, tuple[mpq, ...]] = {}
 
     def g_vector(l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> tuple[mpq, ...]:
@@ -359,7 +359,7 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
         for m in range(l + 1, len(net.layers)):
             W = Ws[m]
             z = [sum((w * x for w, x in zip(row, v) if x), mpq(0)) for row in W]
-            v = [slopes[m][j] * t for t, j in zip(z, pattern[m])]
+            v = [sm[j] * t for sm, t, j in zip(slopes[m], z, pattern[m])]
         gcache[key] = tuple(v)
         return gcache[key]
 
@@ -369,7 +369,7 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
         for m, W in enumerate(Ws):
             J = W if rows is None else [[sum((w * r[c] for w, r in zip(row, rows)), mpq(0))
                                          for c in range(len(rows[0]))] for row in W]
-            rows = [[slopes[m][j] * x for x in r] for r, j in zip(J, pattern[m])]
+            rows = [[sm[j] * x for x in r] for sm, r, j in zip(slopes[m], J, pattern[m])]
         return rows  # type: ignore[return-value]
 
     def glued(c1: Cell, c2: Cell) -> bool:

@@ -90,9 +90,8 @@ class CellArrangement:
 def post_activation_map(net: Network, layer: int, Z: list[list[mpq]], pieces: tuple[int, ...]
                         ) -> list[list[mpq]]:
     """Rows of φ applied piecewise: h_i = q_j z_i + p_j on the pieces given."""
-    act = net.layers[layer].activation
     out = []
-    for z, j in zip(Z, pieces):
+    for act, z, j in zip(net.layers[layer].activations, Z, pieces):
         q = act.slopes[j]
         if q == 0:
             row = [ZERO] * (len(z) - 1) + [mpq(act.offsets[j])]
@@ -172,8 +171,8 @@ def enumerate_cells(net: Network, domain: Domain,
     for l, layer in enumerate(reduced.layers):
         W = np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
         b = [mpq(x) for x in layer.bias]
-        act = layer.activation
-        bps = [mpq(x) for x in act.breakpoints]
+        act = layer.neuron_activation(0)   # for pieces: the breakpoints are the layer's
+        bps = [mpq(x) for x in layer.breakpoints]
         bpf = safe_floats(bps)
         new_cells: list[Cell] = []
         for cell in cells:

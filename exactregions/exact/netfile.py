@@ -1,7 +1,9 @@
 """The network file format, read and written losslessly.
 
 ``{"format": "exactregions-network", "version": 1, "input_dim": n,
-"layers": [{"weight": [[…]], "bias": […], "activation": A}, …]}``.  Every number is a JSON
+"layers": [{"weight": [[…]], "bias": […], "activation": A}, …]}``.  ``A`` is one activation
+for the layer (a name or an object), a list of one a neuron (sharing breakpoints), or
+``{"name": "prelu", "negative_slopes": [...]}``, a per-channel PReLU.  Every number is a JSON
 number (meaning that float's exact binary value), an integer, or an exact string ``"-3/7"`` /
 ``"0.1"``.  We write every number as an exact string, so a round trip is the identity.
 """
@@ -14,13 +16,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from exactregions.errors import ExactRegionsError, FormatError, InvalidNetworkError
-from exactregions.exact.activation import activation_from_spec
+from exactregions.errors import (ExactRegionsError, FormatError, InvalidNetworkError,
+                                 UnsupportedActivationError)
+from exactregions.exact.activation import Activation, activation_from_spec
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import format_rational
 
 __all__ = ["network_from_dict", "network_to_dict", "load_network", "save_network",
-           "atomic_write_text"]
+           "atomic_write_text", "activation_spec_of_layer", "layer_activation_spec"]
 
 FORMAT_NAME = "exactregions-network"
 FORMAT_VERSION = 1
@@ -61,8 +64,8 @@ def network_from_dict(data: Any, source: str = "") -> Network:
             raise FormatError(f"layer {i} must be an object with 'weight', 'bias', 'activation'")
         if not isinstance(ld["weight"], list) or not isinstance(ld["bias"], list):
             raise InvalidNetworkError(f"layer {i}: 'weight' and 'bias' must be arrays")
-        act = activation_from_spec(ld.get("activation", "identity"))
         try:
+            act = activation_spec_of_layer(ld.get("activation", "identity"), len(ld["weight"]))
             layers.append(Layer.from_numbers(ld["weight"], ld["bias"], act))
         except InvalidNetworkError as exc:
             raise InvalidNetworkError(f"layer {i}: {exc}") from None
@@ -81,10 +84,39 @@ def network_to_dict(net: Network) -> dict[str, Any]:
         "layers": [
             {"weight": [[format_rational(w) for w in row] for row in layer.weight],
              "bias": [format_rational(b) for b in layer.bias],
-             "activation": layer.activation.to_spec()}
+             "activation": layer_activation_spec(layer)}
             for layer in net.layers
         ],
     }
+
+
+def activation_spec_of_layer(spec: Any, width: int) -> "Activation | tuple[Activation, ...]":
+    """A layer's activation from its JSON form: one spec for the layer, a list of one spec per
+    neuron, or ``{"name": "prelu", "negative_slopes": [...]}`` (a per-channel PReLU)."""
+    if isinstance(spec, list):
+        return tuple(activation_from_spec(a) for a in spec)
+    if isinstance(spec, dict) and str(spec.get("name", "")).lower() == "prelu":
+        slopes = spec.get("negative_slopes")
+        if not isinstance(slopes, list) or not slopes:
+            raise UnsupportedActivationError("a prelu activation needs 'negative_slopes', a "
+                                             "non-empty list (one slope, or one a neuron)")
+        if len(slopes) == 1:
+            return Activation.leaky_relu(slopes[0])
+        if len(slopes) != width:
+            raise InvalidNetworkError(f"prelu has {len(slopes)} negative slopes for {width} "
+                                      "neurons")
+        return tuple(Activation.leaky_relu(a) for a in slopes)
+    return activation_from_spec(spec)
+
+
+def layer_activation_spec(layer: Layer) -> Any:
+    """The JSON form of a layer's activation (inverse of :func:`_layer_activation`)."""
+    if not layer.per_neuron:
+        return layer.activation.to_spec()
+    acts = layer.activations
+    if all(a.name == "leaky_relu" for a in acts):
+        return {"name": "prelu", "negative_slopes": [format_rational(a.slopes[0]) for a in acts]}
+    return [a.to_spec() for a in acts]
 
 
 def _reject_constant(name: str) -> float:

@@ -20,12 +20,65 @@ NeuronId = tuple[int, int]
 class Layer:
     """One affine layer followed by its activation: h ↦ φ(W h + b).
 
-    ``weight`` has shape (out, in) as a tuple of row tuples of Fractions.
+    ``weight`` has shape (out, in) as a tuple of row tuples of Fractions.  ``activation`` is one
+    :class:`Activation` for the whole layer, or a tuple of one per neuron (a per-channel PReLU):
+    those share their breakpoints and differ in slopes.  A tuple of equal activations is stored
+    as the one activation.
+
+    Examples
+    --------
+    >>> lay = Layer.from_numbers([[1], [2]], [0, 0], (Activation.leaky_relu("1/10"),
+    ...                                               Activation.leaky_relu("1/4")))
+    >>> lay.per_neuron, lay.breakpoints, lay.neuron_activation(1).slopes[0]
+    (True, (Fraction(0, 1),), Fraction(1, 4))
     """
 
     weight: tuple[tuple[Fraction, ...], ...]
     bias: tuple[Fraction, ...]
-    activation: Activation
+    activation: Activation | tuple[Activation, ...]
+
+    def __post_init__(self) -> None:
+        act = self.activation
+        if isinstance(act, Activation):
+            return
+        acts = tuple(act)
+        if len(acts) != len(self.weight) or not all(isinstance(a, Activation) for a in acts):
+            raise InvalidNetworkError(
+                f"a layer of {len(self.weight)} neurons needs one activation or {len(self.weight)} "
+                f"(one per neuron), got {len(acts)}")
+        if any(a.breakpoints != acts[0].breakpoints for a in acts):
+            raise InvalidNetworkError(
+                "the neurons of a layer must share their activation's breakpoints (their slopes "
+                "may differ, as in a per-channel PReLU)")
+        object.__setattr__(self, "activation", acts[0] if len(set(acts)) == 1 else acts)
+
+    @property
+    def per_neuron(self) -> bool:
+        """Whether the neurons have activations of their own (different slopes)."""
+        return not isinstance(self.activation, Activation)
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        """One activation per neuron."""
+        act = self.activation
+        return act if isinstance(act, tuple) else (act,) * self.out_dim
+
+    def neuron_activation(self, i: int) -> Activation:
+        """The activation of neuron ``i``."""
+        act = self.activation
+        return act[i] if isinstance(act, tuple) else act
+
+    @property
+    def breakpoints(self) -> tuple[Fraction, ...]:
+        """ξ_1 < … < ξ_T, shared by the layer's neurons."""
+        act = self.activation
+        return (act[0] if isinstance(act, tuple) else act).breakpoints
+
+    @property
+    def activation_name(self) -> str:
+        """The activation's name (``prelu`` for different slopes per neuron)."""
+        act = self.activation
+        return "prelu" if isinstance(act, tuple) else act.name
 
     @property
     def in_dim(self) -> int:
@@ -37,7 +90,7 @@ class Layer:
 
     @staticmethod
     def from_numbers(weight: Sequence[Sequence[Any]], bias: Sequence[Any],
-                     activation: Activation) -> "Layer":
+                     activation: "Activation | Sequence[Activation]") -> "Layer":
         """Build a layer, sending every number through :func:`exact_rational`.
 
         Raises
@@ -56,10 +109,11 @@ class Layer:
                 f"bias has length {len(bias)} but the weight has {len(rows)} rows")
         W = tuple(tuple(exact_rational(x) for x in r) for r in rows)  # type: ignore[union-attr]
         b = tuple(exact_rational(x) for x in bias)
-        return Layer(W, b, activation)
+        act = activation if isinstance(activation, Activation) else tuple(activation)
+        return Layer(W, b, act)
 
     def __repr__(self) -> str:
-        return f"Layer({self.out_dim}x{self.in_dim}, {self.activation.name})"
+        return f"Layer({self.out_dim}x{self.in_dim}, {self.activation_name})"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -107,7 +161,7 @@ class Network:
     def neurons(self) -> list[NeuronId]:
         """All neurons whose activation has at least one breakpoint, as (layer, index)."""
         return [(l, i) for l, layer in enumerate(self.layers)
-                if layer.activation.num_breakpoints for i in range(layer.out_dim)]
+                if layer.breakpoints for i in range(layer.out_dim)]
 
     @property
     def num_neurons(self) -> int:
@@ -123,10 +177,10 @@ class Network:
         pattern = []
         for layer in self.layers:
             z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
-            act = layer.activation
-            pieces = tuple(act.piece(t) for t in z)
+            acts = layer.activations
+            pieces = tuple(act.piece(t) for act, t in zip(acts, z))
             pattern.append(pieces)
-            h = [act.slopes[j] * t + act.offsets[j] for t, j in zip(z, pieces)]
+            h = [act.slopes[j] * t + act.offsets[j] for act, t, j in zip(acts, z, pieces)]
         return tuple(h), tuple(pattern)
 
     def forward(self, x: Sequence[Fraction]) -> tuple[Fraction, ...]:
@@ -140,11 +194,10 @@ class Network:
         for layer in self.layers:
             z = [sum((w * v for w, v in zip(row, h)), b) for row, b in zip(layer.weight, layer.bias)]
             out.append(z)
-            act = layer.activation
-            h = [act(t) for t in z]
+            h = [act(t) for act, t in zip(layer.activations, z)]
         return out
 
     def __repr__(self) -> str:
-        acts = "/".join(dict.fromkeys(layer.activation.name for layer in self.layers))
+        acts = "/".join(dict.fromkeys(layer.activation_name for layer in self.layers))
         src = f", source={self.source!r}" if self.source else ""
         return f"Network({'-'.join(map(str, self.widths))}, {acts}{src})"

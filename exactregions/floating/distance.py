@@ -83,9 +83,9 @@ def _distance_chunk(net: TorchNet, x: torch.Tensor, tol: float):
         dists.append(d)
         zs.append(z)
         j = net.piece(l, z)
-        slope = net.q[l][j]
+        slope = net.piece_slope(l, j)
         opens.append(slope != 0)
-        h = slope * z + net.p[l][j]
+        h = slope * z + net.piece_offset(l, j)
         J = slope[:, :, None] * G
     # goodness, backwards: good_L = all outputs; good_l = reaches an open good neuron of l+1
     L = net.depth

@@ -26,6 +26,8 @@ def _opened(net: TorchNet, l: int, block: torch.Tensor) -> torch.Tensor:
     q = net.q[l]
     if net.is_relu(l) and float(q[1]) != 0.0:
         return block
+    if net.per_neuron(l):   # slopes of their own a neuron: one gather
+        return net.neuron_table(l, q != 0, block.long())
     opened = torch.zeros_like(block, dtype=torch.bool)
     for v in torch.nonzero(q != 0).flatten().tolist():   # pieces of φ, not polygons
         opened |= block == v

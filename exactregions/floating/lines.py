@@ -216,7 +216,7 @@ def _line_batch(net: TorchNet, aux: _Aux, p: torch.Tensor, d: torch.Tensor, t0: 
     good = _goodness(net, dense, opens, ev_layer, ev_neuron, ident[eb, ek], n_ids)
     counts = torch.bincount(eb, minlength=B)
     lin_counts = torch.bincount(eb[good], minlength=B)
-    if not net.xi[-1].numel() and float(net.q[-1][0]) != 0.0:
+    if not net.xi[-1].numel() and bool((net.q[-1][0] != 0).all()):
         # a good switch whose output slope does not change (weights that cancel, as integer
         # nets can have): Proposition 9 is a generic statement, so the float count cannot
         # decide it; report it instead of counting it
@@ -273,7 +273,8 @@ def _insert_crossings(t: Tensor, layer_of: Tensor, neuron_of: Tensor, ident: Ten
         b, k, i = b[ok], k[ok], i[ok]
         u = U[b, k, i]
         tn = torch.minimum(torch.maximum(t[b, k] - (Za[b, k, i] - x) / u, t[b, k]), t[b, k + 1])
-        found.append((b, i, tn, (q[j + 1] - q[j]) * u.abs()))
+        jump = q[j + 1] - q[j]   # a number, or one a neuron (per-channel slopes)
+        found.append((b, i, tn, (jump[i] if jump.dim() else jump) * u.abs()))
     b = torch.cat([f[0] for f in found])
     n_new = b.numel()
     parent = torch.arange(K, device=dev).expand(B, K)
@@ -345,7 +346,7 @@ def _goodness(net: TorchNet, dense: tuple[bool, ...],
             open_l = torch.zeros((n, op.shape[1]), dtype=torch.bool, device=dev)
             open_l[rows] = op[where[ident[rows]]]
         else:  # no breakpoint in this layer: one piece everywhere
-            open_l = torch.full((n, 1), bool(net.q[l][0] != 0), device=dev)
+            open_l = (net.q[l][0] != 0).reshape(1, -1).expand(n, -1)
         m = open_l & reach
         if dense[l]:
             reach = m.any(dim=1, keepdim=True)

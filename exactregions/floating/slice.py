@@ -267,8 +267,8 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
             m[:, 2] += net.p[L][0]
             return m
         pc = piece_l[P].long()
-        m *= net.q[L][pc][:, None, :]
-        m[:, 2] += net.p[L][pc]
+        m *= net.piece_slope(L, pc)[:, None, :]
+        m[:, 2] += net.piece_offset(L, pc)
         return m
     linear, flat = glue_polygons(net, patterns, lab, poly, n_poly, out_map, tol)
     ties += flat
@@ -316,23 +316,24 @@ def _next_maps(net: TorchNet, l: int, Zmap: torch.Tensor, piece_root: torch.Tens
             G = torch.index_select(Zmap, 0, root_of_poly[a:c], out=buf[:c - a])
             G.mul_(net.piece_slope(l, pc)[:, None, :])
             if shift:
-                G[:, 2] += p[pc.long()]
+                G[:, 2] += net.piece_offset(l, pc)
             torch.matmul(G, W.T, out=out[a:c])
             out[a:c, 2] += b
         return out
     if pp.numel():   # the corrections' coefficients, before Zmap is overwritten
         r = root_of_poly[pp]
         new, old = piece_l[pp, pj].long(), piece_root[r, pj].long()
-        coef = Zmap[r, :, pj] * (q[new] - q[old])[:, None]
+        coef = Zmap[r, :, pj] * (net.neuron_table(l, q, new, pj)
+                                 - net.neuron_table(l, q, old, pj))[:, None]
         if shift:
-            coef[:, 2] += p[new] - p[old]
+            coef[:, 2] += net.neuron_table(l, p, new, pj) - net.neuron_table(l, p, old, pj)
     ends = torch.cumsum(torch.bincount(root_of_poly, minlength=n_roots), 0).tolist()
     buf = Zmap.new_empty((min(step, n_roots), 3, w_next))
     for r0, r1 in chunks(n_roots, step):
         pc = piece_root[r0:r1]
         G = Zmap[r0:r1].mul_(net.piece_slope(l, pc)[:, None, :])
         if shift:
-            G[:, 2] += p[pc.long()]
+            G[:, 2] += net.piece_offset(l, pc)
         base = torch.matmul(G, W.T, out=buf[:r1 - r0])
         base[:, 2] += b
         a, c = (ends[r0 - 1] if r0 else 0), ends[r1 - 1]

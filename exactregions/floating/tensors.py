@@ -22,7 +22,10 @@ reported as a near-tie instead of being trusted."""
 @dataclass(frozen=True)
 class TorchNet:
     """Weights ``W[l]: (n_l, n_{l-1})``, biases ``b[l]: (n_l,)`` and per-layer activation tables
-    (breakpoints ``xi[l]: (T_l,)``, slopes ``q[l]: (T_l+1,)``, offsets ``p[l]: (T_l+1,)``).
+    (breakpoints ``xi[l]: (T_l,)``, slopes ``q[l]: (T_l+1,)``, offsets ``p[l]: (T_l+1,)``).  A
+    layer whose neurons have slopes of their own (a per-channel PReLU) has ``q[l], p[l]:
+    (T_l+1, n_l)``; index them through :meth:`piece_slope`, :meth:`piece_offset` and
+    :meth:`neuron_table`, which serve both shapes.
 
     Each exact rational is rounded once to ``dtype``.
 
@@ -56,10 +59,19 @@ class TorchNet:
             W.append(torch.tensor([[float(w) for w in row] for row in layer.weight], dtype=dtype,
                                   device=device))
             b.append(t(list(layer.bias)))
-            a = layer.activation
-            xi.append(t(list(a.breakpoints)))
-            q.append(t(list(a.slopes)))
-            p.append(t(list(a.offsets)))
+            xi.append(t(list(layer.breakpoints)))
+            if layer.per_neuron:   # (T+1, n_l): column i is neuron i's slopes
+                acts = layer.activations
+                q.append(torch.tensor([[float(a.slopes[j]) for a in acts]
+                                       for j in range(len(acts[0].slopes))], dtype=dtype,
+                                      device=device))
+                p.append(torch.tensor([[float(a.offsets[j]) for a in acts]
+                                       for j in range(len(acts[0].offsets))], dtype=dtype,
+                                      device=device))
+            else:
+                a = layer.activation
+                q.append(t(list(a.slopes)))
+                p.append(t(list(a.offsets)))
         return TorchNet(tuple(W), tuple(b), tuple(xi), tuple(q), tuple(p))
 
     @property
@@ -91,17 +103,33 @@ class TorchNet:
             return (z >= xi[0]).to(dtype)
         return torch.bucketize(z, xi, right=True).to(dtype)
 
+    def per_neuron(self, l: int) -> bool:
+        """Whether layer l's neurons have slopes of their own (``q[l]`` is (T+1, n_l))."""
+        return self.q[l].dim() == 2
+
     def is_relu(self, l: int) -> bool:
         """Is layer l's activation c·relu (one breakpoint at 0, slope 0 left of it)?"""
         xi, q, p = self.xi[l], self.q[l], self.p[l]
-        return xi.numel() == 1 and float(q[0]) == 0.0 and float(p[0]) == 0.0 and float(xi[0]) == 0.0
+        return (not self.per_neuron(l) and xi.numel() == 1 and float(q[0]) == 0.0
+                and float(p[0]) == 0.0 and float(xi[0]) == 0.0)
+
+    def neuron_table(self, l: int, table: torch.Tensor, piece: torch.Tensor,
+                     neuron: torch.Tensor | None = None) -> torch.Tensor:
+        """``table[piece]`` for a per-layer table (``q[l]``, ``p[l]`` or a function of them), and
+        ``table[piece, neuron]`` for a per-neuron one; ``neuron`` defaults to the last axis of
+        ``piece`` (one entry a neuron of the layer)."""
+        if table.dim() == 1:
+            return table[piece]
+        if neuron is None:
+            neuron = torch.arange(table.shape[1], device=table.device)
+        return table[piece, neuron]
 
     def slope(self, l: int, z: torch.Tensor) -> torch.Tensor:
         """φ_l'(z), elementwise: the slope q of the piece each entry of ``z`` is on."""
         if self.is_relu(l):
             on = (z > 0).to(z.dtype)
             return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
-        return self.q[l][self.piece(l, z)]
+        return self.neuron_table(l, self.q[l], self.piece(l, z))
 
     def slope_(self, l: int, z: torch.Tensor) -> torch.Tensor:
         """:meth:`slope`, written over ``z`` where φ is a ReLU (no new tensor); returns it."""
@@ -115,7 +143,12 @@ class TorchNet:
         if self.is_relu(l):
             on = piece.to(self.dtype)
             return on if float(self.q[l][1]) == 1.0 else on.mul_(self.q[l][1])
-        return self.q[l][piece.long()]
+        return self.neuron_table(l, self.q[l], piece.long())
+
+    def piece_offset(self, l: int, piece: torch.Tensor) -> torch.Tensor:
+        """The offset p of φ_l on each piece index of ``piece`` (last axis: the layer's
+        neurons)."""
+        return self.neuron_table(l, self.p[l], piece.long())
 
     def act(self, l: int, z: torch.Tensor) -> torch.Tensor:
         """φ_l(z), elementwise: q_0 z + p_0 + Σ_j (q_j - q_{j-1}) relu(z - ξ_j) (no gathers)."""

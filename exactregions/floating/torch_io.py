@@ -27,26 +27,32 @@ __all__ = ["network_from_torch", "checked_network_from_torch", "network_from_sta
 
 
 class PiecewiseLinear(nn.Module):
-    """φ(t) = q_0 t + p_0 + Σ_j (q_j - q_{j-1}) relu(t - ξ_j): any continuous PWL activation.
+    """φ(t) = q_0 t + p_0 + Σ_j (q_j - q_{j-1}) relu(t - ξ_j): any continuous PWL activation,
+    or a tuple of one a unit (the last axis), sharing breakpoints.
 
     Parameters are float64 buffers made from the exact activation (rounded once).
     """
 
-    def __init__(self, activation: Activation) -> None:
+    def __init__(self, activation: "Activation | tuple[Activation, ...]") -> None:
         super().__init__()
         self.activation = activation
-        self.register_buffer("xi", torch.tensor([float(x) for x in activation.breakpoints],
+        acts = activation if isinstance(activation, tuple) else (activation,)
+        self.register_buffer("xi", torch.tensor([float(x) for x in acts[0].breakpoints],
                                                 dtype=torch.float64))
-        q = activation.slopes
-        self.register_buffer("dq", torch.tensor([float(q[j + 1] - q[j]) for j in range(len(q) - 1)],
+        # (units, T) slope jumps, and q_0, p_0 per unit (one unit: they broadcast)
+        self.register_buffer("dq", torch.tensor(
+            [[float(a.slopes[j + 1] - a.slopes[j]) for j in range(len(a.slopes) - 1)]
+             for a in acts], dtype=torch.float64).reshape(len(acts), -1))
+        self.register_buffer("q0", torch.tensor([float(a.slopes[0]) for a in acts],
                                                 dtype=torch.float64))
-        self.q0 = float(q[0])
-        self.p0 = float(activation.offsets[0])
+        self.register_buffer("p0", torch.tensor([float(a.offsets[0]) for a in acts],
+                                                dtype=torch.float64))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:  # noqa: D401
-        out = self.q0 * t + self.p0
+        out = self.q0.to(t.dtype) * t + self.p0.to(t.dtype)
         if self.xi.numel():
-            out = out + (torch.relu(t.unsqueeze(-1) - self.xi.to(t.dtype)) * self.dq.to(t.dtype)).sum(-1)
+            out = out + (torch.relu(t.unsqueeze(-1) - self.xi.to(t.dtype))
+                         * self.dq.to(t.dtype)).sum(-1)
         return out
 
 
@@ -97,7 +103,7 @@ def _pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
-def _activation_of(module: nn.Module) -> Activation | None:
+def _activation_of(module: nn.Module) -> Activation | tuple[Activation, ...] | None:
     """The exact activation of a torch module; None if it is not an activation."""
     kind = _kind(module)
     if kind == "ReLU":
@@ -115,12 +121,7 @@ def _activation_of(module: nn.Module) -> Activation | None:
         w = _f64(module.weight)
         if len(set(w)) == 1:      # one slope, or the same slope for every channel
             return Activation.leaky_relu(w[0])
-        if len(w) != 1:
-            raise UnsupportedActivationError(
-                f"a PReLU with {len(w)} different slopes (one per channel) needs a different "
-                "activation per neuron, which the network format does not have yet; use one "
-                "shared slope (nn.PReLU()) or LeakyReLU")
-        return Activation.leaky_relu(w[0])
+        return tuple(Activation.leaky_relu(a) for a in w)   # per channel: see _Importer
     if isinstance(module, PiecewiseLinear):
         return module.activation
     return None
@@ -138,6 +139,21 @@ class _Importer:
         if self.builder is None:
             self.builder = NetworkBuilder(width)
         return self.builder
+
+    def _per_unit(self, acts: tuple[Activation, ...]) -> tuple[Activation, ...]:
+        """Per-channel activations (a PReLU's slopes) as one a unit of the dense layer: a
+        channel's slope repeats over its H·W units after a convolution."""
+        width = self.builder.width if self.builder is not None else 0
+        if self.shape is not None and len(self.shape) == 3:
+            if len(acts) != self.shape[0]:
+                raise InvalidNetworkError(f"a PReLU with {len(acts)} slopes after a layer of "
+                                          f"{self.shape[0]} channels")
+            reps = self.shape[1] * self.shape[2]
+            return tuple(a for a in acts for _ in range(reps))
+        if len(acts) != width:
+            raise InvalidNetworkError(f"a PReLU with {len(acts)} slopes after a layer of width "
+                                      f"{width}")
+        return acts
 
     def _flat_width(self) -> int | None:
         if self.shape is None:
@@ -161,7 +177,7 @@ class _Importer:
             if self.builder is None:
                 raise InvalidNetworkError("the model starts with an activation: it needs a "
                                           "Linear (or Conv2d) layer first")
-            self.builder.activation(act)
+            self.builder.activation(self._per_unit(act) if isinstance(act, tuple) else act)
             return
         if kind == "Linear":
             W = _f64(m.weight)
@@ -334,6 +350,17 @@ def network_to_torch(net: Network, dtype: torch.dtype = torch.float64) -> nn.Seq
             lin.weight.copy_(torch.tensor([[float(w) for w in r] for r in layer.weight], dtype=dtype))
             lin.bias.copy_(torch.tensor([float(v) for v in layer.bias], dtype=dtype))
         mods.append(lin)
+        if layer.per_neuron:
+            acts = layer.activations
+            if all(x.name == "leaky_relu" for x in acts):
+                prelu = nn.PReLU(layer.out_dim, dtype=dtype)
+                with torch.no_grad():
+                    prelu.weight.copy_(torch.tensor([float(x.slopes[0]) for x in acts],
+                                                    dtype=dtype))
+                mods.append(prelu)
+            else:
+                mods.append(PiecewiseLinear(acts))
+            continue
         a = layer.activation
         if a.name == "identity":
             continue

@@ -15,6 +15,26 @@ from exactregions.testing.strategies import activations as activation_strategy
 from exactregions.testing.strategies import dyadic_rationals, networks, subtle_networks
 
 ALL_ACTIVATIONS = ("relu", "leaky_relu", "abs", "hardtanh", "pwl")
+KNOWN_KINDS = ALL_ACTIVATIONS + ("prelu",)
+"""``prelu`` (a per-channel PReLU: a negative slope a neuron) is opt-in: the kit's default nets
+have one activation a layer, which every counter of the field handles."""
+
+
+def _nets(activations: tuple[str, ...], input_dim: st.SearchStrategy[int], max_neurons: int,
+          subtle: bool) -> st.SearchStrategy:
+    """The kit's nets for these activation kinds (``prelu``: a slope a neuron)."""
+    shared = tuple(k for k in activations if k != "prelu")
+    parts = []
+    if shared:
+        parts.append(networks(input_dim=input_dim, weights="dyadic", biases="dyadic",
+                              max_neurons=max_neurons, activation=activation_strategy(shared)))
+        if subtle:
+            parts.append(subtle_networks(input_dim=input_dim, max_neurons=max_neurons,
+                                         activation=activation_strategy(shared)))
+    if "prelu" in activations:
+        parts.append(networks(input_dim=input_dim, weights="dyadic", biases="dyadic",
+                              max_neurons=max_neurons, per_neuron_slopes=True))
+    return st.one_of(*parts)
 
 __all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "PROFILES", "reproducer"]
 
@@ -73,7 +93,7 @@ def _points(n: int, k: int) -> st.SearchStrategy:
 
 def _describe(net, pts) -> str:
     return (f"net {'-'.join(map(str, net.widths))} "
-            f"({', '.join(l.activation.name for l in net.layers[:-1]) or 'linear'}), "
+            f"({', '.join(l.activation_name for l in net.layers[:-1]) or 'linear'}), "
             f"points {[[float(v) for v in p] for p in pts]}, weights "
             f"{[[[str(w) for w in r] for r in l.weight] for l in net.layers]}, biases "
             f"{[[str(b) for b in l.bias] for l in net.layers]}")
@@ -123,7 +143,7 @@ def prune(net):
         keep = [i for i in range(layers[l].out_dim) if any(row[i] for row in nxt.weight)] or [0]
         cur = layers[l]
         layers[l] = Layer(tuple(cur.weight[i] for i in keep), tuple(cur.bias[i] for i in keep),
-                          cur.activation)
+                          tuple(cur.activations[i] for i in keep))
         layers[l + 1] = Layer(tuple(tuple(row[i] for i in keep) for row in nxt.weight), nxt.bias,
                               nxt.activation)
     return Network(net.input_dim, tuple(layers), source=net.source)
@@ -188,11 +208,7 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
     """
     tracker = _Tracker(shrink_budget)
 
-    @given(net=st.one_of(
-               networks(input_dim=st.integers(1, 3), weights="dyadic", biases="dyadic",
-                        max_neurons=max_neurons, activation=activation_strategy(tuple(activations))),
-               subtle_networks(input_dim=st.integers(1, 3), max_neurons=max_neurons,
-                               activation=activation_strategy(tuple(activations)))),
+    @given(net=_nets(tuple(activations), st.integers(1, 3), max_neurons, subtle=True),
            data=st.data())
     def test(net, data):
         p1, p2 = data.draw(_points(net.input_dim, 2))
@@ -227,8 +243,7 @@ def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examp
     """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²)."""
     tracker = _Tracker(shrink_budget)
 
-    @given(net=networks(input_dim=st.integers(2, 3), weights="dyadic", biases="dyadic",
-                        max_neurons=max_neurons, activation=activation_strategy(tuple(activations))),
+    @given(net=_nets(tuple(activations), st.integers(2, 3), max_neurons, subtle=False),
            data=st.data())
     def test(net, data):
         p1, p2, p3 = data.draw(_points(net.input_dim, 3))

@@ -9,34 +9,39 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from exactregions.exact.netfile import activation_spec_of_layer
+
 __all__ = ["grid_line_counter", "grid_slice_counter", "float_line_counter", "float_slice_counter"]
 
 
-def _pieces(spec: Any, z: np.ndarray) -> np.ndarray:
-    name = spec if isinstance(spec, str) else spec["name"]
-    if name == "identity":
-        return np.zeros(z.shape, int)
-    bps = {"relu": [0.0], "leaky_relu": [0.0], "abs": [0.0], "hardtanh": [-1.0, 1.0],
-           "relu6": [0.0, 6.0]}.get(name)
-    if bps is None:
-        from fractions import Fraction
-        bps = [float(Fraction(b)) for b in spec["breakpoints"]]
-    return np.searchsorted(np.array(bps), z, side="right")
+def _tables(layer: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """φ of a numpy layer from its JSON form (one activation, one a neuron, or a prelu):
+    breakpoints (T,), slopes and offsets (width, T + 1)."""
+    width = len(layer["bias"])
+    act = activation_spec_of_layer(layer["activation"], width)
+    acts = act if isinstance(act, tuple) else (act,) * width
+    bps = np.array([float(x) for x in acts[0].breakpoints])
+    return (bps, np.array([[float(v) for v in a.slopes] for a in acts]),
+            np.array([[float(v) for v in a.offsets] for a in acts]))
+
+
+def _on_pieces(layer: dict, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces j (rows, width) of z, and the slope and offset of each neuron on its piece."""
+    bps, Q, P = _tables(layer)
+    j = np.searchsorted(bps, z, side="right") if bps.size else np.zeros(z.shape, int)
+    cols = np.arange(z.shape[1])
+    return j, Q[cols, j], P[cols, j]
 
 
 def _forward_patterns(model: list, X: np.ndarray) -> np.ndarray:
     """Activation patterns of the numpy model at the rows of X (with φ from its JSON form)."""
-    from exactregions.exact.activation import activation_from_spec
     h = X
     pats = []
     for layer in model:
         z = h @ layer["weight"].T + layer["bias"]
-        act = activation_from_spec(layer["activation"])
-        j = _pieces(layer["activation"], z)
+        j, q, p = _on_pieces(layer, z)
         pats.append(j)
-        q = np.array([float(v) for v in act.slopes])
-        p = np.array([float(v) for v in act.offsets])
-        h = q[j] * z + p[j]
+        h = q * z + p
     return np.concatenate(pats, axis=1)
 
 
@@ -45,17 +50,13 @@ _OFFSET = 0.3819660112501051  # grid shifted off the dyadics, so it never sits o
 
 def _local_maps(model: list, X: np.ndarray) -> np.ndarray:
     """The affine map (Jacobian and offset of all outputs) at each row of X, by pattern products."""
-    from exactregions.exact.activation import activation_from_spec
     n = X.shape[1]
     h = X
     J = np.broadcast_to(np.eye(n), (X.shape[0], n, n))
     for layer in model:
         W, b = layer["weight"], layer["bias"]
         z = h @ W.T + b
-        act = activation_from_spec(layer["activation"])
-        j = _pieces(layer["activation"], z)
-        q = np.array([float(v) for v in act.slopes])[j]
-        p = np.array([float(v) for v in act.offsets])[j]
+        _, q, p = _on_pieces(layer, z)
         h = q * z + p
         J = q[:, :, None] * np.einsum("ok,bki->boi", W, J)
     c = h - np.einsum("boi,bi->bo", J, X)

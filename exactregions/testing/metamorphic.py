@@ -29,14 +29,16 @@ def permute_hidden(net: Network, seed: int = 0) -> Network:
         rng.shuffle(perm)
         cur, nxt = layers[l], layers[l + 1]
         layers[l] = Layer(tuple(cur.weight[p] for p in perm), tuple(cur.bias[p] for p in perm),
-                          cur.activation)
+                          tuple(cur.activations[p] for p in perm))
         layers[l + 1] = Layer(tuple(tuple(row[p] for p in perm) for row in nxt.weight), nxt.bias,
                               nxt.activation)
     return Network(net.input_dim, tuple(layers), source=f"{net.source} (permuted)")
 
 
-def _homogeneous(a: Activation) -> bool:
-    return a.breakpoints in ((), (Fraction(0),)) and all(p == 0 for p in a.offsets)
+def _homogeneous(a: "Activation | tuple[Activation, ...]") -> bool:
+    acts = a if isinstance(a, tuple) else (a,)
+    return all(x.breakpoints in ((), (Fraction(0),)) and all(p == 0 for p in x.offsets)
+               for x in acts)
 
 
 def rescale_neuron(net: Network, layer: int = 0, index: int = 0, c: Fraction = Fraction(2)) -> Network:
@@ -76,7 +78,7 @@ def add_dead_neuron(net: Network, layer: int = 0) -> Network:
     if layer >= len(net.layers) - 1:
         raise ValueError("a dead neuron must sit in a hidden layer")
     cur, nxt = net.layers[layer], net.layers[layer + 1]
-    act = cur.activation
+    act = cur.neuron_activation(0)   # the new unit takes neuron 0's φ
     flat = [j for j, q in enumerate(act.slopes) if q == 0]
     if not flat:
         raise ValueError(f"{act.name} has no zero-slope piece: no neuron of it is dead")
@@ -89,7 +91,7 @@ def add_dead_neuron(net: Network, layer: int = 0) -> Network:
     W2 = tuple(row + (Fraction(3),) for row in nxt.weight)
     b2 = tuple(bb - 3 * out for bb in nxt.bias)  # cancel the constant it feeds forward
     layers = list(net.layers)
-    layers[layer] = Layer(W, b, act)
+    layers[layer] = Layer(W, b, cur.activations + (act,))
     layers[layer + 1] = Layer(W2, b2, nxt.activation)
     return Network(net.input_dim, tuple(layers), source=f"{net.source} (plus a dead neuron)")
 
@@ -114,7 +116,7 @@ def check_line_metamorphic(counter: Callable[..., Any], net: Network, p1: Sequen
             # by 2: a dyadic factor keeps the weights exact in float64, so a float counter sees
             # exactly the same function (by 3 it would see 1/3 rounded, a different net)
             variants.append(("rescaling neuron (0, 0) by 2", lambda: rescale_neuron(net, 0, 0, Fraction(2))))
-        if any(q == 0 for q in net.layers[0].activation.slopes):
+        if any(q == 0 for q in net.layers[0].neuron_activation(0).slopes):
             variants.append(("adding a dead neuron", lambda: add_dead_neuron(net, 0)))
     for name, make in variants:
         c = count(make())

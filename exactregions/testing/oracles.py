@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from exactregions.exact.complex import RegionComplex, region_complex
 from exactregions.exact.domain import Domain, plane, segment
+from exactregions.exact.netfile import layer_activation_spec
 from exactregions.exact.network import Network
 from exactregions.exact.rational import exact_rational
 
@@ -63,7 +64,7 @@ def model_for(net: Network, kind: str) -> Any:
         import numpy as np
         return [{"weight": np.array([[float(w) for w in r] for r in layer.weight]),
                  "bias": np.array([float(v) for v in layer.bias]),
-                 "activation": layer.activation.to_spec()} for layer in net.layers]
+                 "activation": layer_activation_spec(layer)} for layer in net.layers]
     if kind == "torch":
         from exactregions.floating.torch_io import network_to_torch
         return network_to_torch(net)

@@ -61,16 +61,23 @@ def activations(kinds: tuple[str, ...] = ("relu", "leaky_relu", "abs", "hardtanh
     return st.sampled_from([table[k] for k in kinds])
 
 
+_PRELU_SLOPES = (Fraction(0), Fraction(1, 4), Fraction(1, 2), Fraction(-1, 2), Fraction(2),
+                 Fraction(-1))
+
+
 @st.composite
 def networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integers(1, 3),
              depth: st.SearchStrategy[int] = st.integers(1, 3), max_width: int = 6,
              weights: str | None = None, biases: str | None = None,
              activation: st.SearchStrategy[Activation] | None = None,
-             max_neurons: int = 12) -> Network:
+             max_neurons: int = 12, per_neuron_slopes: bool = False) -> Network:
     """A random feed-forward PWL net with a linear output layer of width 1.
 
     Parameters
     ----------
+    per_neuron_slopes : bool
+        Hidden layers are per-channel PReLUs: each neuron a leaky ReLU with its own negative
+        slope from {0, 1/4, 1/2, -1/2, 2, -1} (``activation`` is then ignored).
     weights : {"dyadic", "integer", "float"}, optional
         Drawn when not given.
     biases : {"dyadic", "integer", "zero", "tiny"}, optional
@@ -119,7 +126,12 @@ def networks(draw: st.DrawFn, input_dim: int | st.SearchStrategy[int] = st.integ
         budget -= 0 if is_out else len(rows)
         W = tuple(tuple(r) for r, _ in rows)
         b = tuple(bb for _, bb in rows)
-        layers.append(Layer(W, b, Activation.identity() if is_out else act))
+        if per_neuron_slopes and not is_out:
+            slopes = draw(st.lists(st.sampled_from(_PRELU_SLOPES), min_size=len(rows),
+                                   max_size=len(rows)))
+            layers.append(Layer(W, b, tuple(Activation.leaky_relu(a) for a in slopes)))
+        else:
+            layers.append(Layer(W, b, Activation.identity() if is_out else act))
         fan_in = len(rows)
     return Network(n, tuple(layers), source=f"hypothesis ({wkind} weights, {bkind} biases)")
 
