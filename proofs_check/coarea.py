@@ -57,8 +57,11 @@ class FloatNet:
                 for i in range(self.W[l].shape[0])]
 
 
-def _forced_pass(net: FloatNet, X: np.ndarray, forced: dict[tuple[int, int], float]):
-    """Forward pass with each forced neuron's pre-activation set to its breakpoint.
+def _forced_pass(net: FloatNet, X: np.ndarray, forced: dict[tuple[int, int], float],
+                 conditional: bool = True):
+    """Forward pass with each forced neuron's pre-activation set to its breakpoint (with
+    ``conditional=False``, the plain pass: forced neurons keep their own value downstream, the
+    ablation that drops the theorem's conditioning).
 
     Returns (b*, ∇u of each forced neuron in order of ``forced``, per-layer open masks)."""
     P, n = X.shape
@@ -79,6 +82,8 @@ def _forced_pass(net: FloatNet, X: np.ndarray, forced: dict[tuple[int, int], flo
                 continue
             bstar[(fl, i)] = xi - (h[:, i] - b[i])
             grad[(fl, i)] = Gh[:, i, :].copy()
+            if not conditional:
+                continue
             j = int(np.searchsorted(bps, xi))
             h[:, i] = xi
             piece[:, i] = j + 1
@@ -86,7 +91,7 @@ def _forced_pass(net: FloatNet, X: np.ndarray, forced: dict[tuple[int, int], flo
         a = qs[piece] * h + offs[piece]
         qg = qs[piece]
         for (fl, i) in forced:
-            if fl == l:
+            if fl == l and conditional:
                 qg[:, i] = 0.0
         G = qg[:, :, None] * Gh
         opens.append(is_open)
@@ -104,8 +109,14 @@ def _good(net: FloatNet, opens: list[np.ndarray]) -> list[np.ndarray]:
     return good
 
 
-def theorem3_integrand(net: FloatNet, X: np.ndarray, k: int, bias_std: float) -> np.ndarray:
+def theorem3_integrand(net: FloatNet, X: np.ndarray, k: int, bias_std: float,
+                       goodness: bool = True, conditional: bool = True,
+                       per_set: bool = False) -> np.ndarray | dict[tuple, np.ndarray]:
     """Σ over k-sets of distinct neurons and breakpoint tuples of Y(x), at each row of X: (P,).
+
+    ``goodness=False`` drops the indicator 1{all z_j good}, ``conditional=False`` replaces the
+    forced forward pass by the plain one: the two ablations the checks must be able to tell
+    from the theorem.  ``per_set=True`` returns {k-set of neurons: (P,)} (Proposition 11).
 
     Examples
     --------
@@ -116,19 +127,25 @@ def theorem3_integrand(net: FloatNet, X: np.ndarray, k: int, bias_std: float) ->
     """
     P = X.shape[0]
     total = np.zeros(P)
+    sets: dict[tuple, np.ndarray] = {}
     norm = 1.0 / (bias_std * math.sqrt(2 * math.pi))
     for zs in itertools.combinations(net.neurons(), k):
+        part = np.zeros(P)
         for xis in itertools.product(*[net.breakpoints[l] for (l, _) in zs]):
             forced = dict(zip(zs, map(float, xis)))
-            bstar, grad, opens = _forced_pass(net, X, forced)
-            good = _good(net, opens)
+            bstar, grad, opens = _forced_pass(net, X, forced, conditional)
             Gm = np.stack([grad[z] for z in zs], axis=1)  # (P, k, n)
             gram = np.einsum("pkn,pjn->pkj", Gm, Gm)
             vol = np.sqrt(np.clip(np.linalg.det(gram), 0.0, None))
             dens = np.prod([norm * np.exp(-0.5 * (bstar[z] / bias_std) ** 2) for z in zs], axis=0)
-            ind = np.all([good[l][:, i] for (l, i) in zs], axis=0)
-            total += vol * dens * ind
-    return total
+            if goodness:
+                good = _good(net, opens)
+                vol = vol * np.all([good[l][:, i] for (l, i) in zs], axis=0)
+            part += vol * dens
+        total += part
+        if per_set:
+            sets[zs] = part
+    return sets if per_set else total
 
 
 def neuron_gradient_norms(net: FloatNet, X: np.ndarray) -> np.ndarray:

@@ -26,6 +26,9 @@ class RunContext:
     runner: Runner
     plots: Path | None = None
     device: str = "cpu"
+    plant: float = 0.0
+    """A planted relative error E: every equality-type check multiplies its predicted side by
+    (1 + E) (``--plant E``); a check with teeth fails for E beyond its reported power."""
 
     def seed_for(self, name: str, index: int) -> int:
         """The deterministic seed of task ``index`` of check ``name``."""

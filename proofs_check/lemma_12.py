@@ -6,7 +6,10 @@ lengths), S_0 = the B_N,2 points plus the ends of B_N on ∂K, so the bound is
 2 ε · length + π ε² · #points.  The tube's area is enclosed from both sides by a quadtree over
 the plane: a square whose centre is within ε − (half-diagonal) of S lies in the tube, one whose
 centre is farther than ε + (half-diagonal) misses it, others are split; float64 distances carry a
-1e-9 guard.  The lemma is confirmed when the enclosure's upper end is below the bound.
+1e-9 guard.  Each case is decided with a real margin: the quadtree is refined until the
+enclosure's upper end is at least 1% below the bound (confirmed) or its lower end is above the
+bound (violated); a case still straddling at the deepest level is reported as undecided, never
+counted as a confirmation.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from proofs_check.context import RunContext
 from proofs_check.nets import make_net
 from proofs_check.result import CheckResult, verdict_of
 
-__all__ = ["NAME", "STATEMENT", "run", "tube_area", "segment_distance"]
+__all__ = ["NAME", "STATEMENT", "run", "tube_area", "tube_bound", "segment_distance"]
 
 NAME = "lemma_12"
 STATEMENT = ("vol_n(T_ε(S)) ≤ Σ_k ω_{n−k} ε^{n−k} vol_k(S_k) for a compact piecewise-linear S "
              "(Lemma 12, the tube bound behind Corollaries 5 and 8); here S = closure(B_N ∩ K) in 2-D.")
 GUARD = 1e-9
+MARGIN = 0.01
+"""A case is confirmed when the tube's certified upper end is ≤ (1 − MARGIN) · bound."""
 
 
 def segment_distance(P: np.ndarray, A: np.ndarray, B: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -79,8 +84,17 @@ def tube_area(A: np.ndarray, B: np.ndarray, eps: float, lo: np.ndarray, hi: np.n
     return float(inside), float(inside + undecided)
 
 
+def tube_bound(eps: float, length: float, points: int) -> float:
+    """Lemma 12's right side in 2-D: ω_1 ε vol_1(S_1) + ω_2 ε² #S_0 = 2ε·length + πε²·#points.
+
+    >>> round(tube_bound(0.1, 1.0, 2), 4)
+    0.2628
+    """
+    return 2 * eps * length + math.pi * eps ** 2 * points
+
+
 def _task(spec: tuple) -> dict[str, Any]:
-    widths, act, seed, cs, depth = spec
+    widths, act, seed, cs, depth, max_depth = spec
     net = make_net(widths, act, seed, 0.5)
     rc = region_complex(net, box([(-1, 1), (-1, 1)]))
     V = np.array([[float(c) for c in v] for v in rc.vertices])
@@ -98,11 +112,19 @@ def _task(spec: tuple) -> dict[str, Any]:
     for c in cs:
         eps = c / N
         lo_b, hi_b = np.array([-1 - 2 * eps] * 2), np.array([1 + 2 * eps] * 2)
-        lo, hi = tube_area(A, B, eps, lo_b, hi_b, depth) if edges else (0.0, 0.0)
-        bound = 2 * eps * length + math.pi * eps ** 2 * npts
-        lo, hi = float(lo), float(hi)
+        bound = tube_bound(eps, length, npts)
+        d = depth
+        while True:
+            lo, hi = tube_area(A, B, eps, lo_b, hi_b, d) if edges else (0.0, 0.0)
+            lo, hi = float(lo), float(hi)
+            status = ("confirmed" if hi <= (1 - MARGIN) * bound else
+                      "violated" if lo > bound else "undecided")
+            if status != "undecided" or d >= max_depth:
+                break
+            d += 1
         out.append({"eps": eps, "tube_lower": lo, "tube_upper": hi, "bound": bound,
-                    "ok": bool(hi <= bound), "upper_over_bound": hi / bound if bound else 0.0})
+                    "status": status, "depth": d, "ok": status == "confirmed",
+                    "upper_over_bound": hi / bound if bound else 0.0})
     return {"seed": seed, "length": length, "points": npts, "boundary_ends": len(ends),
             "neurons": N, "by_eps": out}
 
@@ -112,15 +134,27 @@ def run(ctx: RunContext) -> CheckResult:
     t0 = time.perf_counter()
     reps = 3 if ctx.quick else 20
     cs = (0.25, 0.5, 1.0)
-    depth = 10 if ctx.quick else 12
-    specs = [((2, 6, 6, 1), act, ctx.seed_for(NAME, j * reps + i), cs, depth)
+    depth, max_depth = (10, 13) if ctx.quick else (12, 15)
+    specs = [((2, 6, 6, 1), act, ctx.seed_for(NAME, j * reps + i), cs, depth, max_depth)
              for j, act in enumerate(("relu", "hardtanh")) for i in range(reps)]
     rows = ctx.runner.map(_task, specs, NAME)
     allc = [e for r in rows for e in r["by_eps"]]
-    criteria = {"tube_below_bound": {
-        "ok": all(e["ok"] for e in allc), "rule": "certified upper end of the tube area ≤ "
-        "2ε·length + πε²·#points, every net and ε", "cases": len(allc)}}
-    figures = {"cases": len(allc), "max_upper_over_bound": max(e["upper_over_bound"] for e in allc),
+    status = {s: sum(e["status"] == s for e in allc) for s in ("confirmed", "violated",
+                                                               "undecided")}
+    criteria = {
+        "no_violation": {
+            "ok": status["violated"] == 0, "violated": status["violated"],
+            "rule": "no case where the certified lower end of the tube area exceeds "
+                    "2ε·length + πε²·#points"},
+        "confirmed_with_margin": {
+            "ok": status["undecided"] <= 0.1 * len(allc), **status, "cases": len(allc),
+            "rule": f"the certified upper end ≤ (1 − {MARGIN:g})·bound in at least 90% of the "
+                    f"cases (quadtree refined to depth ≤ {max_depth}); the rest are listed as "
+                    "undecided, not confirmed"}}
+    figures = {"cases": len(allc), **status,
+               "undecided_cases": [{"seed": r["seed"], **e} for r in rows for e in r["by_eps"]
+                                   if e["status"] == "undecided"],
+               "max_upper_over_bound": max(e["upper_over_bound"] for e in allc),
                "mean_lower_over_bound": float(np.mean([e["tube_lower"] / e["bound"] for e in allc
                                                        if e["bound"]]))}
     plots = []
@@ -143,5 +177,6 @@ def run(ctx: RunContext) -> CheckResult:
         plots.append(save(fig, path))
     return CheckResult(NAME, STATEMENT, verdict_of(criteria), criteria, figures, rows,
                        {"widths": [2, 6, 6, 1], "eps": "c/#neurons, c in " + str(list(cs)),
-                        "quadtree_depth": depth, "seed": ctx.seed}, time.perf_counter() - t0,
+                        "quadtree_depth": [depth, max_depth], "margin": MARGIN,
+                        "seed": ctx.seed}, time.perf_counter() - t0,
                        tuple(plots))

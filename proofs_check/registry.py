@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Callable
 
 from proofs_check import (corollary_4, corollary_5, lemma_12, proposition_9, proposition_10,
-                          sawtooth, theorem_1, theorem_3)
+                          proposition_11, sawtooth, theorem_1, theorem_3)
 from proofs_check.context import RunContext
 from proofs_check.result import CheckResult
 
 __all__ = ["CHECKS", "statement_of"]
 
-CHECKS: dict[str, Callable[[RunContext], CheckResult]] = {
-    m.NAME: m.run for m in (proposition_9, proposition_10, theorem_3, corollary_4, theorem_1,
-                            corollary_5, sawtooth, lemma_12)
-}
+_MODULES = (proposition_9, proposition_10, theorem_3, proposition_11, corollary_4, theorem_1,
+            corollary_5, sawtooth, lemma_12)
 
-_STATEMENTS = {m.NAME: m.STATEMENT for m in (proposition_9, proposition_10, theorem_3, corollary_4,
-                                              theorem_1, corollary_5, sawtooth, lemma_12)}
+CHECKS: dict[str, Callable[[RunContext], CheckResult]] = {m.NAME: m.run for m in _MODULES}
+
+_STATEMENTS = {m.NAME: m.STATEMENT for m in _MODULES}
 
 
 def statement_of(name: str) -> str:

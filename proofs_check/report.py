@@ -52,12 +52,19 @@ def report_markdown(results: Sequence[CheckResult], meta: dict[str, Any], md_dir
     ok = all(r.verdict.value == "pass" for r in results)
     lines = ["# proofs_check report — Hanin & Rolnick (2019)", "",
              f"Seed {meta['seed']}, {'quick' if meta['quick'] else 'full'} run, "
-             f"{meta['runner']}, {meta['seconds']:.1f} s. "
+             f"{meta['runner']}, {meta['seconds']:.1f} s"
+             + (f", **planted error E = {meta['plant']:g}** (every predicted side × (1 + E))"
+                if meta.get("plant") else "") + ". "
              f"**{'All checks pass' if ok else 'Some checks FAIL'}.**", "",
-             "| check | verdict | seconds |", "|---|---|---|"]
+             "*Power*: the smallest relative error of the predicted side that the check detects "
+             "with probability 80% at its sample size (equality-type statements; its most "
+             "sensitive comparison, per comparison in its figures).", "",
+             "| check | verdict | power | seconds |", "|---|---|---|---|"]
     for r in results:
+        pw = r.figures.get("power")
         lines.append(f"| [{r.name}](#{r.name.replace('_', '-')}) | "
-                     f"{'pass' if r.verdict.value == 'pass' else '**FAIL**'} | {r.seconds:.1f} |")
+                     f"{'pass' if r.verdict.value == 'pass' else '**FAIL**'} | "
+                     f"{f'{pw:.1%}' if isinstance(pw, (int, float)) else '—'} | {r.seconds:.1f} |")
     for r in results:
         lines += ["", f"## {r.name}", "", f"*Claim.* {r.statement}", "",
                   f"*Verdict:* **{r.verdict.value}**", "", "| criterion | ok | rule | values |",

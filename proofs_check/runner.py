@@ -56,6 +56,9 @@ def _parser(prog: str = "python -m proofs_check") -> argparse.ArgumentParser:
                         "scheduler address such as tcp://host:8786")
     p.add_argument("--workers", type=int, help="local cluster workers (default: #cores)")
     p.add_argument("--device", default="cpu", help="torch device for the float checks")
+    p.add_argument("--plant", type=float, default=0.0, metavar="E",
+                   help="multiply the predicted side of every equality-type statement by 1 + E "
+                        "(a planted error: the checks must fail beyond their reported power)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
     return p
@@ -94,9 +97,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs_check"
         return 2
     try:
         ctx = RunContext(args.seed, args.quick, runner,
-                         Path(args.plots) if args.plots else None, args.device)
+                         Path(args.plots) if args.plots else None, args.device, args.plant)
         results = run_checks(names, ctx, log=lambda s: print(s, flush=True))
-        meta = {"seed": args.seed, "quick": args.quick, "runner": runner.describe(),
+        meta = {"seed": args.seed, "quick": args.quick, "plant": args.plant,
+                "runner": runner.describe(),
                 "checks": names, "device": args.device, "seconds": time.perf_counter() - t0}
     finally:
         runner.close()

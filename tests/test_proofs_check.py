@@ -149,5 +149,147 @@ def test_theorem1_recounts_near_ties_exactly(monkeypatch):
                                         {"weight": [[1, 1]], "bias": [0], "activation": "identity"}]})
     monkeypatch.setattr(theorem_1, "float_net", lambda *a, **k: TorchNet.from_network(net))
     monkeypatch.setattr(theorem_1, "make_net", lambda *a, **k: net)
-    out = theorem_1.line_counts(((1, 2, 1), "relu", 2.0, [0], "cpu"))
+    out = theorem_1.line_counts(((1, 2, 1), "relu", 2.0, [0], "cpu", False))
     assert out["near_ties"] == 1 and out["counts"] == [1]
+
+
+def _small(module, monkeypatch, **sizes):
+    """Measure ``module`` in-process at reduced sizes (the designs stay the same)."""
+    base = module.sizes(True)
+    monkeypatch.setattr(module, "sizes", lambda quick: {**base, **sizes})
+    return module.measure(RunContext(0, True, Runner(None, progress=False)))
+
+
+def test_theorem_3_passes_clean_and_fails_a_planted_error(monkeypatch):
+    """Paired design: the clean data pass; the formula × 1.1 fails, and the report's power says
+    10% is detectable (the smallest detectable error is below 0.1)."""
+    from proofs_check import theorem_3
+
+    data = _small(theorem_3, monkeypatch, nets=25, terms_nets=100)
+    clean = theorem_3.judge(data, 0.0)
+    assert clean.verdict is Verdict.PASS, {k: c for k, c in clean.criteria.items() if not c["ok"]}
+    assert clean.figures["power"] < 0.1
+    planted = theorem_3.judge(data, 0.1)
+    assert planted.verdict is Verdict.FAIL
+    assert not planted.criteria["hardtanh_k1"]["ok"]
+
+
+@pytest.mark.parametrize("plant, fails", [({"goodness": False}, "terms_theorem_k1"),
+                                          ({"conditional": False}, "terms_theorem_k2")])
+def test_theorem_3_sees_the_papers_terms(monkeypatch, plant, fails):
+    """Planted in the formula itself: dropping the goodness indicator, or the plain forward pass
+    instead of the one conditioned on z_1 at its breakpoint, fails the check (the narrow deep
+    design makes both terms matter: ~45% and ~35%)."""
+    from proofs_check import theorem_3
+
+    monkeypatch.setitem(theorem_3.VARIANTS, "theorem", plant)
+    data = _small(theorem_3, monkeypatch, nets=6,
+                  terms_nets=150 if "goodness" in plant else 700)
+    r = theorem_3.judge(data, 0.0)
+    assert r.verdict is Verdict.FAIL and not r.criteria[fails]["ok"]
+
+
+def test_theorem_1_passes_clean_and_fails_a_planted_error(monkeypatch):
+    from proofs_check import theorem_1
+
+    monkeypatch.setattr(theorem_1, "nets_per_setting", lambda quick: 80)
+    data = theorem_1.measure(RunContext(0, True, Runner(None, progress=False)))
+    clean = theorem_1.judge(data, 0.0)
+    assert clean.verdict is Verdict.PASS, {k: c for k, c in clean.criteria.items() if not c["ok"]}
+    planted = theorem_1.judge(data, 0.1)
+    assert planted.verdict is Verdict.FAIL and clean.figures["power"] < 0.1
+    assert not any(c["ok"] for k, c in planted.criteria.items()
+                   if k.startswith("formula_") and c["detectable_relative_error"] < 0.05)
+
+
+def test_paired_power_is_what_a_planted_error_shows():
+    """The reported detectable error is calibrated: a planted error of twice it is caught, one of
+    a tenth is not (simulated nets with a known noise)."""
+    from proofs_check.stats import paired
+
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(5, 15, 400)
+    meas = pred + rng.normal(0, 2.0, 400)
+    p = paired(meas, pred)
+    assert p["ok"]
+    assert not paired(meas, pred, plant=2 * p["detectable_relative_error"])["ok"]
+    assert paired(meas, pred, plant=0.1 * p["detectable_relative_error"])["ok"]
+
+
+def test_proposition_11_sees_a_wrong_split_between_k_sets(monkeypatch):
+    """A formula whose per-layer sums are right but which gives 40% of one neuron's share to
+    another of its layer passes the per-signature tests and fails the per-set one; a planted
+    error of 20% fails the per-signature ones."""
+    import copy
+
+    from proofs_check import proposition_11
+
+    monkeypatch.setattr(proposition_11, "ACTS", ("relu",))
+    data = _small(proposition_11, monkeypatch, nets=120, points=256)
+    clean = proposition_11.judge(data, 0.0)
+    assert clean.verdict is Verdict.PASS, {k: c for k, c in clean.criteria.items() if not c["ok"]}
+    moved = copy.deepcopy(data)
+    for r in moved["rows"]["relu"]:
+        f = r["formula"]
+        share = 0.4 * f["((0, 0),)"]
+        f["((0, 0),)"] -= share
+        f["((0, 1),)"] += share
+    bad = proposition_11.judge(moved, 0.0)
+    assert bad.criteria["relu layers 0"]["ok"] and not bad.criteria["relu_every_set"]["ok"]
+    assert proposition_11.judge(data, 0.2).verdict is Verdict.FAIL
+
+
+def test_corollary_5_pins_the_decay_and_sees_a_faster_one(monkeypatch):
+    """The slope test passes on the real distances and fails when they decay like
+    #neurons^-1.3 (each net's distance × (#neurons/60)^-0.3)."""
+    from functools import lru_cache
+
+    from proofs_check import corollary_5
+
+    real = lru_cache(maxsize=None)(corollary_5.distance_task)
+    monkeypatch.setattr(corollary_5, "distance_task", real)
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    clean = corollary_5.run(ctx)
+    assert clean.criteria["decays_like_c_over_n"]["ok"]
+
+    def faster(spec):
+        r = dict(real(spec))
+        r["good_times_neurons"] *= (sum(spec[0]) / 60) ** -0.3
+        return r
+
+    monkeypatch.setattr(corollary_5, "distance_task", faster)
+    assert not corollary_5.run(ctx).criteria["decays_like_c_over_n"]["ok"]
+
+
+def test_lemma_12_decides_with_a_margin_and_sees_a_bound_too_small(monkeypatch):
+    """Real nets: every case confirmed with the 1% margin.  A bound 40% too small (the ω_2 ε²
+    term dropped and the rest scaled) is certified violated, not left undecided."""
+    from proofs_check import lemma_12
+
+    spec = ((2, 6, 6, 1), "relu", 11, (0.5, 1.0), 9, 12)
+    good = lemma_12._task(spec)
+    assert all(e["status"] == "confirmed" for e in good["by_eps"])
+    monkeypatch.setattr(lemma_12, "tube_bound", lambda eps, length, pts: 0.6 * 2 * eps * length)
+    bad = lemma_12._task(spec)
+    assert all(e["status"] == "violated" for e in bad["by_eps"])
+
+
+def test_corollary_4_sees_a_density_growing_a_power_of_n_too_fast(monkeypatch):
+    """The upper bound at the larger sizes fails when the density grows like N·C(N, k)
+    (each exact volume × (N/6)²); the real densities pass at every size."""
+    from proofs_check import corollary_4
+
+    monkeypatch.setattr(corollary_4, "ACTS", ("relu",))
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    clean = corollary_4.run(ctx)
+    assert clean.verdict is Verdict.PASS
+    real = corollary_4.exact_volumes
+
+    def faster(spec):
+        r = real(spec)
+        N = sum(spec[1][1:-1])
+        return {**r, "volumes": {k: v * (N / 6) ** 2 for k, v in r["volumes"].items()}}
+
+    monkeypatch.setattr(corollary_4, "exact_volumes", faster)
+    bad = corollary_4.run(ctx)
+    assert not bad.criteria["sizes_N16_k1"]["ok"] and bad.criteria["sizes_N6_k1"]["ok"]
