@@ -58,7 +58,9 @@ def report_markdown(results: Sequence[CheckResult], meta: dict[str, Any], md_dir
              f"**{'All checks pass' if ok else 'Some checks FAIL'}.**", "",
              "*Power*: the smallest relative error of the predicted side that the check detects "
              "with probability 80% at its sample size (equality-type statements; its most "
-             "sensitive comparison, per comparison in its figures).", "",
+             "sensitive comparison, per comparison in its figures); for an inequality checked "
+             "with an explicit constant (corollary_8) the margin: the largest planted error it "
+             "survives.", "",
              "| check | verdict | power | seconds |", "|---|---|---|---|"]
     for r in results:
         pw = r.figures.get("power")

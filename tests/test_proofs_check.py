@@ -293,3 +293,49 @@ def test_corollary_4_sees_a_density_growing_a_power_of_n_too_fast(monkeypatch):
     monkeypatch.setattr(corollary_4, "exact_volumes", faster)
     bad = corollary_4.run(ctx)
     assert not bad.criteria["sizes_N16_k1"]["ok"] and bad.criteria["sizes_N6_k1"]["ok"]
+
+
+def test_theorem_2_pins_both_exponents_and_sees_a_linear_region_law(monkeypatch):
+    from functools import lru_cache
+
+    from proofs_check import theorem_2
+
+    real = lru_cache(maxsize=None)(theorem_2.complex_task)
+    monkeypatch.setattr(theorem_2, "complex_task", real)
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    assert theorem_2.run(ctx).verdict is Verdict.PASS
+    # a counter that follows Theorem 1's 1-D law in the plane (regions ∝ #neurons) is caught
+    monkeypatch.setattr(theorem_2, "complex_task",
+                        lambda spec: {**real(spec), "linear_regions": 3 * real(spec)["neurons"]})
+    bad = theorem_2.run(ctx)
+    assert not bad.criteria["regions_quadratic_in_neurons"]["ok"]
+    assert bad.criteria["density_linear_in_neurons"]["ok"]
+
+
+def test_corollary_8_holds_with_the_proofs_constant_and_reports_its_margin(monkeypatch):
+    from functools import lru_cache
+
+    from proofs_check import corollary_8
+
+    monkeypatch.setattr(corollary_8, "distance_task",
+                        lru_cache(maxsize=None)(corollary_8.distance_task))
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    clean = corollary_8.run(ctx)
+    assert clean.verdict is Verdict.PASS
+    margin = clean.figures["power"]
+    assert 1 < margin < 100
+    planted = corollary_8.run(RunContext(0, True, Runner(None, progress=False),
+                                         plant=1.2 * margin + 0.5))
+    assert not planted.criteria["relu"]["ok"] or not planted.criteria["hardtanh"]["ok"]
+    # an exact distance measured on K itself (no reach) would not be certified
+    assert all(r["reach"] >= 1 for r in clean.evidence)
+
+
+def test_figure_7_sees_a_collapsed_distribution(monkeypatch):
+    from proofs_check import figure_7
+
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    monkeypatch.setattr(figure_7, "log_distances",
+                        lambda spec: {"seed": spec[0], "log10": list(np.linspace(-2.2, -1.6, 50)),
+                                      "near_ties": 0})
+    assert figure_7.run(ctx).verdict is Verdict.FAIL
