@@ -525,10 +525,11 @@ def _parse_archs(values: Sequence[str]) -> list[tuple[int, ...]]:
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     _need_torch()
-    from exactregions.experiments.experiment import DEFAULT_ARCHS, QUICK, run_experiment
+    from exactregions.experiments.experiment import DEFAULT_ARCHS, PRESETS, run_experiment
 
     dev = _device(args.device)
-    q = QUICK if args.quick else {}
+    preset = "quick" if args.quick else (args.preset or "")
+    q = PRESETS[preset] if preset else {}
     archs = _parse_archs(args.archs) if args.archs else list(q.get("archs", DEFAULT_ARCHS))
     pick = lambda v, key, default: v if v is not None else q.get(key, default)  # noqa: E731
     epochs, seeds = pick(args.epochs, "epochs", 20), pick(args.seeds, "seeds", 5)
@@ -537,8 +538,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                     ("--points", points)):
         if v < 1:
             raise InvalidDomainError(f"{name} must be at least 1, got {v}")
-    run_experiment(Path(args.out), args.dataset, args.data_dir, archs, epochs, seeds, lines,
-                   points, str(dev), progress=not args.no_progress)
+    if args.workers is not None and args.workers < 1:
+        raise InvalidDomainError(f"--workers must be at least 1, got {args.workers}")
+    try:
+        run_experiment(Path(args.out), args.dataset, args.data_dir, archs, epochs, seeds, lines,
+                       points, str(dev), progress=not args.no_progress, scheduler=args.scheduler,
+                       workers=args.workers, preset=preset)
+    except (OSError, TimeoutError) as exc:
+        if args.scheduler in ("none", "local"):
+            raise
+        raise InvalidDomainError(f"cannot use the Dask scheduler {args.scheduler!r}: "
+                                 f"{exc}") from None
     return 0
 
 
@@ -823,7 +833,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--points", type=int, help="distance points per checkpoint (default 10000)")
     ex.add_argument("--device", default="cpu", help="torch device for training and the kernels")
     ex.add_argument("--quick", action="store_true",
-                    help="3 archs, 2 epochs, 1 seed, 25 lines, 500 points (minutes on 2 cores)")
+                    help="3 archs, 2 epochs, 1 seed, 25 lines, 500 points (about a minute on 2 "
+                         "cores)")
+    ex.add_argument("--preset", choices=["quick", "medium"],
+                    help="medium: the paper's 5 archs, 2 seeds, 4 epochs, 50 lines, 2000 points "
+                         "(about ten minutes on 2 cores); flags given explicitly win")
+    ex.add_argument("--scheduler", default="none",
+                    help="'none' (in process, default), 'local' (a Dask LocalCluster, one "
+                         "training run a task) or a scheduler address tcp://host:8786")
+    ex.add_argument("--workers", type=int, help="local cluster workers (default: #cores)")
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.add_argument("--out", required=True, help="output folder (runs resume from it)")
     ex.set_defaults(func=cmd_experiment)

@@ -68,12 +68,14 @@ def analyse(net: Network, n: int) -> dict[str, Any]:
         by_k[p.codim] = by_k.get(p.codim, 0) + 1
         cells = sorted({ci for f in p.faces for ci in rc.faces[f].cells})
         pre = preactivations(net, p.witness)
-        # switching: at a breakpoint at the witness and not constant around it (a neuron
-        # identically at ξ on every adjacent cell cuts nothing)
-        switching = sorted(z for z in tight_neurons(net, pre) & good_neurons(net, pre)
-                           if any(any(grad(ci)[z[0]][z[1]]) for ci in cells))
-        if set(switching) != set(p.neurons):
+        at_xi = tight_neurons(net, pre) & good_neurons(net, pre)
+        # the piece's neurons (docs/concepts.md): good and at one breakpoint on the whole piece,
+        # a neuron identically at ξ around it included
+        if at_xi != set(p.neurons):
             disagreements += 1
+        # switching: at a breakpoint at the witness and not constant around it (a neuron
+        # identically at ξ on every adjacent cell cuts nothing) — Proposition 10's neurons
+        switching = sorted(z for z in at_xi if any(any(grad(ci)[z[0]][z[1]]) for ci in cells))
         ranks = sorted({rank([grad(ci)[l][i] for (l, i) in switching]) for ci in cells})
         if len(switching) != p.codim or ranks != [p.codim]:
             violations.append({"k": p.codim, "witness": [str(c) for c in p.witness],

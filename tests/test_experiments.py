@@ -116,11 +116,74 @@ def test_experiment_cli_on_digits(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["archs"][0]["neurons"] == 18 and len(s["checkpoints"]) == 12
     for f in ("fig1_8_slices", "fig3_sawtooth", "fig4_1d_graph", "fig5a_regions_early",
-              "fig5b_regions", "fig6a_distance_x_neurons", "fig6b_distance",
+              "fig5b_regions", "fig6a_distance", "fig6b_distance_x_neurons", "fig6b_test_points",
               "fig6c_distance_vs_accuracy"):
         assert (out / "figures" / f"{f}.png").stat().st_size > 0
-    assert "Beside the paper" in (out / "summary.md").read_text()
+    md = (out / "summary.md").read_text()
+    assert "Beside the paper" in md and "## Deviations from the paper's setup" in md
+    assert "| data set | MNIST | digits |" in md and "| Figs 1/8 net | [64, 64, 64] | [6, 6, 6] |" in md
     assert json.loads((out / "figures" / "fig3_sawtooth.json").read_text())["sawtooth"]["pieces"] == 32
+    # Figures 1/8: examples of classes 0, 1, 2, the square around their circumcentre
+    data = load_dataset("digits")
+    from exactregions.experiments.experiment import _figure_18_examples
+    idx, names = _figure_18_examples(data, 0)
+    assert [int(data.y_train[i]) for i in idx] == [0, 1, 2] and names[2].startswith("class 2")
+    sl = s["slices"]
+    assert sl[0]["regions_over_neurons_squared"] == sl[0]["activation_regions"] / 18 ** 2
+    # Figure 6 at the paper's Gaussian sample points as well as at test points
+    rec = json.loads((out / "records.json").read_text())[0]
+    assert rec["distance_times_neurons_gauss"] > 0 and rec["distance_times_neurons"] > 0
+    # Figure 4 with the paper's biases: N(0, 1e-6)
+    f4 = json.loads((out / "figures" / "fig4_1d_graph.json").read_text())
+    assert f4["bias_std"] == 1e-3 and max(abs(b) for b in f4["breakpoints"]) < 0.1
+
+
+def test_the_dip_is_called_only_when_it_beats_the_checkpoint_noise():
+    """Regions/neuron 1.00 at init, 0.97 at 0.1 epoch, 1.02 at the end: with 100 lines of
+    sd 0.05 a neuron (SE 0.005) the dip and the rebound are significant; with sd 0.5 (SE 0.05)
+    neither is."""
+    from exactregions.experiments.experiment import _summary
+
+    class D:
+        name, source = "digits", "test"
+
+    def recs(sd):
+        out = []
+        for e, v in zip([0.0, 0.05, 0.1, 0.5, 1.0], [1.0, 0.99, 0.97, 0.99, 1.02]):
+            out.append({"hidden": [4, 4, 4], "epoch": e, "regions_per_neuron": v,
+                        "regions_per_neuron_sd": sd, "distance_times_neurons": 0.5,
+                        "distance_times_neurons_gauss": 0.6, "test_accuracy": 0.9,
+                        "line_near_ties": 0, "distance_near_ties": 0})
+        return out
+
+    sharp = _summary(recs(0.05), [(4, 4, 4)], [], "", 1, 1, 100, 10, D, 0.0, [4, 4, 4], "none",
+                     "")["archs"][0]
+    noisy = _summary(recs(0.5), [(4, 4, 4)], [], "", 1, 1, 100, 10, D, 0.0, [4, 4, 4], "none",
+                     "")["archs"][0]
+    assert sharp["early_dip"] and sharp["rebound"] and sharp["dip_epoch"] == 0.1
+    assert not noisy["early_dip"] and not noisy["rebound"]
+    assert sharp["band_fraction_gauss"] == 1.0 and sharp["band_fraction_test"] == 1.0
+
+
+def test_training_runs_on_a_dask_cluster_give_the_same_records(tmp_path):
+    common = ["experiment", "--dataset", "digits", "--archs", "4,4,4", "5,5,5", "--epochs", "1",
+              "--seeds", "1", "--lines", "4", "--points", "30", "--no-progress"]
+    assert cli(common + ["--out", str(tmp_path / "a")]) == 0
+    assert cli(common + ["--scheduler", "local", "--workers", "2", "--out",
+                         str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "records.json").read_text())
+    b = json.loads((tmp_path / "b" / "records.json").read_text())
+    # the same runs; float32 training on one thread (a worker) and on two (in process) sums in
+    # another order, so real-valued figures agree to rounding, counts exactly
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for k in x:
+            if isinstance(x[k], float):
+                assert x[k] == pytest.approx(y[k], rel=1e-6), k
+            else:
+                assert x[k] == y[k], k
+    assert "runs on Dask (local)" in (tmp_path / "b" / "summary.md").read_text()
 
 
 def test_resume_refuses_other_settings(tmp_path):

@@ -30,6 +30,16 @@ def test_proposition_9_holds_and_catches_a_wrong_goodness(monkeypatch):
     assert bad["mismatches"] > 0
 
 
+def test_proposition_10_agrees_with_the_complex_on_neurons_constant_at_a_breakpoint():
+    """Integer weights, zero biases: some neurons are identically at ξ around a piece.  The
+    complex counts them among the piece's neurons (docs/concepts.md) and the check's own
+    recomputation must too (it did not, and the full run failed 'complex_agrees')."""
+    from proofs_check.proposition_10 import integer_net
+
+    for seed in (36, 38):
+        assert proposition_10.analyse(integer_net((2, 4, 4, 1), seed), 2)["tool_disagreements"] == 0
+
+
 def test_proposition_10_generic_and_degenerate():
     assert proposition_10.analyse(make_net((2, 5, 5, 1), "relu", 4, 0.5), 2)["violations"] == 0
     r = proposition_10.analyse(proposition_10.concurrent_lines_net(), 2)

@@ -23,7 +23,7 @@ from exactregions.floating.lines import line_regions
 from exactregions.floating.tensors import TorchNet
 
 __all__ = ["RunSpec", "make_model", "torchnet_of", "checkpoint_fractions", "train_run",
-           "T_RANGE", "BIAS_STD"]
+           "gaussian_points", "T_RANGE", "BIAS_STD"]
 
 T_RANGE = (-1.0, 2.0)     # lines x(t) = t·e through the origin (t=0) and a training example (t=1)
 BIAS_STD = 1e-3           # biases N(0, 10⁻⁶) at init
@@ -96,14 +96,29 @@ def checkpoint_fractions(epochs: int) -> list[float]:
     return sorted(set(early + [float(e) for e in range(1, epochs + 1)]))
 
 
+def gaussian_points(data: Dataset, n: int, seed: int) -> torch.Tensor:
+    """The paper's sample points for Figure 6: normal with the componentwise mean and variance
+    of the training images (seeded)."""
+    x = data.x_train.astype(np.float64)
+    rng = np.random.default_rng(seed + 7919)
+    return torch.as_tensor(rng.normal(x.mean(0), x.std(0), size=(n, x.shape[1])))
+
+
 def measure(model: nn.Sequential, data: Dataset, line_dirs: torch.Tensor, points: torch.Tensor,
-            device: str) -> dict[str, Any]:
-    """Regions along the lines, distance to the boundary, test accuracy, at the current weights."""
+            device: str, gauss: torch.Tensor | None = None) -> dict[str, Any]:
+    """Regions along the lines, distance to the boundary at test points (and at the paper's
+    Gaussian sample points), test accuracy, at the current weights."""
     tn = torchnet_of(model, device)
     N = sum(tn.widths[1:-1])
     d = line_dirs.to(device, torch.float64)
     r = line_regions(tn, torch.zeros_like(d), d, *T_RANGE)
     dist = boundary_distance(tn, points.to(device, torch.float64), chunk=256)
+    extra = {}
+    if gauss is not None:
+        dg = boundary_distance(tn, gauss.to(device, torch.float64), chunk=256)
+        extra = {"distance_gauss": float(dg.good.mean()),
+                 "distance_times_neurons_gauss": float(dg.good.mean()) * N,
+                 "distance_gauss_near_ties": int(dg.near_ties.sum())}
     with torch.no_grad():
         xt = torch.as_tensor(data.x_test, device=device)
         acc = (model.to(device)(xt).argmax(1).cpu().numpy() == data.y_test).mean()
@@ -114,7 +129,8 @@ def measure(model: nn.Sequential, data: Dataset, line_dirs: torch.Tensor, points
             "line_near_ties": int(r.near_ties.sum()),
             "distance": float(dist.good.mean()), "distance_times_neurons": float(dist.good.mean()) * N,
             "region_distance_times_neurons": float(dist.region.mean()) * N,
-            "distance_near_ties": int(dist.near_ties.sum()), "test_accuracy": float(acc)}
+            "distance_near_ties": int(dist.near_ties.sum()), "test_accuracy": float(acc),
+            **extra}
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
@@ -134,7 +150,8 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
     rec_path, state_path = out / "records.jsonl", out / "state.pt"
     # a run resumes only under the settings it was made with (more epochs may be added)
     fixed = {"hidden": list(spec.hidden), "seed": spec.seed, "lines": spec.lines,
-             "points": spec.points, "batch": spec.batch, "lr": spec.lr, "dataset": data.name}
+             "points": spec.points, "batch": spec.batch, "lr": spec.lr, "dataset": data.name,
+             "measures": 2}   # 2: distances at the Gaussian sample points too
     spec_path = out / "spec.json"
     if spec_path.exists() and state_path.exists():
         old = json.loads(spec_path.read_text())
@@ -155,6 +172,7 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
     line_dirs = torch.as_tensor(data.x_train[line_idx], dtype=torch.float64)
     pts_idx = rng.choice(len(data.x_test), size=min(spec.points, len(data.x_test)), replace=False)
     points = torch.as_tensor(data.x_test[pts_idx], dtype=torch.float64)
+    gauss = gaussian_points(data, spec.points, spec.seed)
     records: list[dict[str, Any]] = []
     step = 0
     if state_path.exists():
@@ -193,7 +211,7 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
         model.eval()
         rec = {"run": spec.name, "hidden": list(spec.hidden), "seed": spec.seed,
                "epoch": fracs[k], "step": step, "neurons": spec.neurons,
-               **measure(model, data, line_dirs, points, device)}
+               **measure(model, data, line_dirs, points, device, gauss)}
         records.append(rec)
         with rec_path.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
