@@ -26,7 +26,7 @@ from proofs_check.context import RunContext
 from proofs_check.nets import make_net
 from proofs_check.result import CheckResult, verdict_of
 
-__all__ = ["NAME", "STATEMENT", "run", "tube_area", "tube_bound", "segment_distance"]
+__all__ = ["NAME", "STATEMENT", "run", "tube_area", "tube_bound", "decide", "segment_distance"]
 
 NAME = "lemma_12"
 STATEMENT = ("vol_n(T_ε(S)) ≤ Σ_k ω_{n−k} ε^{n−k} vol_k(S_k) for a compact piecewise-linear S "
@@ -84,6 +84,27 @@ def tube_area(A: np.ndarray, B: np.ndarray, eps: float, lo: np.ndarray, hi: np.n
     return float(inside), float(inside + undecided)
 
 
+def decide(A: np.ndarray, B: np.ndarray, eps: float, bound: float, lo_b: np.ndarray,
+           hi_b: np.ndarray, depth: int, max_depth: int) -> tuple[float, float, str, int]:
+    """Refine the tube's enclosure from ``depth`` until it is ≤ (1 − MARGIN)·bound
+    (``confirmed``) or above the bound (``violated``), else ``undecided`` at ``max_depth``.
+
+    >>> A, B = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+    >>> stadium = 2 * 0.1 + math.pi * 0.01
+    >>> box_lo, box_hi = np.array([-1.0, -1.0]), np.array([2.0, 1.0])
+    >>> [decide(A, B, 0.1, f * stadium, box_lo, box_hi, 8, 11)[2] for f in (1.05, 1.0, 0.95)]
+    ['confirmed', 'undecided', 'violated']
+    """
+    d = depth
+    while True:
+        lo, hi = tube_area(A, B, eps, lo_b, hi_b, d)
+        status = ("confirmed" if hi <= (1 - MARGIN) * bound else
+                  "violated" if lo > bound else "undecided")
+        if status != "undecided" or d >= max_depth:
+            return float(lo), float(hi), status, d
+        d += 1
+
+
 def tube_bound(eps: float, length: float, points: int) -> float:
     """Lemma 12's right side in 2-D: ω_1 ε vol_1(S_1) + ω_2 ε² #S_0 = 2ε·length + πε²·#points.
 
@@ -113,15 +134,8 @@ def _task(spec: tuple) -> dict[str, Any]:
         eps = c / N
         lo_b, hi_b = np.array([-1 - 2 * eps] * 2), np.array([1 + 2 * eps] * 2)
         bound = tube_bound(eps, length, npts)
-        d = depth
-        while True:
-            lo, hi = tube_area(A, B, eps, lo_b, hi_b, d) if edges else (0.0, 0.0)
-            lo, hi = float(lo), float(hi)
-            status = ("confirmed" if hi <= (1 - MARGIN) * bound else
-                      "violated" if lo > bound else "undecided")
-            if status != "undecided" or d >= max_depth:
-                break
-            d += 1
+        lo, hi, status, d = (decide(A, B, eps, bound, lo_b, hi_b, depth, max_depth) if edges
+                             else (0.0, 0.0, "confirmed" if bound >= 0 else "violated", depth))
         out.append({"eps": eps, "tube_lower": lo, "tube_upper": hi, "bound": bound,
                     "status": status, "depth": d, "ok": status == "confirmed",
                     "upper_over_bound": hi / bound if bound else 0.0})

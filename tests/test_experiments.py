@@ -195,3 +195,16 @@ def test_resume_refuses_other_settings(tmp_path):
         train_run(RunSpec((4, 4, 4), 0, 1, lines=5, points=20), data, tmp_path, progress=False)
     more = train_run(RunSpec((4, 4, 4), 0, 2, lines=3, points=20), data, tmp_path, progress=False)
     assert [r["epoch"] for r in more][-2:] == [1.0, 2.0]
+
+
+def test_a_run_from_an_older_version_is_redone_not_refused(tmp_path):
+    """The quick start is idempotent across versions: a run whose spec lacks today's
+    measurements (no Gaussian distances) is trained again instead of refused."""
+    data = load_dataset("digits")
+    spec = RunSpec((4, 4, 4), 0, 1, lines=3, points=20)
+    train_run(spec, data, tmp_path, progress=False)
+    old = json.loads((tmp_path / "spec.json").read_text())
+    del old["measures"]
+    (tmp_path / "spec.json").write_text(json.dumps(old))
+    again = train_run(spec, data, tmp_path, progress=False)
+    assert "distance_times_neurons_gauss" in again[0]

@@ -155,8 +155,12 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
     spec_path = out / "spec.json"
     if spec_path.exists() and state_path.exists():
         old = json.loads(spec_path.read_text())
-        if old != fixed:
-            diff = sorted(k for k in fixed if old.get(k) != fixed[k])
+        diff = sorted(k for k in fixed if old.get(k) != fixed[k])
+        if diff == ["measures"]:
+            # made by an older version that measured less: start this run again
+            state_path.unlink()
+            rec_path.unlink(missing_ok=True)
+        elif diff:
             raise InvalidDomainError(f"{str(out)!r} holds a run made with other settings "
                                      f"({', '.join(diff)}); use another --out")
     spec_path.write_text(json.dumps(fixed))

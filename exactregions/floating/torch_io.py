@@ -49,7 +49,9 @@ class PiecewiseLinear(nn.Module):
                                                 dtype=torch.float64))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:  # noqa: D401
-        out = self.q0.to(t.dtype) * t + self.p0.to(t.dtype)
+        # as_tensor: modules pickled by older versions hold q0, p0 as plain floats
+        out = (torch.as_tensor(self.q0, dtype=t.dtype, device=t.device) * t
+               + torch.as_tensor(self.p0, dtype=t.dtype, device=t.device))
         if self.xi.numel():
             out = out + (torch.relu(t.unsqueeze(-1) - self.xi.to(t.dtype))
                          * self.dq.to(t.dtype)).sum(-1)
