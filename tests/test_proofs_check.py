@@ -349,3 +349,29 @@ def test_figure_7_sees_a_collapsed_distribution(monkeypatch):
                         lambda spec: {"seed": spec[0], "log10": list(np.linspace(-2.2, -1.6, 50)),
                                       "near_ties": 0})
     assert figure_7.run(ctx).verdict is Verdict.FAIL
+
+
+def test_sawtooth_sees_a_wrong_tent_and_noise_that_does_nothing(monkeypatch):
+    """A tent whose middle kink sits at 0.4 instead of 1/2 breaks the exact 2^n count for n ≥ 2;
+    'noise' that leaves the net unchanged keeps 2^n pieces and fails the collapse criterion."""
+    from fractions import Fraction
+
+    from exactregions.exact.network import Layer, Network
+    from proofs_check import sawtooth
+
+    real = sawtooth.sawtooth_network
+
+    def skewed(n):
+        net = real(n)
+        l0 = net.layers[0]
+        b = list(l0.bias)
+        b[1] = Fraction(-2, 5)
+        return Network(net.input_dim, (Layer(l0.weight, tuple(b), l0.activation),)
+                       + net.layers[1:])
+
+    ctx = RunContext(0, True, Runner(None, progress=False))
+    monkeypatch.setattr(sawtooth, "perturbed_sawtooth", lambda n, seed, sigma=0.1: real(n))
+    r = sawtooth.run(ctx)
+    assert r.criteria["exact_2_to_n"]["ok"] and not r.criteria["noise_collapses"]["ok"]
+    monkeypatch.setattr(sawtooth, "sawtooth_network", skewed)
+    assert sawtooth._count((3, None))["linear_regions"] != 8
