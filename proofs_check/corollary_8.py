@@ -1,6 +1,6 @@
 """Corollary 8: E[distance(x, B_N)] ≥ c / (T · C_grad · C_bias · #neurons) — the distance bound of
-Corollary 5 with the factor T (breakpoints of φ), checked with the constant of the paper's own
-proof (Appendix E).
+Corollary 5 with the factor T (breakpoints of φ), checked with a constant derived from the
+paper's proof sketch (Appendix E; the paper states no value of c).
 
 The proof: E[dist] ≥ ε · P(dist > ε), and P(dist ≤ ε) ≤ vol(T_ε(B_N) ∩ K) / vol(K) ≈ 2ε ·
 E[vol_1(B_N ∩ K)] / vol(K) ≤ 2ε · T · C_grad · C_bias · #neurons (Lemma 12, Corollary 7 with
@@ -36,7 +36,8 @@ __all__ = ["NAME", "STATEMENT", "run", "distance_task", "C_PROOF"]
 
 NAME = "corollary_8"
 STATEMENT = ("E[distance(x, B_N)] ≥ c / (T · C_grad · C_bias · #neurons) for x uniform in K "
-             "(Corollary 8; c = 1/8 from the proof's ε = 1/(4 T C_grad C_bias #neurons)).")
+             "(Corollary 8; c = 1/8, our derivation from the proof sketch of Appendix E with "
+             "ε = 1/(4 T C_grad C_bias #neurons)).")
 C_PROOF = 1.0 / 8.0
 BIAS_STD = 1.0
 ACTS = ("relu", "hardtanh")

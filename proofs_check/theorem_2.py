@@ -14,7 +14,6 @@ within 1 ± 1/4 (a law one power of N off is excluded), the region count's to wi
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 

@@ -352,9 +352,9 @@ def _markdown(s, plots, out: Path) -> str:
           f"(z = {', '.join(format(r['dip_z'], '.1f') for r in A)}), and a significant rebound after "
           f"it in {sum(r['rebound'] for r in A)}/{n} "
           f"(z = {', '.join(format(r['rebound_z'], '.1f') for r in A)}).",
-          f"- *Distance × #neurons stays between 0.4 and 1.5 throughout training (Fig. 6a), the "
-          f"same value for all architectures at init (Fig. 6b).* Ours at the paper's Gaussian "
-          f"points: at init " + ", ".join(f"{r['gauss_distance_x_neurons_init']:.2f}" for r in A)
+          "- *Distance × #neurons stays between 0.4 and 1.5 throughout training (Fig. 6a), the "
+          "same value for all architectures at init (Fig. 6b).* Ours at the paper's Gaussian "
+          "points: at init " + ", ".join(f"{r['gauss_distance_x_neurons_init']:.2f}" for r in A)
           + "; over training up to " + ", ".join(f"{r['gauss_distance_x_neurons_max']:.2f}"
                                                   for r in A)
           + "; share of checkpoints inside the band " + ", ".join(
