@@ -14,8 +14,8 @@ True
 from typing import Any
 
 from exactregions.errors import (CertificateError, ExactRegionsError, FormatError,
-                                 InvalidDomainError, InvalidNetworkError, NotExactError,
-                                 UnsupportedActivationError)
+                                 InvalidDomainError, InvalidNetworkError, InvalidOptionError,
+                                 NotExactError, UnsupportedActivationError)
 
 __version__ = "0.1.0"
 
@@ -29,7 +29,8 @@ _EXACT = (
 )
 
 __all__ = ["ExactRegionsError", "InvalidNetworkError", "UnsupportedActivationError",
-           "InvalidDomainError", "FormatError", "NotExactError", "CertificateError", *_EXACT]
+           "InvalidDomainError", "FormatError", "NotExactError", "CertificateError",
+           "InvalidOptionError", *_EXACT]
 
 
 _FRONT = ("load_network", "region_complex")   # take any model (exactregions.models)

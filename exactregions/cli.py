@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from exactregions.errors import CertificateError, ExactRegionsError, InvalidDomainError
+from exactregions.errors import (CertificateError, ExactRegionsError, InvalidDomainError,
+                                 InvalidOptionError)
 
 __all__ = ["main", "build_parser"]
 
@@ -192,6 +193,17 @@ def _staged(*paths: str | None):
                 os.unlink(tmp)
 
 
+def _tiles_arg(text: str, dim: int) -> int | list[int]:
+    """``--tiles 3`` or ``--tiles 2,4`` (one count per axis)."""
+    try:
+        counts = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InvalidOptionError(f"--tiles {text!r}: a count, or one count per axis") from None
+    if len(counts) not in (1, dim) or min(counts) < 1:
+        raise InvalidOptionError(f"--tiles {text!r}: one positive count, or {dim} of them")
+    return counts[0] if len(counts) == 1 else counts
+
+
 def cmd_enumerate(args: argparse.Namespace) -> int:
     from exactregions.exact.complex import region_complex
     from exactregions.exact.graph import GRAPH_FORMATS, region_graph, write_graph
@@ -215,7 +227,20 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with _bar(args, "exact enumeration (layers)", "layer") as update:
         depth = len(net.layers)
-        rc = region_complex(net, dom, progress=lambda l, cells: update(l + 1, depth))
+        progress = lambda l, cells: update(l + 1, depth)  # noqa: E731
+        if args.tiles:
+            from exactregions.floating.tiled import tiled_complex
+            rc = tiled_complex(net, dom, tiles=_tiles_arg(args.tiles, net.input_dim),
+                               scheduler=args.scheduler, workers=args.workers,
+                               engine=args.engine, device=str(_device(args.device)),
+                               independent_check=True)
+        elif args.engine == "split":
+            rc = region_complex(net, dom, progress=progress)
+            object.__setattr__(rc, "certificate", {**rc.certificate, "engine": "split"})
+        else:
+            from exactregions.floating.propose import propose_complex
+            rc = propose_complex(net, dom, device=_device(args.device), progress=progress,
+                                 independent_check=True)
     elapsed = time.perf_counter() - t0
     if args.regions:
         from exactregions.exact.summary import certificate_document
@@ -223,6 +248,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     else:
         summary = complex_summary(rc)
     summary["seconds"] = round(elapsed, 3)
+    summary["engine"] = rc.certificate["engine"]
     if (figure or args.geojson) and rc.dim not in (2, 3):
         raise InvalidDomainError(f"figures and GeoJSON are drawn for 2-D domains (and figures for "
                                  f"3-D boxes); this domain has dimension {rc.dim}")
@@ -255,6 +281,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
           f"cddlib facets checked on {cert['cdd_redundancy']})")
     print("independent check: ok (cddlib vertices, exact volumes, vertex sides, witnesses, "
           "facets, linear regions, B_N pieces and their neurons)")
+    print(f"engine: {rc.certificate['engine']}")
     rate = len(rc.activation_regions) / elapsed if elapsed > 0 else float("inf")
     print(f"time: {elapsed:.2f} s ({rate:.0f} regions/s)")
     for p in (args.json, args.graph, figure, args.geojson):
@@ -756,6 +783,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the full certificate to --json: the net, K, every region's "
                         "H-polytope, pattern, witness, volume, vertices and output map, the "
                         "linear regions and the B_N,k pieces (`exactregions certify` re-checks it)")
+    e.add_argument("--engine", choices=("propose", "split"), default="propose",
+                   help="propose (default): a batched torch skeleton proposes every region and "
+                        "exact rationals decide (a non-generic or rejected proposal falls back "
+                        "to split); split: exact splitting cell by cell. Same certified result")
+    e.add_argument("--device", default="cpu", help="torch device of the propose engine")
+    e.add_argument("--tiles", metavar="K[,K...]",
+                   help="cut the box into K parts along every axis (or one count per axis): "
+                        "each tile computed and certified as its own task, the tiles glued "
+                        "back exactly by pattern and the whole certified again")
+    e.add_argument("--scheduler", default="local",
+                   help="with --tiles: 'local' (a Dask LocalCluster, default), 'none' (in "
+                        "process) or a scheduler address tcp://host:8786")
+    e.add_argument("--workers", type=int, help="with --tiles and a local cluster: workers "
+                                               "(default: one a core)")
     _progress_options(e)
     e.set_defaults(func=cmd_enumerate)
 

@@ -15,6 +15,7 @@ __all__ = [
     "FormatError",
     "NotExactError",
     "CertificateError",
+    "InvalidOptionError",
 ]
 
 
@@ -44,3 +45,7 @@ class NotExactError(ExactRegionsError, TypeError):
 
 class CertificateError(ExactRegionsError, RuntimeError):
     """An exact result failed one of its own certificates; nothing is returned."""
+
+
+class InvalidOptionError(ExactRegionsError, ValueError):
+    """An option has a value the function does not know (an engine name, a scheduler)."""

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from exactregions.errors import FormatError, NotExactError
+from exactregions.errors import FormatError, InvalidOptionError, NotExactError
 from exactregions.exact.netfile import load_network as load_network_file
 from exactregions.exact.network import Network
 
@@ -94,18 +94,34 @@ def _is_zip(p: Path) -> bool:
 
 
 def region_complex(net: Any, domain: Any, progress: Callable[[int, int], None] | None = None,
-                   independent_check: bool = True) -> Any:
+                   independent_check: bool = True, engine: str = "split",
+                   device: str = "cpu") -> Any:
     """:func:`exactregions.exact.region_complex` for any model :func:`load_network` takes (a torch
     module, an ONNX model, a path): the model is converted first, by its exact binary values.
+
+    ``engine="propose"`` lets the batched torch skeleton propose the regions (on ``device``) and
+    decides them exactly (:mod:`exactregions.floating.propose`); ``"split"`` (the default here,
+    no torch needed) splits cells exactly.  Both give the same certified complex;
+    ``rc.certificate["engine"]`` says which computed it.
 
     >>> import exactregions as er
     >>> rc = er.region_complex("data/sawtooth_4.json", er.box([(0, 1)]))
     >>> len(rc.linear_regions)
     16
+    >>> rc = er.region_complex("data/sawtooth_4.json", er.box([(0, 1)]), engine="propose")
+    >>> rc.certificate["engine"][:24], len(rc.linear_regions)    # its kinks sit on K's end
+    ('split (not generic: a ve', 16)
     """
     from exactregions.exact.complex import region_complex as exact_region_complex
+    if engine not in ("propose", "split"):
+        raise InvalidOptionError(f"engine {engine!r}: use 'propose' or 'split'")
     if not isinstance(net, Network):
         if hasattr(net, "dtype") and not hasattr(net, "forward"):
             raise NotExactError(f"a {type(net).__name__} is data, not a network")
         net = load_network(net)
-    return exact_region_complex(net, domain, progress, independent_check)
+    if engine == "propose":
+        from exactregions.floating.propose import propose_complex
+        return propose_complex(net, domain, device, progress, independent_check)
+    rc = exact_region_complex(net, domain, progress, independent_check)
+    object.__setattr__(rc, "certificate", {**rc.certificate, "engine": "split"})
+    return rc

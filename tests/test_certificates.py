@@ -87,6 +87,26 @@ def test_a_dropped_region_is_refused(which, doc2, doc3):
     _refused(bad, "volume-sum")
 
 
+def test_a_point_inside_an_edge_among_a_regions_vertices_is_refused(doc2):
+    """The midpoint of an edge of region 0, recorded as one more of its vertices (as a glue
+    that kept a tile face's cut point would): volumes, facets and pattern are unchanged, and
+    only the comparison with cddlib's vertex set sees it."""
+    rc, doc = doc2
+    bad = copy.deepcopy(doc)
+    reg = bad["regions"][0]
+    pts = [[Fraction(x) for x in bad["vertices"][j]] for j in reg["vertices"]]
+    A = [[Fraction(x) for x in row] for row in reg["A"]]
+    b = [Fraction(x) for x in reg["b"]]
+    on = [{i for i, (a, bb) in enumerate(zip(A, b)) if sum(x * y for x, y in zip(a, p)) == bb}
+          for p in pts]
+    i, j = next((i, j) for i in range(len(pts)) for j in range(i + 1, len(pts))
+                if on[i] & on[j])                          # two ends of one edge (2-D)
+    mid = [format_rational((x + y) / 2) for x, y in zip(pts[i], pts[j])]
+    bad["vertices"].append(mid)
+    reg["vertices"].append(len(bad["vertices"]) - 1)
+    _refused(bad, "recorded vertices are not the vertices")
+
+
 def test_a_facet_moved_inward_by_2_to_the_minus_60_is_refused(doc2):
     rc, doc = doc2
     r1, _, row = _interior_facet_pair(doc)

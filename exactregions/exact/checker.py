@@ -12,7 +12,8 @@ check and the region):
 ``K``            K's vertices by cddlib GMP; K bounded; vol(K) by the checker's own method.
 ``vertices``     each region's vertices recomputed from its H-polytope ``A u <= b`` with cddlib
                  GMP; the region is non-empty and bounded, and inside K (every vertex satisfies
-                 K's inequalities exactly).
+                 K's inequalities exactly); the region's recorded vertex list is exactly that
+                 set.
 ``witness``      the witness satisfies every row of ``A u <= b`` strictly, and an exact forward
                  pass of the network at it gives the region's pattern.
 ``vertex-sides`` every vertex lies in the closed piece of its region's pattern, for every
@@ -875,6 +876,21 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     pieces = data.get("pieces", [])
     # the file's vertex list, as the checker's own vertex ids (None: no region has it)
     file_ids = [vid.get(_key(_vec(v))) for v in data.get("vertices", [])]
+    # each region's recorded vertex list is its polytope's vertex set, no point more or less
+    # (a point inside an edge keeps volumes, facets and the Euler characteristic: only this
+    # comparison with cddlib's vertices sees it)
+    for ri, reg in enumerate(regions):
+        recorded = reg.get("vertices")
+        if recorded is None:
+            continue
+        try:
+            got = [file_ids[int(j)] for j in recorded]
+        except (IndexError, TypeError, ValueError):
+            raise FormatError(f"region {ri}: a vertex index is not in the vertex list") from None
+        if None in got or len(set(got)) != len(got) or set(got) != rverts[ri]:
+            raise _fail("vertices", f"region {ri}: the recorded vertices are not the vertices "
+                                    f"of its H-polytope ({len(recorded)} recorded, "
+                                    f"{len(rverts[ri])} by cddlib)")
     ng_at: dict[int, list[frozenset[int]]] = defaultdict(list)
     for fs in not_glued:
         for v in fs:

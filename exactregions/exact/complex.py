@@ -31,7 +31,7 @@ from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hy
                                          polytope_volume)
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
-           "build_complex", "region_complex"]
+           "build_complex", "region_complex", "check_independently"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -265,7 +265,10 @@ class _Builder:
                 frontier = nxt
             for v in local:
                 all_faces.add(frozenset((v,)))
-            ids = [self._face(f, n - 1 if f in facets else None) for f in all_faces]
+            # in a canonical order (sorted vertex ids), so face ids do not depend on how an
+            # engine numbered its constraints
+            ids = [self._face(f, n - 1 if f in facets else None)
+                   for f in sorted(all_faces, key=sorted)]
             self.cell_faces.append(ids)
             for f in ids:
                 self.faces[f].cells.append(ci)
@@ -607,7 +610,25 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                          enabled=len(cells) >= FORK_MIN_REGIONS)
     # ----- piece attributes ---------------------------------------------------------------
     pieces = []
-    for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: min(kv[1]))):
+
+    def piece_key(fs: list[int]) -> tuple:
+        # canonical, not by face id (ids follow the constraint table, which engines number
+        # differently): the lexicographically least sorted vertex list of the piece's faces
+        return min(tuple(sorted(b.vcoords[v] for v in faces[f].verts)) for f in fs)
+
+    children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
+    for g, face in enumerate(faces):
+        for p in face.parents:
+            children[p].append(g)
+
+    def facets_of(f: int) -> list[frozenset[int]]:
+        """The facets of face f as index sets into its sorted vertex list (from the lattice:
+        no hull to recompute)."""
+        idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
+        return [frozenset(idx[v] for v in faces[g].verts) for g in children[f]
+                if faces[g].dim == faces[f].dim - 1]
+
+    for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: piece_key(kv[1]))):
         k = faces[root].k
         d = n - k
         tops = [f for f in fs if faces[f].dim == d]
@@ -627,9 +648,9 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                     rational += facet_area(faces[f].verts, j)
                 else:
                     pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j)
-                           for v in faces[f].verts]
+                           for v in sorted(faces[f].verts)]
                     rational += (max(p[0] for p in pts) - min(p[0] for p in pts) if n == 2
-                                 else polytope_volume(pts)[0])
+                                 else polytope_volume(pts, facets_of(f))[0])
             gram = sum((x * x for x in normal), mpq(0))
             tops_done = True
         else:
@@ -649,10 +670,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
             facets_local = None
             if d >= 3:
-                sub = [g for g in range(len(faces)) if faces[g].dim == d - 1
-                       and faces[g].verts < faces[f].verts]
-                idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
-                facets_local = [frozenset(idx[v] for v in faces[g].verts) for g in sub]
+                facets_local = facets_of(f)
             v, basis = polytope_volume(pts, facets_local)
             g = _gram(basis)
             if gram is None:
@@ -735,9 +753,15 @@ def region_complex(net: Network, domain: Domain,
         If a certificate fails; InvalidDomainError if domain and net do not fit.
     """
     rc = build_complex(enumerate_cells(net, domain, progress))
-    if independent_check:
-        from exactregions.exact.checker import certify
-        from exactregions.exact.summary import certificate_document
-        report = certify(certificate_document(rc))
-        object.__setattr__(rc, "certificate", {**rc.certificate, "independent": report})
+    return check_independently(rc) if independent_check else rc
+
+
+def check_independently(rc: RegionComplex) -> RegionComplex:
+    """Write ``rc`` as a certificate document, re-check it with the independent checker and
+    attach its report as ``rc.certificate["independent"]`` (a failure raises
+    CertificateError); returns ``rc``."""
+    from exactregions.exact.checker import certify
+    from exactregions.exact.summary import certificate_document
+    report = certify(certificate_document(rc))
+    object.__setattr__(rc, "certificate", {**rc.certificate, "independent": report})
     return rc

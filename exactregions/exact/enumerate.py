@@ -10,7 +10,7 @@ rows, dead layers) need no special case.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from gmpy2 import mpq
@@ -23,7 +23,7 @@ from exactregions.exact.floatfilter import (affine_values, error_bound, safe_flo
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
 
-__all__ = ["CellArrangement", "enumerate_cells"]
+__all__ = ["CellArrangement", "enumerate_cells", "canonical_order"]
 
 
 def _pieces_at_centroid(act, bps: list[mpq], Z: list[list[mpq]], Zf: np.ndarray | None,
@@ -115,6 +115,23 @@ def _layer_map(W: np.ndarray, b: list[mpq], H: list[list[mpq]]) -> list[list[mpq
     for row, bi in zip(Z, b):
         row[-1] += bi
     return Z
+
+
+def canonical_order(cells: list[Cell], table: Sequence[Constraint]) -> None:
+    """Put an arrangement in its canonical order, in place: cells by pattern, each cell's
+    vertices by their exact coordinates, its constraints by label (K's facets, then layer,
+    breakpoint, neuron).  Every engine ends with it, so their complexes compare bit for bit.
+    """
+    def con_key(c: int) -> tuple:
+        lab = table[c].label
+        return (0, lab[1]) if lab[0] == "domain" else (1, lab[1], lab[3], lab[2], lab[4])
+
+    cells.sort(key=lambda c: c.pattern)
+    for cell in cells:
+        order = sorted(range(len(cell.verts)), key=cell.verts.__getitem__)
+        cell.verts = [cell.verts[i] for i in order]
+        cell.tight = [cell.tight[i] for i in order]
+        cell.cons = sorted(cell.cons, key=con_key)
 
 
 @paused_gc()
@@ -221,4 +238,5 @@ def enumerate_cells(net: Network, domain: Domain,
         cells = new_cells
         if progress is not None:
             progress(l, len(cells))
+    canonical_order(cells, table)
     return CellArrangement(net, reduced, domain, cells, table)

@@ -1,0 +1,145 @@
+"""The exact engines side by side with Berzins' edge subdivision (float32 torch), printed.
+
+    git clone https://github.com/arturs-berzins/relu_edge_subdivision /tmp/berzins  # anchor only
+    .venv/bin/python benchmarks/bench_engines.py --berzins /tmp/berzins [--big] [--reps 3]
+
+On the same He-init weights (biases sd 1e-3, seed 0), in one process, medians of alternating
+repeats:
+
+* ``Berzins``: his ``skeletal_subdivision`` (float32, CPU), the anchor — run from a checkout
+  given by ``--berzins`` (it is not vendored: read to learn, never copied); without it the
+  anchor column is left out;
+* ``skeleton``: our float proposal alone (float64, :mod:`exactregions.floating.skeleton`);
+* ``propose``: proposal + exact decision + the certified complex (``--engine propose``);
+* ``split``: exact splitting + the certified complex (``--engine split``);
+* the independent checker on the propose engine's result, timed apart.
+
+``--scaling`` prints how the propose engine's time grows with #regions (2-w-w-w-1 on [-1,1]²
+for five widths, log-log slope).  The load average is printed first: measure on a quiet
+machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+import exactregions as er
+from exactregions.exact.complex import check_independently
+from exactregions.floating.propose import propose_complex
+from exactregions.floating.skeleton import propose_skeleton
+
+NETS = [([2, 32, 32, 32, 1], False), ([3, 16, 16, 16, 1], False), ([4, 8, 8, 1], False),
+        ([3, 24, 24, 24, 1], True), ([3, 32, 32, 32, 1], True)]
+
+
+def berzins_anchor(path: str) -> Callable[[er.Network, int], Any] | None:
+    """Berzins' skeletal subdivision on our weights (float32, as his code runs), or None."""
+    if not path:
+        return None
+    sys.path.insert(0, path)
+    cwd = os.getcwd()
+    try:
+        os.chdir(path)
+        from NN import Net  # type: ignore[import-not-found]
+        from edge_subdivision import skeletal_subdivision  # type: ignore[import-not-found]
+    finally:
+        os.chdir(cwd)
+
+    def run(net: er.Network, n: int) -> Any:
+        widths = list(net.widths)
+        f = Net(ks=widths)
+        with torch.no_grad():
+            for fc, layer in zip(f.fcs, net.layers):
+                fc.weight.copy_(torch.tensor([[float(w) for w in row] for row in layer.weight]))
+                fc.bias.copy_(torch.tensor([float(b) for b in layer.bias]))
+            return skeletal_subdivision(f, bbox=(-1, 1), device=torch.device("cpu"),
+                                        verbose=False)
+    return run
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def bench(widths: list[int], reps: int, anchor: Callable | None, split: bool) -> None:
+    net = er.random_network(widths, seed=0, bias_std=1e-3)
+    n = widths[0]
+    K = er.box([(-1, 1)] * n)
+    name = "-".join(map(str, widths))
+    rows: dict[str, list[float]] = {k: [] for k in ("berzins", "skeleton", "propose", "split")}
+    rc = None
+    for rep in range(reps):      # alternate the tools inside every repeat
+        if anchor is not None:
+            rows["berzins"].append(timed(lambda: anchor(net, n))[0])
+        rows["skeleton"].append(timed(lambda: propose_skeleton(net, K))[0])
+        t, rc = timed(lambda: propose_complex(net, K))
+        rows["propose"].append(t)
+        if split and rep == 0:   # minutes: once
+            rows["split"].append(timed(lambda: er.build_complex(er.enumerate_cells(net, K)))[0])
+    med = {k: statistics.median(v) for k, v in rows.items() if v}
+    t_check, _ = timed(lambda: check_independently(rc))
+    regions = len(rc.activation_regions)
+    line = (f"{name:18s} regions {regions:7d}  engine {rc.certificate['engine'][:7]:7s}  "
+            f"skeleton {med['skeleton']:7.3f} s  propose (certified) {med['propose']:7.2f} s")
+    if "split" in med:
+        line += f"  split {med['split']:7.2f} s ({med['split'] / med['propose']:.1f}x propose)"
+    line += f"  independent check {t_check:6.2f} s"
+    if "berzins" in med:
+        b = med["berzins"]
+        line += (f"  Berzins {b:6.3f} s  ratios: skeleton {med['skeleton'] / b:.2f}x, "
+                 f"propose {med['propose'] / b:.0f}x"
+                 + (f", split {med['split'] / b:.0f}x" if "split" in med else ""))
+    print(line, flush=True)
+
+
+def scaling(reps: int) -> None:
+    sizes, times = [], []
+    for w in (8, 12, 16, 24, 32):
+        net = er.random_network([2, w, w, w, 1], seed=0, bias_std=1e-3)
+        K = er.box([(-1, 1)] * 2)
+        ts = [timed(lambda: propose_complex(net, K))[0] for _ in range(reps)]
+        rc = propose_complex(net, K)
+        sizes.append(len(rc.activation_regions))
+        times.append(statistics.median(ts))
+        print(f"2-{w}-{w}-{w}-1: {sizes[-1]:6d} regions, propose engine {times[-1]:6.2f} s",
+              flush=True)
+    slope = np.polyfit(np.log(sizes), np.log(times), 1)[0]
+    print(f"log-log slope of the propose engine's time against #regions: {slope:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--berzins", default="", help="a checkout of arturs-berzins/"
+                                                  "relu_edge_subdivision (the anchor)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--big", action="store_true", help="also 3-24-24-24-1 and 3-32-32-32-1")
+    ap.add_argument("--no-split", action="store_true", help="skip the split engine (slow)")
+    ap.add_argument("--scaling", action="store_true")
+    a = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch threads "
+          f"{torch.get_num_threads()}", flush=True)
+    if a.scaling:
+        scaling(a.reps)
+        return
+    anchor = berzins_anchor(a.berzins)
+    for widths, big in NETS:
+        if big and not a.big:
+            continue
+        bench(widths, a.reps if not big else 1, anchor, split=not a.no_split and not big)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    print(f"peak resident memory of this process: {peak:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""The *decide* half of the ``propose`` engine: a float proposal made exact, or rejected.
+
+A proposal (from :mod:`exactregions.floating.skeleton`, or any other source) names, for every
+region, its pattern and its vertices, and for every vertex the n constraints it lies on.  Here
+nothing of it is trusted:
+
+* every vertex is the exact solution of its n constraint equations, written with the exact
+  affine maps of a region that contains it (the equations of a bent hyperplane agree on both
+  sides of the bend, so any such region gives the same point);
+* every vertex of every region is placed exactly (a rigorous float bound decides the clear
+  cases, exact rationals the rest) against every neuron's hyperplanes in the region's maps and
+  against K: inside the closed pieces of the region's pattern, and exactly on the constraints
+  it is tight at;
+* the proposed patterns are distinct.
+
+Any failure raises :class:`ProposalRejected`; the caller then runs the exact splitting engine.
+What comes out is the same :class:`~exactregions.exact.enumerate.CellArrangement` the splitting
+engine builds, and :func:`~exactregions.exact.complex.build_complex` certifies it as it does
+every arrangement: the volumes add up to vol(K) exactly, the patterns are distinct, every
+witness (the centroid) is strictly inside and an exact forward pass there gives the region's
+pattern, every vertex on the right side of every neuron — which proves the proposal is the
+partition into activation regions, none missing, none split.  (A proposed pattern that is not
+the region's own fails that witness certificate; it is not re-derived here a second time.)
+
+>>> from exactregions.exact.domain import box
+>>> from exactregions.exact.netfile import network_from_dict
+>>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+...   "layers": [{"weight": [[1]], "bias": [0], "activation": "relu"}]})
+>>> K = box([(-1, 1)])              # facet 0: x <= 1, facet 1: -x <= 1
+>>> cols = [("domain", 0), ("domain", 1), ("neuron", 0, 0, 0)]
+>>> arr = arrangement_from_proposal(net, K, vertices=[[-1.0], [1.0], [0.0]],
+...     zeros=[[1], [0], [2]], region_ptr=[0, 2, 4], region_vertices=[0, 2, 2, 1],
+...     patterns=[[0], [1]], columns=cols)
+>>> [(c.pattern, sorted(v[0] for v in c.verts)) for c in arr.cells]
+[(((0,),), [mpq(-1,1), mpq(0,1)]), (((1,),), [mpq(0,1), mpq(1,1)])]
+
+The float coordinates are a guide only: a vertex is where its constraints put it.  Swap the
+facets of the two end points and the proposal is rejected, whatever the floats say:
+
+>>> arrangement_from_proposal(net, K, vertices=[[-1.0], [1.0], [0.0]], zeros=[[0], [1], [2]],
+...     region_ptr=[0, 2, 4], region_vertices=[0, 2, 2, 1], patterns=[[0], [1]], columns=cols)
+Traceback (most recent call last):
+...
+exactregions.exact.decide.ProposalRejected: a proposed vertex is on the wrong side of neuron 0 of layer 0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from gmpy2 import mpq
+
+from exactregions.exact._runtime import paused_gc
+from exactregions.exact.domain import Domain, restrict_network
+from exactregions.exact.enumerate import (CellArrangement, _layer_map, _require_exact,
+                                          canonical_order, post_activation_map)
+from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
+                                            safe_floats)
+from exactregions.exact.network import Network
+from exactregions.exact.polytope import ZERO, Cell, Constraint
+
+__all__ = ["ProposalRejected", "arrangement_from_proposal"]
+
+Pattern = tuple[tuple[int, ...], ...]
+
+
+class ProposalRejected(Exception):
+    """A proposal failed an exact test (internal: the engine falls back to exact splitting)."""
+
+
+def _solve(M: list[list[mpq]], rhs: list[mpq]) -> tuple[mpq, ...]:
+    """The unique solution of M x = rhs (n × n, exact), or ProposalRejected if singular."""
+    n = len(rhs)
+    A = [row[:] + [r] for row, r in zip(M, rhs)]
+    for c in range(n):
+        piv = next((i for i in range(c, n) if A[i][c] != 0), None)
+        if piv is None:
+            raise ProposalRejected("a proposed vertex's constraints are not independent")
+        A[c], A[piv] = A[piv], A[c]
+        inv = 1 / A[c][c]
+        rowc = [x * inv for x in A[c]]
+        A[c] = rowc
+        for i in range(n):
+            if i != c and A[i][c] != 0:
+                f = A[i][c]
+                A[i] = [x - f * y for x, y in zip(A[i], rowc)]
+    return tuple(A[i][n] for i in range(n))
+
+
+class _Maps:
+    """Exact pre-activation maps of a pattern, cached by pattern prefix (regions share them)."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        n = net.input_dim
+        self.identity = [[mpq(1) if j == i else ZERO for j in range(n + 1)] for i in range(n)]
+        self.W = [np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
+                  for layer in net.layers]
+        self.b = [[mpq(x) for x in layer.bias] for layer in net.layers]
+        self.cache: dict[Pattern, list[list[mpq]]] = {}
+
+    def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
+        out = []
+        for l in range(len(self.net.layers)):
+            key = pattern[:l]
+            Z = self.cache.get(key)
+            if Z is None:
+                H = self.identity if l == 0 else post_activation_map(self.net, l - 1, out[-1],
+                                                                     pattern[l - 1])
+                Z = self.cache[key] = _layer_map(self.W[l], self.b[l], H)
+            out.append(Z)
+        return out
+
+
+@paused_gc()
+def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros: Any,
+                              region_ptr: Any, region_vertices: Any, patterns: Any,
+                              columns: Sequence[tuple]) -> CellArrangement:
+    """Decide a proposed complex exactly (see the module docstring).
+
+    Parameters
+    ----------
+    net, domain
+        The exact net and K (a slice domain restricts the net exactly, as for enumeration).
+    vertices : (m, n) array-like
+        Proposed vertex coordinates (floats: a guide only, never used in a decision).
+    zeros : (m, n) array-like of int
+        For every vertex, the ``columns`` of the n constraints it lies on.
+    region_ptr, region_vertices
+        Region r has the vertices ``region_vertices[region_ptr[r]:region_ptr[r+1]]``.
+    patterns : (R, #neurons) array-like of int
+        Proposed pieces of all neurons, layer after layer, one row a region.
+    columns
+        ``("domain", f)`` or ``("neuron", l, i, j)`` for every constraint column.
+
+    Raises
+    ------
+    ProposalRejected
+        When any exact test fails.
+    """
+    _require_exact(net, domain)
+    reduced = restrict_network(net, domain)
+    n = domain.dim
+    layers = reduced.layers
+    widths = [layer.out_dim for layer in layers]
+    bps = [[mpq(x) for x in layer.breakpoints] for layer in layers]
+    bpf = [safe_floats(b) for b in bps]
+    table: list[Constraint] = []
+    KA = [tuple(mpq(x) for x in a) for a in domain.A]
+    Kb = [mpq(x) for x in domain.b]
+    for i, (a, b) in enumerate(zip(KA, Kb)):
+        table.append(Constraint(a, b, ("domain", i)))
+    F = len(table)
+    zeros = np.asarray(zeros, dtype=np.int64)
+    ptr = np.asarray(region_ptr, dtype=np.int64)
+    rverts = np.asarray(region_vertices, dtype=np.int64)
+    pats = np.asarray(patterns, dtype=np.int64)
+    cols = [tuple(c) for c in columns]
+    maps = _Maps(reduced)
+    zcache: dict[int, tuple] = {}
+
+    def zinfo(l: int, Z: list[list[mpq]]) -> tuple:
+        # per map object (shared by the regions of one prefix): its safe float copy and which
+        # rows have a non-zero gradient (a constant neuron cuts nothing)
+        hit = zcache.get(id(Z))
+        if hit is None:
+            Zf = safe_float_matrix(Z) if bpf[l] is not None else None
+            live = np.array([any(z[:-1]) for z in Z], bool)
+            hit = zcache[id(Z)] = (Zf, live, Z)
+        return hit
+    exact: list[tuple[mpq, ...] | None] = [None] * len(zeros)
+    # the equations each vertex was solved from: ("K", f) or (id of the layer's map, i, j) —
+    # zero by construction wherever a region uses that very map (a shared prefix), so those
+    # entries need no exact re-evaluation
+    known: list[frozenset] = [frozenset()] * len(zeros)
+    KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
+    cells: list[Cell] = []
+    seen: set[Pattern] = set()
+    for r in range(len(ptr) - 1):
+        row = pats[r].tolist()
+        pattern, k = [], 0
+        for w in widths:
+            pattern.append(tuple(row[k:k + w]))
+            k += w
+        P: Pattern = tuple(pattern)
+        if P in seen:
+            raise ProposalRejected("two proposed regions have one pattern")
+        seen.add(P)
+        Zs = maps.of(P)
+        vids = rverts[ptr[r]:ptr[r + 1]].tolist()
+        for v in vids:
+            if exact[v] is None:
+                M, rhs, used = [], [], []
+                for c in zeros[v].tolist():
+                    lab = cols[c]
+                    if lab[0] == "domain":
+                        M.append(list(KA[lab[1]]))
+                        rhs.append(Kb[lab[1]])
+                        used.append(("K", lab[1]))
+                    else:
+                        _, l, i, j = lab
+                        z = Zs[l][i]
+                        M.append(list(z[:-1]))
+                        rhs.append(bps[l][j] - z[-1])
+                        used.append((id(Zs[l]), i, j))
+                exact[v] = _solve(M, rhs)
+                known[v] = frozenset(used)
+        verts = [exact[v] for v in vids]
+        if len(set(verts)) != len(verts):
+            raise ProposalRejected("a proposed region repeats a vertex")
+        cells.append(_decide_cell(verts, [known[v] for v in vids], P, Zs, KA, Kb, KF, bps, bpf,
+                                  table, n, zinfo))
+    canonical_order(cells, table)
+    return CellArrangement(net, reduced, domain, cells, table)
+
+
+def _decide_cell(verts: list[tuple[mpq, ...]], known: list[frozenset], P: Pattern,
+                 Zs: list[list[list[mpq]]], KA: list[tuple[mpq, ...]], Kb: list[mpq],
+                 KF: np.ndarray | None, bps: list[list[mpq]], bpf: list[np.ndarray | None],
+                 table: list[Constraint], n: int, zinfo: Callable[[int, list], tuple]) -> Cell:
+    """One region: the exact sides and tight sets of its vertices.  A float with a proven
+    rounding bound settles the clear signs; every other entry is exact (zero by construction
+    where the vertex was solved from that very row, else evaluated)."""
+    nv = len(verts)
+    tight: list[set[int]] = [set() for _ in range(nv)]
+    cons: list[int] = []
+    VF = safe_float_matrix(verts)
+    # K's facets: a·v <= b, tight where equal
+    if VF is not None and KF is not None:
+        kv, km = affine_values(KF, VF)                                # (nv, #facets)
+        kclear = kv < -error_bound(km, n)
+    else:
+        kclear = np.zeros((nv, len(KA)), bool)
+    for f in np.flatnonzero(~kclear.all(axis=0)).tolist():
+        a, b = KA[f], Kb[f]
+        on = False
+        for vi in np.flatnonzero(~kclear[:, f]).tolist():
+            if ("K", f) in known[vi]:
+                s = ZERO
+            else:
+                s = sum((x * y for x, y in zip(a, verts[vi])), ZERO) - b
+            if s > 0:
+                raise ProposalRejected("a proposed vertex lies outside K")
+            if s == 0:
+                tight[vi].add(f)
+                on = True
+        if on:
+            cons.append(f)
+    for l, Z in enumerate(Zs):
+        xs = bps[l]
+        if not xs:
+            continue
+        Zf, live, _ = zinfo(l, Z)
+        pieces = np.asarray(P[l])
+        T = len(xs)
+        # side[i, j] = +1 where the region has z_i >= ξ_j, -1 where z_i <= ξ_j
+        side = np.where(np.arange(T)[None, :] < pieces[:, None], 1, -1)
+        if VF is not None and Zf is not None:
+            vals, mags = affine_values(Zf, VF)                      # (nv, width)
+            d = vals[:, :, None] - bpf[l][None, None, :]             # (nv, width, T)
+            bound = error_bound(mags[:, :, None], n, np.abs(bpf[l])[None, None, :])
+            clear = np.where(side[None] > 0, d > bound, d < -bound)
+            todo = np.argwhere(~clear.all(axis=0) & live[:, None])
+        else:
+            clear = None
+            todo = np.argwhere(live[:, None] & np.ones((1, T), bool))
+        for i, j in todo.tolist():
+            z = Z[i]
+            a = z[:-1]
+            xi = xs[j]
+            sd = side[i, j]
+            unsure = range(nv) if clear is None else np.flatnonzero(~clear[:, i, j]).tolist()
+            zero_at = []
+            mine = (id(Z), i, j)
+            for vi in unsure:
+                if mine in known[vi]:
+                    zero_at.append(vi)
+                    continue
+                v = verts[vi]
+                s = sum((x * y for x, y in zip(a, v)), z[-1]) - xi
+                if s == 0:
+                    zero_at.append(vi)
+                elif (s > 0) != (sd > 0):
+                    raise ProposalRejected(f"a proposed vertex is on the wrong side of "
+                                           f"neuron {i} of layer {l}")
+            if zero_at:
+                cid = len(table)
+                if sd < 0:
+                    table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
+                else:
+                    table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
+                                            ("neuron", l, i, j, 1)))
+                cons.append(cid)
+                for vi in zero_at:
+                    tight[vi].add(cid)
+    if any(len(t) < n for t in tight):
+        raise ProposalRejected("a proposed vertex is tight at fewer than n constraints")
+    cell = Cell(list(verts), [frozenset(t) for t in tight], cons)
+    cell.maps = Zs
+    cell.pattern = P
+    return cell

@@ -1,0 +1,300 @@
+"""The float proposer: the skeleton (vertices and edges) of the activation regions by edge
+subdivision, batched in torch, for any input dimension.
+
+This is the *propose* half of the ``propose`` engine: floats only say where the vertices
+probably are and which regions probably exist; :mod:`exactregions.exact.decide` then solves
+every vertex exactly and certifies the partition, or rejects the proposal.
+
+The method is the skeleton subdivision of Berzins (ICML 2023), written anew for this package:
+
+* Start from K's vertices and edges.  Every vertex carries its sign vector over the
+  constraints seen so far (K's facets: 0 on the facet, +1 inside; each hyperplane
+  z_i = ξ_j of a neuron: the sign of z_i - ξ_j), and a 64-bit hash of it.
+* Hyperplane by hyperplane (a layer's pre-activations are affine on every cell of the layers
+  before, so within a layer one hyperplane at a time is exact in exact arithmetic): the edges
+  whose endpoints have strictly opposite signs are cut at the linearly interpolated point;
+  every 2-face the hyperplane cuts gets one new edge between its two new vertices.  The
+  2-faces of a cut edge are its sign vector with one zero turned to ±1, so matching two cut
+  edges is a sort of 64-bit face hashes: all cut edges of the step at once, no loop.
+* At the end every vertex of a generic arrangement lies on exactly n constraints; the 2^n
+  sign vectors with those zeros turned to ±1 (only + for K's facets) are the regions around
+  it, and grouping by their hashes gives every region with its vertices.
+
+A vertex on more than n constraints, a value within ``tol`` of a breakpoint, a face hit by
+other than two cut edges, or a non-simple K make the arrangement non-generic:
+:class:`NotGeneric` is raised and the caller uses the exact splitting engine instead.  A hash
+collision cannot go unnoticed either: the exact decision re-derives everything.
+
+>>> from exactregions.exact.random import random_network
+>>> from exactregions.exact.domain import box
+>>> sk = propose_skeleton(random_network([2, 5, 1], seed=0), box([(-1, 1), (-1, 1)]))
+>>> sk.num_regions, sk.vertices.shape[1]
+(16, 2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import torch
+
+from exactregions.errors import ExactRegionsError
+from exactregions.exact.domain import Domain, restrict_network
+from exactregions.exact.network import Network
+from exactregions.floating.tensors import TorchNet, threads_for
+
+__all__ = ["Skeleton", "NotGeneric", "propose_skeleton"]
+
+HASH_SEED = 0x5EED
+"""Seed of the 64-bit column weights of the sign-vector hashes (same seed, same proposal)."""
+
+
+class NotGeneric(ExactRegionsError):
+    """The float skeleton cannot propose this arrangement (not generic at float precision, or
+    K not simple); the exact splitting engine is used instead."""
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A proposed complex: float vertices, the constraints each lies on, and the regions.
+
+    ``columns[c]`` names constraint column c: ``("domain", f)`` or ``("neuron", l, i, j)``
+    (neuron i of layer l at breakpoint j).  ``zeros[v]`` are the n columns vertex v lies on.
+    Region r has the vertices ``region_vertices[region_ptr[r]:region_ptr[r + 1]]`` and the
+    proposed pattern ``patterns[r]`` (pieces of all neurons, layer after layer).
+    """
+
+    vertices: np.ndarray
+    zeros: np.ndarray
+    region_ptr: np.ndarray
+    region_vertices: np.ndarray
+    patterns: np.ndarray
+    columns: tuple[tuple, ...]
+    widths: tuple[int, ...]
+    edges: int
+
+    @property
+    def num_regions(self) -> int:
+        return len(self.region_ptr) - 1
+
+    def region(self, r: int) -> np.ndarray:
+        """Vertex ids of region r."""
+        return self.region_vertices[self.region_ptr[r]:self.region_ptr[r + 1]]
+
+    def pattern(self, r: int) -> tuple[tuple[int, ...], ...]:
+        """Region r's proposed pattern, one tuple of pieces per layer."""
+        out, k = [], 0
+        row = self.patterns[r].tolist()
+        for w in self.widths:
+            out.append(tuple(row[k:k + w]))
+            k += w
+        return tuple(out)
+
+
+def _domain_skeleton(domain: Domain, device: torch.device) -> tuple[torch.Tensor, torch.Tensor,
+                                                                     torch.Tensor]:
+    """K's vertices (float), their sign vectors over K's facets (exact incidence), its edges."""
+    n = domain.dim
+    A = [[Fraction(x) for x in row] for row in domain.A]
+    tight = [[sum((a * x for a, x in zip(row, v)), Fraction(0)) == bb
+              for row, bb in zip(A, domain.b)] for v in domain.vertices]
+    T = torch.tensor(tight, dtype=torch.bool)
+    if bool((T.sum(1) != n).any()):
+        raise NotGeneric("K is not a simple polytope (a vertex lies on more than n facets)")
+    common = (T[:, None, :] & T[None, :, :]).sum(2)
+    i, j = torch.nonzero(torch.triu(common == n - 1, diagonal=1), as_tuple=True)
+    if n == 1:
+        i, j = torch.tensor([0]), torch.tensor([1])
+    V = torch.tensor([[float(x) for x in v] for v in domain.vertices], dtype=torch.float64)
+    S = (~T).to(torch.int8)
+    return V.to(device), S.to(device), torch.stack([i, j], 1).to(device)
+
+
+def _layer_values(tn: TorchNet, l: int, V: torch.Tensor) -> torch.Tensor:
+    """z_i(x) - ξ_j at every vertex for every hyperplane of layer l: (m, width·T)."""
+    h = V
+    for k in range(l):
+        h = tn.act(k, h @ tn.W[k].T + tn.b[k])
+    z = h @ tn.W[l].T + tn.b[l]
+    return (z[:, :, None] - tn.xi[l][None, None, :]).reshape(len(V), -1)
+
+
+def propose_skeleton(net: Network, domain: Domain, device: str | torch.device = "cpu",
+                     tol: float = 1e-11) -> Skeleton:
+    """Propose the activation regions of ``net`` on ``domain`` by float edge subdivision.
+
+    Parameters
+    ----------
+    net, domain
+        As for :func:`exactregions.region_complex` (a slice domain restricts the net exactly).
+    device
+        Torch device of the kernels.
+    tol
+        A value within ``tol`` times the layer's scale of a breakpoint is a near-tie: the
+        arrangement is reported non-generic instead of being guessed.
+
+    Raises
+    ------
+    NotGeneric
+        When the float skeleton cannot propose (see the module docstring).
+    """
+    device = torch.device(device)
+    reduced = restrict_network(net, domain)
+    try:
+        tn = TorchNet.from_network(reduced, device=device)
+    except OverflowError:
+        raise NotGeneric("a weight is beyond the float range") from None
+    with threads_for(tn), torch.no_grad():
+        return _propose(reduced, domain, tn, device, tol)
+
+
+def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.device,
+             tol: float) -> Skeleton:
+    n = domain.dim
+    try:
+        V, S, E = _domain_skeleton(domain, device)
+    except OverflowError:
+        raise NotGeneric("K's vertices are beyond the float range") from None
+    F = S.shape[1]
+    columns: list[tuple] = [("domain", f) for f in range(F)]
+    for l, layer in enumerate(reduced.layers):
+        for i in range(layer.out_dim):
+            for j in range(len(layer.breakpoints)):
+                columns.append(("neuron", l, i, j))
+    gen = torch.Generator(device="cpu").manual_seed(HASH_SEED)
+    R = torch.randint(-2 ** 62, 2 ** 62, (len(columns),), generator=gen,
+                      dtype=torch.int64).to(device)
+    H = (S.to(torch.int64) * R[:F]).sum(1)
+    col = F
+    for l, layer in enumerate(reduced.layers):
+        T = len(layer.breakpoints)
+        if T == 0:
+            continue
+        D = _layer_values(tn, l, V)
+        if not bool(torch.isfinite(D).all()):
+            raise NotGeneric(f"layer {l}'s pre-activations overflow the float range")
+        scale = float(D.abs().max()) if D.numel() else 1.0
+        thresh = tol * max(scale, 1.0)
+        for q in range(D.shape[1]):
+            d = D[:, q]
+            if bool((d.abs() <= thresh).any()):
+                raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of "
+                                 f"{columns[col]}")
+            s = torch.where(d > 0, 1, -1).to(torch.int8)
+            da, db = d[E[:, 0]], d[E[:, 1]]
+            cut = (da > 0) != (db > 0)
+            Ec = E[cut]
+            k = len(Ec)
+            m = len(V)
+            S = torch.cat([S, s[:, None]], 1)
+            H = H + s.to(torch.int64) * R[col]
+            if k:
+                a, b = Ec[:, 0], Ec[:, 1]
+                t = (da[cut] / (da[cut] - db[cut]))[:, None]
+                Vn = V[a] + t * (V[b] - V[a])
+                Dn = D[a] + t * (D[b] - D[a])
+                esv = (S[a, :-1].to(torch.int16) + S[b, :-1].to(torch.int16)).sign().to(torch.int8)
+                Sn = torch.cat([esv, torch.zeros(k, 1, dtype=torch.int8, device=device)], 1)
+                Hn = (esv.to(torch.int64) * R[:col]).sum(1)
+                new_ids = m + torch.arange(k, device=device)
+                new_edges = _face_edges(esv, Hn, R[:col], F, n, new_ids)
+                V = torch.cat([V, Vn])
+                D = torch.cat([D, Dn])
+                S = torch.cat([S, Sn])
+                H = torch.cat([H, Hn])
+                E = torch.cat([E[~cut], torch.stack([a, new_ids], 1), torch.stack([b, new_ids], 1),
+                               new_edges])
+            col += 1
+    return _regions(V, S, H, E, R, F, n, columns, reduced)
+
+
+def _face_edges(esv: torch.Tensor, Hn: torch.Tensor, R: torch.Tensor, F: int, n: int,
+                new_ids: torch.Tensor) -> torch.Tensor:
+    """New edges: pairs of cut edges on one 2-face (equal face hashes)."""
+    if n == 1:
+        return torch.zeros(0, 2, dtype=torch.int64, device=esv.device)
+    k = len(esv)
+    zr, zc = torch.nonzero(esv == 0, as_tuple=True)
+    if len(zr) != k * (n - 1):
+        raise NotGeneric("a cut edge lies on other than n - 1 constraints")
+    zc = zc.reshape(k, n - 1)
+    owner = torch.arange(k, device=esv.device)[:, None].expand(k, n - 1)
+    keys = torch.cat([Hn[:, None] + R[zc], Hn[:, None] - R[zc]])      # (2k, n-1)
+    owners = torch.cat([owner, owner])
+    inside = torch.cat([torch.ones_like(zc, dtype=torch.bool), zc >= F])  # - on K's facet: out
+    keys, owners = keys[inside], owners[inside]
+    order = torch.argsort(keys)
+    keys, owners = keys[order], owners[order]
+    same = keys[1:] == keys[:-1]
+    if bool((same[1:] & same[:-1]).any()):
+        raise NotGeneric("a 2-face is cut by more than two edges")
+    pair = torch.nonzero(same, as_tuple=True)[0]
+    matched = torch.zeros(len(keys), dtype=torch.bool, device=esv.device)
+    matched[pair] = True
+    matched[pair + 1] = True
+    if not bool(matched.all()):
+        raise NotGeneric("a 2-face is cut by one edge only")
+    return torch.stack([new_ids[owners[pair]], new_ids[owners[pair + 1]]], 1)
+
+
+def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
+             R: torch.Tensor, F: int, n: int, columns: list[tuple], reduced: Network
+             ) -> Skeleton:
+    """Every region around every vertex, grouped by the hash of its sign vector."""
+    m = len(V)
+    zr, zc = torch.nonzero(S == 0, as_tuple=True)
+    if len(zr) != m * n:
+        raise NotGeneric("a vertex lies on more than n constraints")
+    Z = zc.reshape(m, n)
+    signs = torch.tensor([[1 if (c >> k) & 1 else -1 for k in range(n)] for c in range(2 ** n)],
+                         dtype=torch.int64, device=V.device)              # (2^n, n)
+    keys = H[:, None] + (signs[None, :, :] * R[Z][:, None, :]).sum(2)      # (m, 2^n)
+    ok = ~((signs[None, :, :] < 0) & (Z[:, None, :] < F)).any(2)          # not outside K
+    vid = torch.arange(m, device=V.device)[:, None].expand(m, 2 ** n)
+    combo = torch.arange(2 ** n, device=V.device)[None, :].expand(m, 2 ** n)
+    keys, vid, combo = keys[ok], vid[ok], combo[ok]
+    uniq, inverse = torch.unique(keys, return_inverse=True)
+    order = torch.argsort(inverse, stable=True)
+    counts = torch.bincount(inverse, minlength=len(uniq))
+    ptr = torch.zeros(len(uniq) + 1, dtype=torch.int64, device=V.device)
+    ptr[1:] = torch.cumsum(counts, 0)
+    if bool((counts < n + 1).any()):
+        raise NotGeneric("a proposed region has fewer than n + 1 vertices")
+    # one representative (vertex, combo) per region: its sign vector gives the pattern
+    first = order[ptr[:-1]]
+    rep = S[vid[first]].clone().to(torch.int64)
+    rz = Z[vid[first]]
+    rep.scatter_(1, rz, signs[combo[first]])
+    widths = tuple(layer.out_dim for layer in reduced.layers)
+    pieces = []
+    c = F
+    for l, layer in enumerate(reduced.layers):
+        T = len(layer.breakpoints)
+        if T == 0:
+            pieces.append(torch.zeros(len(uniq), layer.out_dim, dtype=torch.int64,
+                                      device=V.device))
+            continue
+        block = rep[:, c:c + layer.out_dim * T].reshape(len(uniq), layer.out_dim, T)
+        pieces.append((block > 0).sum(2))
+        c += layer.out_dim * T
+    patterns = torch.cat(pieces, 1).to(torch.int16)
+    # regions in a canonical order: by pattern
+    pat_np = patterns.cpu().numpy()
+    ro = np.lexsort(pat_np.T[::-1]) if pat_np.shape[1] else np.arange(len(pat_np))
+    rank = np.empty_like(ro)
+    rank[ro] = np.arange(len(ro))
+    new_key = rank[inverse.cpu().numpy()]
+    o = np.argsort(new_key, kind="stable")
+    new_verts = vid.cpu().numpy()[o]
+    new_ptr = np.zeros(len(ro) + 1, dtype=np.int64)
+    new_ptr[1:] = np.cumsum(np.bincount(new_key, minlength=len(ro)))
+    return Skeleton(V.cpu().numpy(), Z.cpu().numpy(), new_ptr, new_verts, pat_np[ro],
+                    tuple(columns), widths, int(len(E)))
+
+
+def skeleton_summary(sk: Skeleton) -> dict[str, Any]:
+    """Counts of a proposal (for progress lines and benchmarks)."""
+    return {"vertices": int(len(sk.vertices)), "edges": sk.edges, "regions": sk.num_regions}

@@ -1,0 +1,142 @@
+"""A complex too big for one process: tiles of K on a Dask cluster, glued back exactly.
+
+Every tile of a box K (:func:`~exactregions.exact.tiles.box_tiles`) is one Dask task: the
+worker proposes and decides the tile's regions (the ``propose`` engine, falling back to exact
+splitting on that tile alone), certifies the tile's complex (volumes add up to vol(tile)
+exactly, and the other certificates of :func:`~exactregions.exact.complex.build_complex`), and
+sends back its exact arrangement.  The tiles are glued by pattern across their shared faces
+(:func:`~exactregions.exact.tiles.glue_arrangements`) and the whole complex is certified again:
+Σ vol(tile) = vol(K), and every certificate of the single-process run.  The result equals the
+single-process complex region for region.
+
+``scheduler``: ``"none"`` (tiles one after another in this process), ``"local"`` (a Dask
+``LocalCluster``, one single-threaded worker a core), or a scheduler address
+``"tcp://host:8786"`` of a running cluster.
+
+>>> import exactregions as er
+>>> net = er.random_network([2, 6, 6, 1], seed=0, bias_std=0.3)
+>>> rc = tiled_complex(net, er.box([(-1, 1), (-1, 1)]), tiles=2, scheduler="none")
+>>> rc.certificate["tiles"]["count"], rc.certificate["ok"]
+(4, True)
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import torch
+
+from exactregions.errors import CertificateError, InvalidOptionError
+from exactregions.exact.complex import RegionComplex, build_complex, check_independently
+from exactregions.exact.domain import Domain
+from exactregions.exact.enumerate import CellArrangement, enumerate_cells
+from exactregions.exact.network import Network
+from exactregions.exact.tiles import box_tiles, glue_arrangements
+from exactregions.floating.propose import proposed_arrangement
+
+__all__ = ["tiled_complex"]
+
+
+def _tile_task(net: Network, tile: Domain, engine: str, device: str
+               ) -> tuple[CellArrangement, dict[str, Any]]:
+    """One tile, on a worker: its exact arrangement and its own certificate's figures."""
+    torch.set_num_threads(1)          # one thread a worker: workers already fill the cores
+    why = "split"
+    arr = None
+    if engine == "propose":
+        arr, reason = proposed_arrangement(net, tile, device)
+        why = "propose" if arr is not None else f"split ({reason})"
+    if arr is None:
+        arr = enumerate_cells(net, tile)
+    try:
+        rc = build_complex(arr)
+    except CertificateError as exc:
+        if why != "propose":
+            raise
+        why = f"split (proposal failed a certificate: {exc})"
+        arr = enumerate_cells(net, tile)
+        rc = build_complex(arr)
+    cert = rc.certificate
+    return arr, {"engine": why, "regions": len(rc.activation_regions),
+                 "volume_sum": cert["volume_sum"], "domain_volume": cert["domain_volume"]}
+
+
+def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
+                  scheduler: str = "local", workers: int | None = None, engine: str = "propose",
+                  device: str = "cpu", independent_check: bool = False,
+                  log: Callable[[str], None] | None = None) -> RegionComplex:
+    """The certified complex of ``net`` on the box ``domain``, computed tile by tile.
+
+    Parameters
+    ----------
+    tiles
+        Parts per axis (one count for all axes, or one per axis).
+    scheduler, workers
+        See the module docstring; ``workers`` sizes a LocalCluster (default: one a core).
+    engine, device
+        The engine of each tile (``"propose"`` or ``"split"``) and the propose engine's device.
+
+    Raises
+    ------
+    InvalidOptionError
+        For a domain that is not a box, bad tile counts, or an unknown scheduler or engine.
+    CertificateError
+        If a tile's or the glued complex's certificate fails.
+    """
+    if engine not in ("propose", "split"):
+        raise InvalidOptionError(f"engine {engine!r}: use 'propose' or 'split'")
+    parts = box_tiles(domain, tiles)
+    results = _run(net, parts, engine, str(device), scheduler, workers)
+    for T, (_, cert) in zip(parts, results):
+        if cert["volume_sum"] != cert["domain_volume"] or cert["domain_volume"] != T.volume():
+            raise CertificateError(f"tile {T.description}: volumes {cert['volume_sum']} != "
+                                   f"vol(tile) {T.volume()}")
+    total = sum((Fraction(cert["domain_volume"]) for _, cert in results), Fraction(0))
+    if total != domain.volume():
+        raise CertificateError(f"the tiles' volumes add up to {total}, not vol(K) "
+                               f"{domain.volume()}")
+    rc = build_complex(glue_arrangements(net, domain, [arr for arr, _ in results]))
+    engines = [cert["engine"] for _, cert in results]
+    info = {"count": len(parts), "scheduler": scheduler,
+            "regions_per_tile": [cert["regions"] for _, cert in results],
+            "engines": engines, "volume_sum_over_tiles": total}
+    object.__setattr__(rc, "certificate", {**rc.certificate, "tiles": info,
+                                           "engine": f"tiled ({sum(e == 'propose' for e in engines)}"
+                                                     f" of {len(engines)} tiles proposed)"})
+    if log is not None:
+        log(f"{len(parts)} tiles: {sum(info['regions_per_tile'])} pieces glued into "
+            f"{len(rc.activation_regions)} regions")
+    return check_independently(rc) if independent_check else rc
+
+
+def _run(net: Network, parts: list[Domain], engine: str, device: str, scheduler: str,
+         workers: int | None) -> list[tuple[CellArrangement, dict[str, Any]]]:
+    if scheduler == "none":
+        threads = torch.get_num_threads()
+        try:
+            return [_tile_task(net, T, engine, device) for T in parts]
+        finally:
+            torch.set_num_threads(threads)
+    if scheduler != "local" and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
+        raise InvalidOptionError(f"scheduler {scheduler!r}: use 'none', 'local' or a Dask "
+                                 "scheduler address such as tcp://host:8786")
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler == "local":
+        import os
+
+        n = workers or max(1, min(len(parts), os.cpu_count() or 1))
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=40)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = [client.submit(_tile_task, net, T, engine, device, pure=False) for T in parts]
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

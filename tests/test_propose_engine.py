@@ -1,0 +1,273 @@
+"""The propose engine: the float skeleton proposes, exact rationals decide.
+
+Oracles: the splitting engine (an independent exact enumeration, cell by cell), brute force on
+tiny nets, and closed forms.  The engine must give the very same complex (regions, faces,
+vertices, linear regions, pieces) on every net — by its proposal on generic nets, by falling
+back to splitting on degenerate ones — and must never accept a wrong proposal.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+import exactregions as er
+from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
+from exactregions.exact.network import Layer, Network
+from exactregions.floating.propose import propose_complex, proposed_arrangement
+from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
+from exactregions.testing.strategies import boxes, networks
+
+from oracles import brute_force_regions
+
+
+def split_complex(net, K):
+    return er.build_complex(er.enumerate_cells(net, K))
+
+
+def assert_same_complex(a, b):
+    assert a.activation_regions == b.activation_regions
+    assert a.linear_regions == b.linear_regions
+    assert a.pieces == b.pieces
+    assert a.faces == b.faces
+    assert a.vertices == b.vertices
+
+
+def generic_net(widths, seed, bias_std=0.3):
+    return er.random_network(widths, seed=seed, bias_std=bias_std)
+
+
+@given(n=st.integers(1, 4), seed=st.integers(0, 10 ** 6), width=st.integers(2, 6),
+       depth=st.integers(1, 3))
+@settings(max_examples=20)
+def test_propose_equals_split_on_generic_nets(n, seed, width, depth):
+    """He-init weights, biases N(0, 0.3²): the proposal is taken and equals exact splitting,
+    face for face, in dimensions 1 to 4."""
+    widths = [n] + [width if n < 4 else min(width, 4)] * (depth if n < 4 else 1) + [1]
+    net = generic_net(widths, seed)
+    K = er.box([(-1, 1)] * n)
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, K))
+
+
+@given(st.data())
+def test_propose_equals_split_on_any_net(data):
+    """Dyadic, integer and zero-bias nets of every activation: whichever engine ends up
+    computing it (a degenerate net falls back to splitting), the complex is the same."""
+    n = data.draw(st.integers(1, 3))
+    net = data.draw(networks(input_dim=n, max_width=5 if n < 3 else 3,
+                             max_neurons=10 if n < 3 else 6))
+    K = data.draw(boxes(n))
+    rc = propose_complex(net, K)
+    assert rc.certificate["ok"]
+    assert_same_complex(rc, split_complex(net, K))
+
+
+@given(st.data())
+def test_proposed_patterns_equal_brute_force(data):
+    """Against the brute-force oracle (patterns of a fine grid and of every vertex candidate)."""
+    n = data.draw(st.integers(1, 2))
+    net = data.draw(networks(input_dim=n, max_width=4, max_neurons=6, biases="dyadic",
+                             weights="float"))
+    K = data.draw(boxes(n))
+    rc = propose_complex(net, K)
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
+
+
+def test_degenerate_nets_fall_back_and_agree():
+    """Zero biases (every first-layer hyperplane through the origin, a vertex of K's
+    subdivision on more than n of them), a duplicated neuron (coincident hyperplanes) and a
+    dead layer: not generic, so the splitting engine computes them — the same complex."""
+    zero_bias = er.random_network([2, 5, 4, 1], seed=3, bias_std=0.0)
+    w = ((Fraction(1), Fraction(2)), (Fraction(1), Fraction(2)), (Fraction(-1), Fraction(1)))
+    dup = Network(2, (Layer(w, (Fraction(1, 3), Fraction(1, 3), Fraction(0)), er.Activation.relu()),
+                      Layer(((Fraction(1), Fraction(-1), Fraction(1)),), (Fraction(0),),
+                            er.Activation.identity())))
+    dead = Network(2, (Layer(((Fraction(1), Fraction(1)),), (Fraction(-9),), er.Activation.relu()),
+                       Layer(((Fraction(1),), (Fraction(-1),)), (Fraction(1, 2), Fraction(0)),
+                             er.Activation.relu()),
+                       Layer(((Fraction(1), Fraction(1)),), (Fraction(0),),
+                             er.Activation.identity())))
+    K = er.box([(-1, 1), (-1, 1)])
+    for net in (zero_bias, dup, dead):
+        rc = propose_complex(net, K)
+        assert_same_complex(rc, split_complex(net, K))
+    assert propose_complex(zero_bias, K).certificate["engine"].startswith("split (not generic")
+
+
+def test_sawtooth_closed_form():
+    """The sawtooth of depth d has 2^d linear regions on [0, 1] (its kinks sit on dyadic
+    points, K's end among them: not generic, decided by splitting); shifted into the open
+    interval the proposal is taken and still gives 2^d."""
+    from exactregions.exact.constructions import sawtooth_network
+    for d in (2, 3, 4):
+        net = sawtooth_network(d)
+        assert len(propose_complex(net, er.box([(0, 1)])).linear_regions) == 2 ** d
+        rc = propose_complex(net, er.box([(Fraction(1, 3 * 2 ** (d + 1)), Fraction(1))]))
+        # the kinks at j/2^d, j = 1 … 2^d - 1, all inside: 2^d pieces
+        assert len(rc.linear_regions) == 2 ** d
+
+
+# ----- the decision never accepts a wrong proposal ------------------------------------------
+
+def _proposal(net, K):
+    sk = propose_skeleton(net, K)
+    return dict(vertices=sk.vertices, zeros=sk.zeros.copy(), region_ptr=sk.region_ptr.copy(),
+                region_vertices=sk.region_vertices.copy(), patterns=sk.patterns.copy(),
+                columns=sk.columns)
+
+
+NET2 = er.random_network([2, 6, 5, 1], seed=7, bias_std=0.3)
+K2 = er.box([(-1, 1), (-1, 1)])
+
+
+def test_untouched_proposal_is_accepted():
+    arr = arrangement_from_proposal(NET2, K2, **_proposal(NET2, K2))
+    assert len(arr.cells) == len(er.enumerate_cells(NET2, K2).cells)
+
+
+def test_wrong_vertex_constraints_are_rejected():
+    """A vertex said to lie on another neuron's hyperplane is solved where those constraints
+    put it, and the exact tests reject it (the float coordinates are never used): for every
+    such change, outside K, on the wrong side of a neuron, or with dependent constraints —
+    never accepted, and each of the three reasons occurs."""
+    p0 = _proposal(NET2, K2)
+    nz = [c for c in range(len(p0["columns"])) if p0["columns"][c][0] == "neuron"]
+    reasons = set()
+    for v in np.flatnonzero((p0["zeros"] >= 4).all(axis=1))[:6].tolist():   # interior vertices
+        for other in nz:
+            if other in p0["zeros"][v]:
+                continue
+            p = dict(p0, zeros=p0["zeros"].copy())
+            p["zeros"][v, 0] = other
+            with pytest.raises(ProposalRejected) as exc:
+                arrangement_from_proposal(NET2, K2, **p)
+            reasons.add(str(exc.value).split(" of ")[0].split(" neuron")[0])
+    assert {"a proposed vertex lies outside K", "a proposed vertex is on the wrong side"} <= reasons
+
+
+def test_a_missing_region_fails_the_volume_certificate():
+    """Drop one region: each remaining one is exact, but the complex has a hole — an interior
+    facet with a cell on one side only, and volumes that no longer add up to vol(K)."""
+    p = _proposal(NET2, K2)
+    ptr = p["region_ptr"]
+    p["region_vertices"] = p["region_vertices"][ptr[1]:]
+    p["region_ptr"] = ptr[1:] - ptr[1]
+    p["patterns"] = p["patterns"][1:]
+    arr = arrangement_from_proposal(NET2, K2, **p)
+    with pytest.raises(er.CertificateError, match="interior facet lies on 1 cell|volumes do not"):
+        er.build_complex(arr)
+
+
+def test_a_wrong_pattern_is_rejected():
+    """Two regions' patterns swapped: their vertices are on the wrong sides in the maps of the
+    patterns they were given."""
+    p = _proposal(NET2, K2)
+    p["patterns"][[0, 1]] = p["patterns"][[1, 0]]
+    with pytest.raises((ProposalRejected, er.CertificateError)):
+        er.build_complex(arrangement_from_proposal(NET2, K2, **p))
+
+
+def test_a_repeated_pattern_is_rejected():
+    p = _proposal(NET2, K2)
+    p["patterns"][1] = p["patterns"][0]
+    with pytest.raises(ProposalRejected, match="one pattern"):
+        arrangement_from_proposal(NET2, K2, **p)
+
+
+def test_rejected_proposals_fall_back(monkeypatch):
+    """propose_complex turns a rejected proposal into a split run, with the reason."""
+    import exactregions.floating.propose as prop
+
+    def bad_skeleton(net, domain, device="cpu"):
+        sk = propose_skeleton(net, domain, device=device)
+        pats = sk.patterns.copy()
+        pats[1] = pats[0]
+        return Skeleton(sk.vertices, sk.zeros, sk.region_ptr, sk.region_vertices, pats,
+                        sk.columns, sk.widths, sk.edges)
+
+    monkeypatch.setattr(prop, "propose_skeleton", bad_skeleton)
+    rc = prop.propose_complex(NET2, K2)
+    assert rc.certificate["engine"].startswith("split (proposal rejected")
+    assert_same_complex(rc, split_complex(NET2, K2))
+
+
+# ----- the skeleton -----------------------------------------------------------------------
+
+def test_skeleton_is_deterministic_and_counts_match():
+    net = er.random_network([3, 6, 6, 1], seed=2, bias_std=0.2)
+    K = er.box([(-1, 1)] * 3)
+    a, b = propose_skeleton(net, K), propose_skeleton(net, K)
+    assert np.array_equal(a.patterns, b.patterns) and np.array_equal(a.vertices, b.vertices)
+    assert a.num_regions == len(er.enumerate_cells(net, K).cells)
+
+
+def test_skeleton_reports_near_ties():
+    """A hyperplane through a vertex of K is a near-tie: NotGeneric, not a guess."""
+    net = Network(2, (Layer(((Fraction(1), Fraction(1)),), (Fraction(0),), er.Activation.relu()),
+                      Layer(((Fraction(1),),), (Fraction(0),), er.Activation.identity())))
+    with pytest.raises(NotGeneric):
+        propose_skeleton(net, er.box([(-1, 1), (-1, 1)]))
+    arr, why = proposed_arrangement(net, er.box([(-1, 1), (-1, 1)]))
+    assert arr is None and why.startswith("not generic")
+
+
+def test_slices_and_polytopes():
+    """A plane slice of a 5-input net and a triangle K: the same complex as splitting."""
+    net = er.random_network([5, 8, 6, 1], seed=4, bias_std=0.3)
+    P = er.plane([0] * 5, [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], bounds=((-1, 1), (-1, 1)))
+    rc = propose_complex(net, P)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, P))
+    net2 = er.random_network([2, 7, 1], seed=5, bias_std=0.3)
+    T = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
+    rc = propose_complex(net2, T)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net2, T))
+
+
+def test_per_neuron_prelu_and_multi_breakpoint():
+    """Per-channel PReLU slopes and a hardtanh (two breakpoints a neuron)."""
+    base = er.random_network([2, 6, 5, 1], seed=8, bias_std=0.3)
+    acts = tuple(er.Activation.leaky_relu(Fraction(k, 4)) for k in (0, 1, 2, 3, 1, 0))
+    prelu = Network(2, (Layer(base.layers[0].weight, base.layers[0].bias, acts),) +
+                    base.layers[1:])
+    ht = er.random_network([2, 6, 5, 1], seed=8, bias_std=0.3, activation="hardtanh")
+    for net in (prelu, ht):
+        rc = propose_complex(net, K2)
+        assert rc.certificate["engine"] == "propose"
+        assert_same_complex(rc, split_complex(net, K2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_skeleton_equals_cpu():
+    net = er.random_network([3, 8, 8, 1], seed=0, bias_std=1e-3)
+    K = er.box([(-1, 1)] * 3)
+    a = propose_skeleton(net, K, device="cpu")
+    b = propose_skeleton(net, K, device="cuda")
+    assert np.array_equal(a.patterns, b.patterns)
+
+
+def test_cli_engines_agree(tmp_path):
+    """`enumerate --engine propose` and `--engine split` write the same summary."""
+    net = tmp_path / "n.json"
+    er.save_network(er.random_network([2, 8, 8, 1], seed=1, bias_std=0.2), net)
+    out = {}
+    for eng in ("propose", "split"):
+        j = tmp_path / f"{eng}.json"
+        subprocess.run([sys.executable, "-m", "exactregions", "enumerate", str(net), "--box",
+                        "-1:1", "--engine", eng, "--json", str(j), "--no-progress"], check=True,
+                       capture_output=True)
+        out[eng] = json.loads(j.read_text())
+    assert out["propose"]["engine"] == "propose" and out["split"]["engine"] == "split"
+    for d in out.values():
+        d.pop("engine"), d.pop("seconds")
+    assert out["propose"] == out["split"]

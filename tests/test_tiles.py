@@ -1,0 +1,121 @@
+"""Tiles of K computed apart (on a Dask cluster) and glued back exactly.
+
+Oracle: the single-process complex of the whole box (exact splitting).  The glued complex must
+equal it face for face, whatever the tiles, the engine or the net (degenerate ones included:
+a zero-bias hyperplane can lie on a tile face).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import exactregions as er
+import exactregions.exact.tiles as tiles_mod
+from exactregions.errors import InvalidOptionError
+from exactregions.exact.complex import check_independently
+from exactregions.exact.network import Layer, Network
+from exactregions.exact.tiles import box_tiles, glue_arrangements
+from exactregions.floating.tiled import tiled_complex
+from exactregions.testing.strategies import boxes, networks
+
+
+def whole(net, K):
+    return er.build_complex(er.enumerate_cells(net, K))
+
+
+def assert_same_complex(a, b):
+    assert a.activation_regions == b.activation_regions
+    assert a.linear_regions == b.linear_regions
+    assert a.pieces == b.pieces
+    assert a.faces == b.faces
+    assert a.vertices == b.vertices
+
+
+def test_four_tiles_on_a_two_worker_local_cluster():
+    """The issue's test: 4 tiles, 2 workers, the same counts, complex and graph."""
+    net = er.random_network([2, 8, 8, 1], seed=3, bias_std=0.3)
+    K = er.box([(-1, 1), (-1, 1)])
+    rc = tiled_complex(net, K, tiles=2, scheduler="local", workers=2, independent_check=True)
+    ref = whole(net, K)
+    assert rc.certificate["tiles"]["count"] == 4
+    assert rc.certificate["tiles"]["volume_sum_over_tiles"] == K.volume()
+    assert rc.certificate["independent"]["ok"]
+    assert_same_complex(rc, ref)
+    import networkx as nx
+    g1, g2 = er.region_graph(rc), er.region_graph(ref)
+    assert g1.graph["independently_checked"] and not g2.graph["independently_checked"]
+    assert nx.utils.nodes_equal(g1.nodes(data=True), g2.nodes(data=True))
+    assert nx.utils.edges_equal(g1.edges(data=True), g2.edges(data=True))
+
+
+@given(st.data())
+@settings(max_examples=15)
+def test_glued_tiles_equal_the_whole(data):
+    n = data.draw(st.integers(1, 3))
+    net = data.draw(networks(input_dim=n, max_width=4 if n < 3 else 3,
+                             max_neurons=8 if n < 3 else 5))
+    K = data.draw(boxes(n))
+    counts = data.draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+    engine = data.draw(st.sampled_from(["propose", "split"]))
+    rc = tiled_complex(net, K, tiles=counts, scheduler="none", engine=engine)
+    assert_same_complex(rc, whole(net, K))
+
+
+def test_a_hyperplane_on_a_tile_face():
+    """relu(x) + relu(y - x) with the tiles cut at x = 0: the first neuron's hyperplane is the
+    tile face itself (the pieces of a region meet along it, or do not)."""
+    net = Network(2, (Layer(((Fraction(1), Fraction(0)), (Fraction(-1), Fraction(1))),
+                            (Fraction(0), Fraction(0)), er.Activation.relu()),
+                      Layer(((Fraction(1), Fraction(1)),), (Fraction(0),),
+                            er.Activation.identity())))
+    K = er.box([(-1, 1), (-1, 1)])
+    for engine in ("propose", "split"):
+        assert_same_complex(tiled_complex(net, K, tiles=2, scheduler="none", engine=engine),
+                            whole(net, K))
+
+
+def test_gluing_must_drop_the_tile_face_vertices(monkeypatch):
+    """Planted bug: keep the points where a tile face cut a region as vertices.  The glued
+    arrangement then fails a certificate (here the Euler characteristic: each kept point is a
+    0-face with no edge of its own); it never passes as a wrong complex."""
+    net = er.random_network([2, 6, 5, 1], seed=1, bias_std=0.3)
+    K = er.box([(-1, 1), (-1, 1)])
+    parts = [er.enumerate_cells(net, T) for T in box_tiles(K, 2)]
+    monkeypatch.setattr(tiles_mod, "_is_vertex", lambda tight, table, n: True)
+    with pytest.raises(er.CertificateError):
+        check_independently(er.build_complex(glue_arrangements(net, K, parts)))
+
+
+def test_a_missing_tile_fails_the_volume_sum():
+    net = er.random_network([2, 6, 1], seed=1, bias_std=0.3)
+    K = er.box([(-1, 1), (-1, 1)])
+    parts = [er.enumerate_cells(net, T) for T in box_tiles(K, 2)][:3]
+    with pytest.raises(er.CertificateError):
+        er.build_complex(glue_arrangements(net, K, parts))
+
+
+def test_tiles_need_a_box():
+    net = er.random_network([2, 4, 1], seed=0)
+    T = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
+    with pytest.raises(InvalidOptionError, match="box"):
+        tiled_complex(net, T, tiles=2, scheduler="none")
+    with pytest.raises(InvalidOptionError):
+        box_tiles(er.box([(0, 1)]), 0)
+    with pytest.raises(InvalidOptionError, match="scheduler"):
+        tiled_complex(net, er.box([(0, 1), (0, 1)]), tiles=2, scheduler="nowhere")
+
+
+def test_cli_tiles_bad_input(tmp_path):
+    net = tmp_path / "n.json"
+    er.save_network(er.random_network([2, 4, 1], seed=0), net)
+    out = tmp_path / "o.json"
+    r = subprocess.run([sys.executable, "-m", "exactregions", "enumerate", str(net), "--box",
+                        "-1:1", "--tiles", "2,x", "--json", str(out)], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "--tiles" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
