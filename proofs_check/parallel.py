@@ -7,7 +7,6 @@ scheduler, or the order in which tasks finish.
 
 from __future__ import annotations
 
-import os
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -96,26 +95,12 @@ def start_runner(scheduler: str = "local", workers: int | None = None,
     """
     if scheduler == "none":
         return Runner(None, progress)
-    from distributed import Client, LocalCluster
+    from exactregions.cluster import open_client
 
-    if scheduler == "local":
-        n = workers or os.cpu_count() or 1
-        if n < 1:
-            raise ValueError(f"--workers must be positive, got {n}")
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
-        client = Client(cluster)
-        client.run(_one_torch_thread)   # one worker a core: no intra-op threads fighting over it
-        return Runner(client, progress, cluster)
-    return Runner(Client(scheduler), progress)
-
-
-def _one_torch_thread() -> None:
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be positive, got {workers}")
+    client, cluster = open_client(scheduler, workers)
+    return Runner(client, progress, cluster)
 
 
 class _NoBar:

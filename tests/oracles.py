@@ -140,3 +140,14 @@ def brute_force_linear_regions_2d(net: Network, domain: Domain, full_net: Networ
     for p in pats:
         groups.setdefault(find(p), set()).add(p)
     return {frozenset(g) for g in groups.values()}
+
+
+def assert_same_complex(a, b) -> None:
+    """Two region complexes equal face for face: regions (patterns, H-polytopes, vertices,
+    volumes, witnesses, output maps), linear regions, B_N,k pieces, the face lattice and the
+    vertex list (the oracle is the splitting engine on the whole of K)."""
+    assert a.activation_regions == b.activation_regions
+    assert a.linear_regions == b.linear_regions
+    assert a.pieces == b.pieces
+    assert a.faces == b.faces
+    assert a.vertices == b.vertices

@@ -25,19 +25,11 @@ from exactregions.floating.propose import propose_complex, proposed_arrangement
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
 from exactregions.testing.strategies import boxes, networks
 
-from oracles import brute_force_regions
+from oracles import assert_same_complex, brute_force_regions
 
 
 def split_complex(net, K):
     return er.build_complex(er.enumerate_cells(net, K))
-
-
-def assert_same_complex(a, b):
-    assert a.activation_regions == b.activation_regions
-    assert a.linear_regions == b.linear_regions
-    assert a.pieces == b.pieces
-    assert a.faces == b.faces
-    assert a.vertices == b.vertices
 
 
 def generic_net(widths, seed, bias_std=0.3):

@@ -23,17 +23,11 @@ from exactregions.exact.tiles import box_tiles, glue_arrangements
 from exactregions.floating.tiled import tiled_complex
 from exactregions.testing.strategies import boxes, networks
 
+from oracles import assert_same_complex
+
 
 def whole(net, K):
     return er.build_complex(er.enumerate_cells(net, K))
-
-
-def assert_same_complex(a, b):
-    assert a.activation_regions == b.activation_regions
-    assert a.linear_regions == b.linear_regions
-    assert a.pieces == b.pieces
-    assert a.faces == b.faces
-    assert a.vertices == b.vertices
 
 
 def test_four_tiles_on_a_two_worker_local_cluster():

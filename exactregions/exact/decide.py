@@ -151,7 +151,6 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     Kb = [mpq(x) for x in domain.b]
     for i, (a, b) in enumerate(zip(KA, Kb)):
         table.append(Constraint(a, b, ("domain", i)))
-    F = len(table)
     zeros = np.asarray(zeros, dtype=np.int64)
     ptr = np.asarray(region_ptr, dtype=np.int64)
     rverts = np.asarray(region_vertices, dtype=np.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -76,19 +77,12 @@ def _train_all(specs: list[RunSpec], data, dataset: str, data_dir: str | None, o
             report(spec, recs, time.perf_counter() - t)
             out_recs.append(recs)
         return out_recs
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler == "local":
-        import os
+    from exactregions.cluster import dask_client
 
-        n = workers or max(1, min(len(specs), os.cpu_count() or 1))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
+    n = workers or max(1, min(len(specs), os.cpu_count() or 1))
+    with dask_client(scheduler, n) as client:
         futures = {client.submit(_train_task, spec, dataset, data_dir,
                                  str((out / "runs" / spec.name).resolve()), device,
                                  key=f"train-{spec.name}-{out.resolve()}", pure=False): i
@@ -101,10 +95,6 @@ def _train_all(specs: list[RunSpec], data, dataset: str, data_dir: str | None, o
             results[i] = fut.result()
             report(specs[i], results[i], None)
         return results  # type: ignore[return-value]
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _figure_18_examples(data, seed: int) -> tuple[list[int], list[str]]:

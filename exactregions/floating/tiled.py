@@ -22,6 +22,7 @@ single-process complex region for region.
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -118,25 +119,9 @@ def _run(net: Network, parts: list[Domain], engine: str, device: str, scheduler:
             return [_tile_task(net, T, engine, device) for T in parts]
         finally:
             torch.set_num_threads(threads)
-    if scheduler != "local" and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
-        raise InvalidOptionError(f"scheduler {scheduler!r}: use 'none', 'local' or a Dask "
-                                 "scheduler address such as tcp://host:8786")
-    from dask.distributed import Client, LocalCluster
+    from exactregions.cluster import dask_client
 
-    cluster = None
-    if scheduler == "local":
-        import os
-
-        n = workers or max(1, min(len(parts), os.cpu_count() or 1))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
+    n = workers or min(len(parts), os.cpu_count() or 1)
+    with dask_client(scheduler, n) as client:
         futures = [client.submit(_tile_task, net, T, engine, device, pure=False) for T in parts]
         return client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
