@@ -235,6 +235,10 @@ class _Builder:
             for li, t in enumerate(cell.tight):
                 for c in t:
                     by_con[c].add(local[li])
+            # a simple cell (every vertex on exactly n of its constraints, as in every generic
+            # arrangement) has a combinatorial lattice in any dimension: every tight constraint
+            # defines a facet, and a face on the common constraints C has dimension n - |C|
+            simple = n >= 4 and all(len(t) == n for t in cell.tight)
             facets: set[frozenset[int]] = set()
             for c, vs in by_con.items():
                 if len(vs) >= n:
@@ -243,7 +247,8 @@ class _Builder:
                         # n <= 3: the vertices of a face are exactly the cell's vertices on its
                         # supporting plane, and a face of dim <= n - 2 has at most n - 1 of
                         # them (a vertex, or an edge's two), so >= n vertices make a facet
-                        if n <= 3 or affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1:
+                        if (n <= 3 or simple
+                                or affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1):
                             facets.add(fs)
                             self.facet_key.setdefault(fs, self.table[c])
                         else:
@@ -267,8 +272,14 @@ class _Builder:
                 all_faces.add(frozenset((v,)))
             # in a canonical order (sorted vertex ids), so face ids do not depend on how an
             # engine numbered its constraints
-            ids = [self._face(f, n - 1 if f in facets else None)
-                   for f in sorted(all_faces, key=sorted)]
+            if simple:
+                gl = {g: li for li, g in enumerate(local)}
+                ids = [self._face(f, n - 1 if f in facets else
+                                  n - len(frozenset.intersection(*(cell.tight[gl[g]] for g in f))))
+                       for f in sorted(all_faces, key=sorted)]
+            else:
+                ids = [self._face(f, n - 1 if f in facets else None)
+                       for f in sorted(all_faces, key=sorted)]
             self.cell_faces.append(ids)
             for f in ids:
                 self.faces[f].cells.append(ci)
@@ -554,6 +565,18 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             vol += abs(h) * facet_area(vs, j) / abs(con.a[j])
         return vol / 3
 
+    children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
+    for g, face in enumerate(faces):
+        for p in face.parents:
+            children[p].append(g)
+
+    def facets_of(f: int) -> list[frozenset[int]]:
+        """The facets of face f as index sets into its sorted vertex list (from the lattice:
+        no hull to recompute)."""
+        idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
+        return [frozenset(idx[v] for v in faces[g].verts) for g in children[f]
+                if faces[g].dim == faces[f].dim - 1]
+
     regions = []
     for ci, cell in enumerate(cells):
         local = b.cell_local[ci]
@@ -580,7 +603,16 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         else:
             gl = {g: i for i, g in enumerate(local)}
             facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
-            vol, _ = polytope_volume(cell.verts, facets_local, normals)
+            ridges = None
+            if n >= 4:
+                # each facet's own facets from the lattice (no pairwise rank tests), as index
+                # sets into the facet's sorted local vertex list
+                ridges = []
+                for vs, fl in zip(rows, facets_local):
+                    pos = {gl_i: k for k, gl_i in enumerate(sorted(fl))}
+                    ridges.append([frozenset(pos[gl[g]] for g in faces[h].verts)
+                                   for h in children[b.fid[vs]] if faces[h].dim == n - 2])
+            vol, _ = polytope_volume(cell.verts, facets_local, normals, ridges)
         out_map = arr.output_map(cell)
         regions.append(ActivationRegion(
             ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
@@ -615,18 +647,6 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         # canonical, not by face id (ids follow the constraint table, which engines number
         # differently): the lexicographically least sorted vertex list of the piece's faces
         return min(tuple(sorted(b.vcoords[v] for v in faces[f].verts)) for f in fs)
-
-    children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
-    for g, face in enumerate(faces):
-        for p in face.parents:
-            children[p].append(g)
-
-    def facets_of(f: int) -> list[frozenset[int]]:
-        """The facets of face f as index sets into its sorted vertex list (from the lattice:
-        no hull to recompute)."""
-        idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
-        return [frozenset(idx[v] for v in faces[g].verts) for g in children[f]
-                if faces[g].dim == faces[f].dim - 1]
 
     for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: piece_key(kv[1]))):
         k = faces[root].k

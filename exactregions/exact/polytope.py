@@ -220,20 +220,24 @@ def _fan_area_exact(rel: list[tuple[mpq, mpq]]) -> mpq:
 
 
 def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[int]] | None = None,
-                    normals: Sequence[Sequence[mpq]] | None = None) -> tuple[mpq, list[list[mpq]]]:
+                    normals: Sequence[Sequence[mpq]] | None = None,
+                    ridges: Sequence[Sequence[frozenset[int]]] | None = None
+                    ) -> tuple[mpq, list[list[mpq]]]:
     """Exact d-volume of the convex polytope with vertices ``points`` (d = dim of their hull).
 
     Returns ``(v, basis)``: the d-volume of the projection onto the pivot coordinates of the
     reduced basis ``basis`` of the hull's direction space, so the true volume is
     ``v * sqrt(det(basis · basisᵀ))`` (1 when d = n).  ``facets`` (index sets into ``points``)
-    matter only when d >= 3; without them cddlib finds the hull's facets.
+    matter only when d >= 3; without them cddlib finds the hull's facets.  ``ridges[i]`` (for
+    d >= 4, with ``normals``), the facets of facet i as index sets into its sorted vertex
+    list, spare the search for them by pairwise intersections.
     """
     pts = [tuple(p) for p in points]
     n = len(pts[0])
     if facets is not None and normals is not None and len(pts) > n:
         # full-dimensional with known facet normals: Lasserre directly, no basis needed
         identity = [[ONE if j == i else ZERO for j in range(n)] for i in range(n)]
-        return _volume_with_facets(pts, facets, normals), identity
+        return _volume_with_facets(pts, facets, normals, ridges), identity
     basis = affine_basis_rref(pts)
     d = len(basis)
     if d == 0:
@@ -252,7 +256,8 @@ def polytope_volume(points: Sequence[Sequence[mpq]], facets: Sequence[frozenset[
 
 
 def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[int]],
-                        normals: Sequence[Sequence[mpq]] | None = None) -> mpq:
+                        normals: Sequence[Sequence[mpq]] | None = None,
+                        ridges: Sequence[Sequence[frozenset[int]]] | None = None) -> mpq:
     """Lasserre's decomposition vol_d(P) = Σ_F (1/d)(b_F - a_F·c)/|a_Fj| vol_{d-1}(proj_j F)."""
     d = len(proj[0])
     apex = 0  # any point of the polytope works; facets through the apex contribute nothing
@@ -275,22 +280,35 @@ def _volume_with_facets(proj: list[tuple[mpq, ...]], facets: Sequence[frozenset[
             sub = max(p[0] for p in dropped) - min(p[0] for p in dropped)
         elif d - 1 == 2:
             sub = polygon_area(dropped)
+        elif ridges is not None:
+            sub = _volume_with_facets(dropped, ridges[fi])
         else:
             # facets of the facet: intersections with the other facets, of affine dim d - 2
-            ridges = []
+            found = []
             for g in facets:
                 inter = fac & g
                 if g is not fac and len(inter) >= d - 1:
                     sub_pts = [proj[i] for i in sorted(inter)]
                     if _affine_rank(sub_pts) == d - 2:
-                        ridges.append(frozenset(sorted(fac).index(i) for i in inter))
-            sub = _volume_with_facets(dropped, list(set(ridges)))
+                        found.append(frozenset(sorted(fac).index(i) for i in inter))
+            sub = _volume_with_facets(dropped, list(set(found)))
         total += abs(h) * sub / abs(normal[j]) / d
     return total
 
 
 def _facet_normal(fpts: list[tuple[mpq, ...]], d: int) -> list[mpq]:
-    """A normal vector of the hyperplane through ``fpts`` (exact null space)."""
+    """A normal vector of the hyperplane through ``fpts`` (exact null space; in 3-D the cross
+    product of two edges from the first point, with the first non-zero one taken)."""
+    if d == 3:
+        p0 = fpts[0]
+        u = next((tuple(x - y for x, y in zip(p, p0)) for p in fpts[1:] if p != p0), None)
+        if u is not None:
+            for p in fpts[1:]:
+                w = tuple(x - y for x, y in zip(p, p0))
+                c = [u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2],
+                     u[0] * w[1] - u[1] * w[0]]
+                if any(c):
+                    return c
     basis = affine_basis_rref(fpts)
     piv = _pivots(basis)
     free = next(c for c in range(d) if c not in piv)
