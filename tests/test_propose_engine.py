@@ -92,7 +92,23 @@ def test_degenerate_nets_fall_back_and_agree():
     for net in (zero_bias, dup, dead):
         rc = propose_complex(net, K)
         assert_same_complex(rc, split_complex(net, K))
+    # the origin, a corner of every tile, is on all five first-layer hyperplanes: every tile
+    # fails too, and K is split whole
     assert propose_complex(zero_bias, K).certificate["engine"].startswith("split (not generic")
+
+
+def test_a_local_degeneracy_is_repaired_on_its_tile_only():
+    """Three hyperplanes through (1/2, 1/3), inside the tile [0,1]²: the proposal for K is not
+    generic; the repair proposes the four tiles apart, splits only that one exactly, glues —
+    and the complex is the splitting engine's."""
+    F = Fraction
+    net = Network(2, (Layer(((F(1), F(0)), (F(0), F(1)), (F(6), F(3)), (F(2), F(-3))),
+                            (F(-1, 2), F(-1, 3), F(-4), F(1, 7)), er.Activation.relu()),
+                      Layer(((F(1), F(2), F(-1), F(1)),), (F(0),), er.Activation.identity())))
+    K = er.box([(-1, 1), (-1, 1)])
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"].startswith("propose, 1 of 4 tiles split (not generic")
+    assert_same_complex(rc, split_complex(net, K))
 
 
 def test_sawtooth_closed_form():

@@ -4,9 +4,10 @@
 torch, any device), makes the proposal exact with
 :func:`~exactregions.exact.decide.arrangement_from_proposal`, and builds the complex with the
 same certificates as the splitting engine.  A proposal that is not generic at float precision,
-fails an exact test, or fails a certificate is never repaired by trusting a float: the complex is
-then computed by exact splitting (``engine="split"``), and the reason is recorded in
-``rc.certificate["engine"]``.  Both engines end in one canonical order, so their complexes are
+fails an exact test, or fails a certificate is never repaired by trusting a float: on a box K the
+repair is local (the tiles of K proposed apart, only the failing ones split exactly, glued back
+and certified as a whole); otherwise, or if that fails too, exact splitting of K computes the
+complex (``engine="split"``).  ``rc.certificate["engine"]`` records which, and why.  Both engines end in one canonical order, so their complexes are
 equal, region for region.
 
 >>> import exactregions as er
@@ -21,7 +22,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
@@ -31,9 +32,10 @@ from exactregions.exact.decide import ProposalRejected, arrangement_from_proposa
 from exactregions.exact.domain import Domain
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.network import Network
+from exactregions.exact.tiles import box_sides, box_tiles, glue_arrangements
 from exactregions.floating.skeleton import NotGeneric, propose_skeleton
 
-__all__ = ["ENGINES", "proposed_arrangement", "propose_complex"]
+__all__ = ["ENGINES", "proposed_arrangement", "repaired_arrangement", "propose_complex"]
 
 ENGINES = ("propose", "split")
 
@@ -53,20 +55,45 @@ def proposed_arrangement(net: Network, domain: Domain, device: str | torch.devic
     return arr, ""
 
 
+def repaired_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu"
+                         ) -> tuple[CellArrangement | None, int, int]:
+    """Local repair of a failed proposal on a box K: its 2^n tiles (halves of every side) are
+    proposed apart, only the tiles whose proposal fails are split exactly, and the tiles are
+    glued back (:func:`~exactregions.exact.tiles.glue_arrangements`).  Returns the arrangement
+    (``None`` when K is no box or every tile failed: splitting K whole is then cheaper), the
+    number of tiles split and the number of tiles."""
+    if box_sides(domain) is None:
+        return None, 0, 0
+    tiles = box_tiles(domain, 2)
+    proposals = [proposed_arrangement(net, T, device)[0] for T in tiles]
+    failed = sum(arr is None for arr in proposals)
+    if failed == len(tiles):
+        return None, failed, len(tiles)
+    parts = [arr if arr is not None else enumerate_cells(net, T)
+             for arr, T in zip(proposals, tiles)]
+    return glue_arrangements(net, domain, parts), failed, len(tiles)
+
+
 def propose_complex(net: Network, domain: Domain, device: str | torch.device = "cpu",
                     progress: Callable[[int, int], None] | None = None,
                     independent_check: bool = False) -> RegionComplex:
     """The certified region complex by the ``propose`` engine (see the module docstring).
 
-    ``rc.certificate["engine"]`` is ``"propose"``, or ``"split (<reason>)"`` when the exact
-    splitting engine had to compute it.
+    ``rc.certificate["engine"]`` is ``"propose"``; ``"propose, k of m tiles split (<reason>)"``
+    when the proposal for K failed and was repaired tile by tile
+    (:func:`repaired_arrangement`); or ``"split (<reason>)"`` when exact splitting of the whole
+    of K computed it.
     """
     arr, why = proposed_arrangement(net, domain, device)
     rc: RegionComplex | None = None
+    engine = "propose"
+    if arr is None:
+        arr, failed, total = repaired_arrangement(net, domain, device)
+        if arr is not None:
+            engine = f"propose, {failed} of {total} tiles split ({why})"
     if arr is not None:
         try:
             rc = build_complex(arr)
-            engine = "propose"
         except CertificateError as exc:
             why = f"proposal failed a certificate: {exc}"
     if rc is None:
@@ -76,15 +103,3 @@ def propose_complex(net: Network, domain: Domain, device: str | torch.device = "
         progress(len(net.layers) - 1, len(rc.activation_regions))
     object.__setattr__(rc, "certificate", {**rc.certificate, "engine": engine})
     return check_independently(rc) if independent_check else rc
-
-
-def engine_complex(net: Network, domain: Domain, engine: str = "propose",
-                   device: str | torch.device = "cpu",
-                   progress: Callable[[int, int], None] | None = None,
-                   independent_check: bool = True) -> Any:
-    """Dispatch on ``engine`` (``"propose"`` or ``"split"``)."""
-    if engine == "split":
-        rc = build_complex(enumerate_cells(net, domain, progress))
-        object.__setattr__(rc, "certificate", {**rc.certificate, "engine": "split"})
-        return check_independently(rc) if independent_check else rc
-    return propose_complex(net, domain, device, progress, independent_check)
