@@ -248,7 +248,6 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     else:
         summary = complex_summary(rc)
     summary["seconds"] = round(elapsed, 3)
-    summary["engine"] = rc.certificate["engine"]
     if (figure or args.geojson) and rc.dim not in (2, 3):
         raise InvalidDomainError(f"figures and GeoJSON are drawn for 2-D domains (and figures for "
                                  f"3-D boxes); this domain has dimension {rc.dim}")

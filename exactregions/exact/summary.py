@@ -50,8 +50,13 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
             "vertex_sides": cert["vertex_sides"],
             "cdd_redundancy": cert["cdd_redundancy"],
             **({"independent": cert["independent"]} if "independent" in cert else {}),
+            **({"tiles": {**cert["tiles"], "volume_sum_over_tiles":
+                          format_rational(cert["tiles"]["volume_sum_over_tiles"])}}
+               if "tiles" in cert else {}),
         },
     }
+    if "engine" in cert:
+        out["engine"] = cert["engine"]
     if rc.domain.embedding is not None:
         emb = rc.domain.embedding
         out["slice"] = {"origin": [format_rational(x) for x in emb.origin],
