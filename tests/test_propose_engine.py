@@ -37,13 +37,14 @@ def generic_net(widths, seed, bias_std=0.3):
 
 
 @given(n=st.integers(1, 4), seed=st.integers(0, 10 ** 6), width=st.integers(2, 6),
-       depth=st.integers(1, 3))
+       depth=st.integers(1, 3), bias_std=st.sampled_from([0.3, 1e-3]))
 @settings(max_examples=20)
-def test_propose_equals_split_on_generic_nets(n, seed, width, depth):
-    """He-init weights, biases N(0, 0.3²): the proposal is taken and equals exact splitting,
-    face for face, in dimensions 1 to 4."""
+def test_propose_equals_split_on_generic_nets(n, seed, width, depth, bias_std):
+    """He-init weights, biases N(0, 0.3²) or N(0, 1e-6) (the benchmarks' tiny regions around
+    the origin): the proposal is taken and equals exact splitting, face for face, in
+    dimensions 1 to 4."""
     widths = [n] + [width if n < 4 else min(width, 4)] * (depth if n < 4 else 1) + [1]
-    net = generic_net(widths, seed)
+    net = generic_net(widths, seed, bias_std)
     K = er.box([(-1, 1)] * n)
     rc = propose_complex(net, K)
     assert rc.certificate["engine"] == "propose"
@@ -229,12 +230,17 @@ def test_skeleton_reports_near_ties():
 
 
 def test_slices_and_polytopes():
-    """A plane slice of a 5-input net and a triangle K: the same complex as splitting."""
+    """A plane slice and a segment of a 5-input net, and a triangle K: the same complex as
+    splitting."""
     net = er.random_network([5, 8, 6, 1], seed=4, bias_std=0.3)
     P = er.plane([0] * 5, [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], bounds=((-1, 1), (-1, 1)))
     rc = propose_complex(net, P)
     assert rc.certificate["engine"] == "propose"
     assert_same_complex(rc, split_complex(net, P))
+    seg = er.segment([0] * 5, [1, 2, 0, -1, 1])
+    rc = propose_complex(net, seg)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, seg))
     net2 = er.random_network([2, 7, 1], seed=5, bias_std=0.3)
     T = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
     rc = propose_complex(net2, T)
