@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import torch
@@ -294,7 +293,3 @@ def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
     return Skeleton(V.cpu().numpy(), Z.cpu().numpy(), new_ptr, new_verts, pat_np[ro],
                     tuple(columns), widths, int(len(E)))
 
-
-def skeleton_summary(sk: Skeleton) -> dict[str, Any]:
-    """Counts of a proposal (for progress lines and benchmarks)."""
-    return {"vertices": int(len(sk.vertices)), "edges": sk.edges, "regions": sk.num_regions}
