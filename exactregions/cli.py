@@ -229,17 +229,19 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
         depth = len(net.layers)
         progress = lambda l, cells: update(l + 1, depth)  # noqa: E731
         if args.tiles:
+            device = str(_device(args.device))       # one clear line when torch is missing
             from exactregions.floating.tiled import tiled_complex
             rc = tiled_complex(net, dom, tiles=_tiles_arg(args.tiles, net.input_dim),
                                scheduler=args.scheduler, workers=args.workers,
-                               engine=args.engine, device=str(_device(args.device)),
+                               engine=args.engine or "propose", device=device,
                                independent_check=True)
-        elif args.engine == "split":
+        elif args.engine == "split" or (args.engine is None and not _has_torch()):
             rc = region_complex(net, dom, progress=progress)
             object.__setattr__(rc, "certificate", {**rc.certificate, "engine": "split"})
         else:
+            device = _device(args.device)
             from exactregions.floating.propose import propose_complex
-            rc = propose_complex(net, dom, device=_device(args.device), progress=progress,
+            rc = propose_complex(net, dom, device=device, progress=progress,
                                  independent_check=True)
     elapsed = time.perf_counter() - t0
     if args.regions:
@@ -359,6 +361,15 @@ def cmd_net_export(args: argparse.Namespace) -> int:
         torch.save(model, tmp)
     print(f"wrote {args.output}")
     return 0
+
+
+def _has_torch() -> bool:
+    """Whether torch can be imported (the propose engine's default depends on it)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _need_torch() -> None:
@@ -782,10 +793,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the full certificate to --json: the net, K, every region's "
                         "H-polytope, pattern, witness, volume, vertices and output map, the "
                         "linear regions and the B_N,k pieces (`exactregions certify` re-checks it)")
-    e.add_argument("--engine", choices=("propose", "split"), default="propose",
-                   help="propose (default): a batched torch skeleton proposes every region and "
-                        "exact rationals decide (a non-generic or rejected proposal falls back "
-                        "to split); split: exact splitting cell by cell. Same certified result")
+    e.add_argument("--engine", choices=("propose", "split"),
+                   help="propose (the default where torch is installed, else split): a batched "
+                        "torch skeleton proposes every region and exact rationals decide (a "
+                        "non-generic or rejected proposal is repaired tile by tile or split); "
+                        "split: exact splitting cell by cell. Same certified result")
     e.add_argument("--device", default="cpu", help="torch device of the propose engine")
     e.add_argument("--tiles", metavar="K[,K...]",
                    help="cut the box into K parts along every axis (or one count per axis): "

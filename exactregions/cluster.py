@@ -28,7 +28,11 @@ def open_client(scheduler: str, workers: int | None = None) -> tuple[Any, Any]:
     if scheduler != "local" and not scheduler.startswith(("tcp://", "tls://", "inproc://")):
         raise InvalidOptionError(f"scheduler {scheduler!r}: use 'none', 'local' or a Dask "
                                  "scheduler address such as tcp://host:8786")
-    from dask.distributed import Client, LocalCluster
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InvalidOptionError(f"scheduler {scheduler!r} needs Dask: pip install "
+                                 "'dask[distributed]' (or use the scheduler 'none')") from None
 
     if scheduler != "local":
         return Client(scheduler), None

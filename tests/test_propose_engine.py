@@ -285,3 +285,23 @@ def test_cli_engines_agree(tmp_path):
     for d in out.values():
         d.pop("engine"), d.pop("seconds")
     assert out["propose"] == out["split"]
+
+
+def test_cli_without_torch(tmp_path):
+    """Without torch the CLI's default engine is split; asking for propose is one clear line
+    and exit 2, with no output file."""
+    net = tmp_path / "n.json"
+    er.save_network(er.random_network([2, 4, 1], seed=1, bias_std=0.2), net)
+    out = tmp_path / "o.json"
+    run = ("import sys; sys.modules['torch'] = None\n"
+           "from exactregions.cli import main\n"
+           "sys.exit(main(sys.argv[1:]))")
+    base = [sys.executable, "-c", run, "enumerate", str(net), "--box", "-1:1", "--json", str(out),
+            "--no-progress"]
+    r = subprocess.run(base, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["engine"] == "split"
+    out.unlink()
+    r = subprocess.run(base + ["--engine", "propose"], capture_output=True, text=True)
+    assert r.returncode == 2 and "torch" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
