@@ -27,9 +27,11 @@ collision cannot go unnoticed either: the exact decision re-derives everything.
 
 >>> from exactregions.exact.random import random_network
 >>> from exactregions.exact.domain import box
->>> sk = propose_skeleton(random_network([2, 5, 1], seed=0), box([(-1, 1), (-1, 1)]))
->>> sk.num_regions, sk.vertices.shape[1]
-(16, 2)
+>>> from exactregions.exact.enumerate import enumerate_cells
+>>> net, K = random_network([2, 5, 1], seed=0), box([(-1, 1), (-1, 1)])
+>>> sk = propose_skeleton(net, K)
+>>> sk.num_regions == len(enumerate_cells(net, K).cells), sk.vertices.shape[1]   # exact splitting
+(True, 2)
 """
 
 from __future__ import annotations
