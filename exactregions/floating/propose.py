@@ -7,8 +7,8 @@ same certificates as the splitting engine.  A proposal that is not generic at fl
 fails an exact test, or fails a certificate is never repaired by trusting a float: on a box K the
 repair is local (the tiles of K proposed apart, only the failing ones split exactly, glued back
 and certified as a whole); otherwise, or if that fails too, exact splitting of K computes the
-complex (``engine="split"``).  ``rc.certificate["engine"]`` records which, and why.  Both engines end in one canonical order, so their complexes are
-equal, region for region.
+complex (``engine="split"``).  ``rc.certificate["engine"]`` records which, and why.  Both
+engines end in one canonical order, so their complexes are equal, region for region.
 
 >>> import exactregions as er
 >>> net = er.random_network([2, 8, 8, 1], seed=0)
