@@ -192,6 +192,21 @@ def test_a_repeated_pattern_is_rejected():
         arrangement_from_proposal(NET2, K2, **p)
 
 
+def test_malformed_proposals_are_rejected():
+    """Out-of-range pieces, vertex ids or columns: ProposalRejected, never an IndexError."""
+    for key, change in (("patterns", lambda p: p.__setitem__((0, 0), 7)),
+                        ("zeros", lambda p: p.__setitem__((0, 0), 10 ** 6)),
+                        ("region_vertices", lambda p: p.__setitem__(0, -1))):
+        p = _proposal(NET2, K2)
+        change(p[key])
+        with pytest.raises(ProposalRejected, match="do not fit"):
+            arrangement_from_proposal(NET2, K2, **p)
+    p = _proposal(NET2, K2)
+    p["columns"] = p["columns"][:-1] + (("neuron", 9, 0, 0),)
+    with pytest.raises(ProposalRejected, match="do not fit"):
+        arrangement_from_proposal(NET2, K2, **p)
+
+
 def test_rejected_proposals_fall_back(monkeypatch):
     """propose_complex turns a rejected proposal into a split run, with the reason."""
     import exactregions.floating.propose as prop

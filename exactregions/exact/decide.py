@@ -156,6 +156,7 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     rverts = np.asarray(region_vertices, dtype=np.int64)
     pats = np.asarray(patterns, dtype=np.int64)
     cols = [tuple(c) for c in columns]
+    _check_shapes(zeros, ptr, rverts, pats, cols, widths, [len(b) for b in bps], n, len(KA))
     maps = _Maps(reduced)
     zcache: dict[int, tuple] = {}
 
@@ -212,6 +213,31 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                                   table, n, zinfo))
     canonical_order(cells, table)
     return CellArrangement(net, reduced, domain, cells, table)
+
+
+def _check_shapes(zeros: np.ndarray, ptr: np.ndarray, rverts: np.ndarray, pats: np.ndarray,
+                  cols: list[tuple], widths: list[int], T: list[int], n: int, F: int) -> None:
+    """A malformed proposal (from any source) is rejected, never an IndexError."""
+    ok = (zeros.ndim == 2 and zeros.shape[1] == n and ptr.ndim == 1 and len(ptr) >= 1
+          and ptr[0] == 0 and (np.diff(ptr) >= 0).all() and ptr[-1] == len(rverts)
+          and pats.shape == (len(ptr) - 1, sum(widths))
+          and (len(zeros) == 0 or (zeros.min() >= 0 and zeros.max() < len(cols)))
+          and (len(rverts) == 0 or (rverts.min() >= 0 and rverts.max() < len(zeros))))
+    if ok:
+        for c in cols:
+            if c[0] == "domain":
+                ok = ok and len(c) == 2 and 0 <= c[1] < F
+            else:
+                ok = (ok and len(c) == 4 and c[0] == "neuron" and 0 <= c[1] < len(widths)
+                      and 0 <= c[2] < widths[c[1]] and 0 <= c[3] < T[c[1]])
+    if ok and len(pats):
+        k = 0
+        for w, t in zip(widths, T):
+            block = pats[:, k:k + w]
+            ok = ok and block.min() >= 0 and block.max() <= t
+            k += w
+    if not ok:
+        raise ProposalRejected("the proposal's arrays do not fit the net and K")
 
 
 def _decide_cell(verts: list[tuple[mpq, ...]], known: list[frozenset], P: Pattern,
