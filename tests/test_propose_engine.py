@@ -47,7 +47,7 @@ def test_propose_equals_split_on_generic_nets(n, seed, width, depth, bias_std):
     net = generic_net(widths, seed, bias_std)
     K = er.box([(-1, 1)] * n)
     rc = propose_complex(net, K)
-    assert rc.certificate["engine"] == "propose"
+    assert rc.certificate["engine"] == "propose" and rc.certificate["independent"]["ok"]
     assert_same_complex(rc, split_complex(net, K))
 
 
@@ -113,16 +113,29 @@ def test_a_local_degeneracy_is_repaired_on_its_tile_only():
 
 
 def test_sawtooth_closed_form():
-    """The sawtooth of depth d has 2^d linear regions on [0, 1] (its kinks sit on dyadic
-    points, K's end among them: not generic, decided by splitting); shifted into the open
-    interval the proposal is taken and still gives 2^d."""
+    """The sawtooth of depth d has 2^d linear regions on [0, 1].  Its kinks are shared by
+    neurons of consecutive layers (a vertex on two hyperplanes): not generic, so the engine says
+    so and splits — and the count is still 2^d."""
     from exactregions.exact.constructions import sawtooth_network
     for d in (2, 3, 4):
-        net = sawtooth_network(d)
-        assert len(propose_complex(net, er.box([(0, 1)])).linear_regions) == 2 ** d
-        rc = propose_complex(net, er.box([(Fraction(1, 3 * 2 ** (d + 1)), Fraction(1))]))
-        # the kinks at j/2^d, j = 1 … 2^d - 1, all inside: 2^d pieces
+        rc = propose_complex(sawtooth_network(d), er.box([(0, 1)]))
         assert len(rc.linear_regions) == 2 ** d
+        assert rc.certificate["engine"].startswith("split (not generic")
+
+
+def test_one_layer_closed_form():
+    """k ReLUs x ↦ relu(x − c_i) with distinct c_i inside [0, 1] (and output weights making
+    every kink real): exactly k + 1 regions and k + 1 linear regions, by the proposal."""
+    F = Fraction
+    for k in (1, 3, 7):
+        cs = [F(2 * i + 1, 2 * k + 1) for i in range(k)]
+        net = Network(1, (Layer(tuple((F(1),) for _ in cs), tuple(-c for c in cs),
+                                er.Activation.relu()),
+                          Layer((tuple(F(i + 1) for i in range(k)),), (F(0),),
+                                er.Activation.identity())))
+        rc = propose_complex(net, er.box([(0, 1)]))
+        assert rc.certificate["engine"] == "propose"
+        assert len(rc.activation_regions) == len(rc.linear_regions) == k + 1
 
 
 # ----- the decision never accepts a wrong proposal ------------------------------------------
@@ -221,6 +234,23 @@ def test_rejected_proposals_fall_back(monkeypatch):
     monkeypatch.setattr(prop, "propose_skeleton", bad_skeleton)
     rc = prop.propose_complex(NET2, K2)
     assert rc.certificate["engine"].startswith("split (proposal rejected")
+    assert_same_complex(rc, split_complex(NET2, K2))
+
+
+def test_a_proposal_failing_a_certificate_falls_back(monkeypatch):
+    """A proposal missing one region passes every local exact test but not the certificates:
+    propose_complex then splits K and says why."""
+    import exactregions.floating.propose as prop
+
+    def short_skeleton(net, domain, device="cpu"):
+        sk = propose_skeleton(net, domain, device=device)
+        ptr = sk.region_ptr
+        return Skeleton(sk.vertices, sk.zeros, ptr[1:] - ptr[1], sk.region_vertices[ptr[1]:],
+                        sk.patterns[1:], sk.columns, sk.widths, sk.edges)
+
+    monkeypatch.setattr(prop, "propose_skeleton", short_skeleton)
+    rc = prop.propose_complex(NET2, K2, independent_check=False)
+    assert rc.certificate["engine"].startswith("split (proposal failed a certificate")
     assert_same_complex(rc, split_complex(NET2, K2))
 
 

@@ -35,9 +35,8 @@ from exactregions.exact.network import Network
 from exactregions.exact.tiles import box_sides, box_tiles, glue_arrangements
 from exactregions.floating.skeleton import NotGeneric, propose_skeleton
 
-__all__ = ["ENGINES", "proposed_arrangement", "repaired_arrangement", "propose_complex"]
-
-ENGINES = ("propose", "split")
+__all__ = ["proposed_arrangement", "repaired_arrangement", "certified_arrangement",
+           "propose_complex"]
 
 
 def proposed_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu"
@@ -74,32 +73,37 @@ def repaired_arrangement(net: Network, domain: Domain, device: str | torch.devic
     return glue_arrangements(net, domain, parts), failed, len(tiles)
 
 
-def propose_complex(net: Network, domain: Domain, device: str | torch.device = "cpu",
-                    progress: Callable[[int, int], None] | None = None,
-                    independent_check: bool = False) -> RegionComplex:
-    """The certified region complex by the ``propose`` engine (see the module docstring).
-
-    ``rc.certificate["engine"]`` is ``"propose"``; ``"propose, k of m tiles split (<reason>)"``
-    when the proposal for K failed and was repaired tile by tile
-    (:func:`repaired_arrangement`); or ``"split (<reason>)"`` when exact splitting of the whole
-    of K computed it.
-    """
+def certified_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
+                          progress: Callable[[int, int], None] | None = None,
+                          repair: bool = True) -> tuple[CellArrangement, RegionComplex, str]:
+    """The arrangement the propose engine settles on, its certified complex and the engine's
+    account: ``"propose"``; ``"propose, k of m tiles split (<reason>)"`` when the proposal for
+    K failed and was repaired tile by tile (:func:`repaired_arrangement`, only with ``repair``);
+    or ``"split (<reason>)"`` when exact splitting of the whole of K computed it."""
     arr, why = proposed_arrangement(net, domain, device)
-    rc: RegionComplex | None = None
     engine = "propose"
-    if arr is None:
+    if arr is None and repair:
         arr, failed, total = repaired_arrangement(net, domain, device)
         if arr is not None:
             engine = f"propose, {failed} of {total} tiles split ({why})"
     if arr is not None:
         try:
-            rc = build_complex(arr)
+            return arr, build_complex(arr), engine
         except CertificateError as exc:
             why = f"proposal failed a certificate: {exc}"
-    if rc is None:
-        rc = build_complex(enumerate_cells(net, domain, progress))
-        engine = f"split ({why})"
-    elif progress is not None:
+    arr = enumerate_cells(net, domain, progress)
+    return arr, build_complex(arr), f"split ({why})"
+
+
+def propose_complex(net: Network, domain: Domain, device: str | torch.device = "cpu",
+                    progress: Callable[[int, int], None] | None = None,
+                    independent_check: bool = True) -> RegionComplex:
+    """The certified region complex by the ``propose`` engine (see the module docstring), with
+    the independent checker's report like :func:`exactregions.region_complex`
+    (``independent_check=False`` skips it).  ``rc.certificate["engine"]`` says which path
+    computed it (:func:`certified_arrangement`)."""
+    _, rc, engine = certified_arrangement(net, domain, device, progress)
+    if progress is not None and not engine.startswith("split"):   # splitting reported its own
         progress(len(net.layers) - 1, len(rc.activation_regions))
     object.__setattr__(rc, "certificate", {**rc.certificate, "engine": engine})
     return check_independently(rc) if independent_check else rc

@@ -34,7 +34,7 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.network import Network
 from exactregions.exact.tiles import box_tiles, glue_arrangements
-from exactregions.floating.propose import proposed_arrangement
+from exactregions.floating.propose import certified_arrangement
 
 __all__ = ["tiled_complex"]
 
@@ -43,29 +43,19 @@ def _tile_task(net: Network, tile: Domain, engine: str, device: str
                ) -> tuple[CellArrangement, dict[str, Any]]:
     """One tile, on a worker: its exact arrangement and its own certificate's figures."""
     torch.set_num_threads(1)          # one thread a worker: workers already fill the cores
-    why = "split"
-    arr = None
     if engine == "propose":
-        arr, reason = proposed_arrangement(net, tile, device)
-        why = "propose" if arr is not None else f"split ({reason})"
-    if arr is None:
+        arr, rc, how = certified_arrangement(net, tile, device, repair=False)
+    else:
         arr = enumerate_cells(net, tile)
-    try:
-        rc = build_complex(arr)
-    except CertificateError as exc:
-        if why != "propose":
-            raise
-        why = f"split (proposal failed a certificate: {exc})"
-        arr = enumerate_cells(net, tile)
-        rc = build_complex(arr)
+        rc, how = build_complex(arr), "split"
     cert = rc.certificate
-    return arr, {"engine": why, "regions": len(rc.activation_regions),
+    return arr, {"engine": how, "regions": len(rc.activation_regions),
                  "volume_sum": cert["volume_sum"], "domain_volume": cert["domain_volume"]}
 
 
 def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
                   scheduler: str = "local", workers: int | None = None, engine: str = "propose",
-                  device: str = "cpu", independent_check: bool = False,
+                  device: str = "cpu", independent_check: bool = True,
                   log: Callable[[str], None] | None = None) -> RegionComplex:
     """The certified complex of ``net`` on the box ``domain``, computed tile by tile.
 
