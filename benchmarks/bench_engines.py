@@ -14,7 +14,8 @@ repeats:
 * ``split``: exact splitting + the certified complex (``--engine split``);
 * the independent checker on the propose engine's result, timed apart.
 
-``--scaling`` prints how the propose engine's time grows with #regions (2-w-w-w-1 on [-1,1]²
+``--memory`` measures the peak resident memory of Berzins' code and of the propose engine,
+each in a fresh process (both import torch).  ``--scaling`` prints how the propose engine's time grows with #regions (2-w-w-w-1 on [-1,1]²
 for five widths, log-log slope).  The load average is printed first: measure on a quiet
 machine.
 """
@@ -25,6 +26,7 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any, Callable
@@ -119,6 +121,34 @@ def scaling(reps: int) -> None:
     print(f"log-log slope of the propose engine's time against #regions: {slope:.2f}")
 
 
+def peak_memory(widths: list[int], tool: str, berzins: str) -> None:
+    """One tool on one net in this (fresh) process; prints its peak resident memory in GB."""
+    net = er.random_network(widths, seed=0, bias_std=1e-3)
+    K = er.box([(-1, 1)] * widths[0])
+    if tool == "berzins":
+        berzins_anchor(berzins)(net, widths[0])   # type: ignore[misc]
+    else:
+        propose_complex(net, K, independent_check=False)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
+
+
+def memory(berzins: str, big: bool) -> None:
+    """Peak resident memory, each tool in a fresh process (torch imported in both)."""
+    for widths, is_big in NETS:
+        if is_big and not big:
+            continue
+        name = "-".join(map(str, widths))
+        peaks = {}
+        for tool in ("berzins", "propose"):
+            out = subprocess.run([sys.executable, __file__, "--berzins", berzins, "--one-tool",
+                                  tool, "--one-net", name], capture_output=True, text=True,
+                                 check=True).stdout.split()
+            peaks[tool] = float(out[-1])
+        print(f"{name:18s} peak memory: Berzins {peaks['berzins']:.2f} GB, propose (certified) "
+              f"{peaks['propose']:.2f} GB ({peaks['propose'] / peaks['berzins']:.1f}x)",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--berzins", default="", help="a checkout of arturs-berzins/"
@@ -127,11 +157,23 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also 3-24-24-24-1 and 3-32-32-32-1")
     ap.add_argument("--no-split", action="store_true", help="skip the split engine (slow)")
     ap.add_argument("--scaling", action="store_true")
+    ap.add_argument("--memory", action="store_true",
+                    help="peak memory of Berzins and the propose engine, each in a fresh process")
+    ap.add_argument("--one-tool", choices=["berzins", "propose"], help=argparse.SUPPRESS)
+    ap.add_argument("--one-net", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.one_tool:
+        peak_memory([int(w) for w in a.one_net.split("-")], a.one_tool, a.berzins)
+        return
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch threads "
           f"{torch.get_num_threads()}", flush=True)
     if a.scaling:
         scaling(a.reps)
+        return
+    if a.memory:
+        if not a.berzins:
+            ap.error("--memory needs --berzins")
+        memory(a.berzins, a.big)
         return
     anchor = berzins_anchor(a.berzins)
     for widths, big in NETS:

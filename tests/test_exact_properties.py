@@ -177,7 +177,7 @@ def test_forked_certificates_match_and_failures_propagate(monkeypatch):
     net = er.random_network([2, 6, 6, 1], seed=11)
     K = er.box([(-1, 1), (-1, 1)])
     inline = er.region_complex(net, K)
-    monkeypatch.setattr(cx, "FORK_MIN_REGIONS", 0)
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     # an earlier test's Dask client may leave daemon threads behind, and fork_call then (rightly)
     # stays in process; this test is about the forked path, so it pretends to be alone
     import threading

@@ -144,49 +144,12 @@ def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point
 
 
 def _rank(points: Sequence[Point]) -> int:
-    """Affine dimension of a point set (exact elimination)."""
+    """Affine dimension of a point set (flint's exact rational row reduction)."""
     if len(points) <= 1:
         return 0
-    p0 = points[0]
-    m = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
-    r = 0
-    for c in range(len(p0)):
-        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
-        if piv is None:
-            continue
-        m[r], m[piv] = m[piv], m[r]
-        for i in range(r + 1, len(m)):
-            if m[i][c] != 0:
-                f = m[i][c] / m[r][c]
-                m[i] = [x - f * y for x, y in zip(m[i], m[r])]
-        r += 1
-    return r
-
-
-def _det(rows: list[list[Any]]) -> Any:
-    n = len(rows)
-    if n == 1:
-        return rows[0][0]
-    if n == 2:
-        return rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0]
-    if n == 3:
-        (a, b, c), (d, e, f), (g, h, i) = rows
-        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-    m = [r[:] for r in rows]
-    det = rows[0][0] * 0 + 1
-    for c in range(n):
-        piv = next((i for i in range(c, n) if m[i][c] != 0), None)
-        if piv is None:
-            return Fraction(0)
-        if piv != c:
-            m[c], m[piv] = m[piv], m[c]
-            det = -det
-        det *= m[c][c]
-        for i in range(c + 1, n):
-            if m[i][c] != 0:
-                f = m[i][c] / m[c][c]
-                m[i] = [x - f * y for x, y in zip(m[i], m[c])]
-    return det
+    q = [[_f(x) for x in p] for p in points]
+    p0 = q[0]
+    return int(fmpq_mat([[x - y for x, y in zip(p, p0)] for p in q[1:]]).rref()[1])
 
 
 def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]],
@@ -235,7 +198,7 @@ def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int,
         return Fraction(int(total.p), int(total.q))
     for s in _simplices(frozenset(range(len(pts))), n, facets, pts, n):
         v0 = qp[s[0]]
-        total += abs(_det([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]))
+        total += abs(fmpq_mat([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]).det())
     total /= math.factorial(n)
     return Fraction(int(total.p), int(total.q))
 

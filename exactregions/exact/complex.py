@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
+from flint import fmpq, fmpq_mat
 from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
@@ -26,6 +28,7 @@ from exactregions.exact._runtime import fork_call, paused_gc
 from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import mpq_to_fraction
 from exactregions.exact.surd import SurdSum
+from exactregions.exact.lawrence import SimpleVolumes
 from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
                                          polygon_area,
                                          polytope_volume)
@@ -197,6 +200,8 @@ class _Builder:
         self.key_cache: dict[frozenset[int], tuple] = {}
         self.cell_gidx: dict[int, dict[int, int]] = {}
         self.const_cache: dict[int, frozenset[NeuronId]] = {}
+        self.fq_cache: dict[int, tuple] = {}
+        self.face_cons: dict[int, frozenset[int]] = {}   # a simple cell's constraints on a face
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
         """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
@@ -217,7 +222,27 @@ class _Builder:
     def _dim(self, verts: frozenset[int]) -> int:
         if len(verts) <= 2:
             return len(verts) - 1
-        return affine_dim([self.vcoords[v] for v in verts])
+        return self.affine_dim(verts)
+
+    def affine_dim(self, verts: Iterable[int], upper: int | None = None) -> int:
+        """Exact dimension of the affine hull of these vertices: the float-filtered fast paths
+        of :func:`affine_dim` up to 3-D, flint's rational row reduction on coordinates
+        converted once per vertex beyond."""
+        vs = list(verts)
+        if self.n <= 3:
+            return affine_dim([self.vcoords[v] for v in vs], upper)
+        if len(vs) == 1:
+            return 0
+        p0 = self.fq(vs[0])
+        return int(fmpq_mat([[x - y for x, y in zip(self.fq(v), p0)] for v in vs[1:]]).rref()[1])
+
+    def fq(self, v: int) -> tuple:
+        """Vertex v's coordinates as flint fmpq (converted once)."""
+        q = self.fq_cache.get(v)
+        if q is None:
+            q = self.fq_cache[v] = tuple(fmpq(int(x.numerator), int(x.denominator))
+                                         for x in self.vcoords[v])
+        return q
 
     def _face(self, verts: frozenset[int], dim: int | None = None) -> int:
         f = self.fid.get(verts)
@@ -231,14 +256,15 @@ class _Builder:
         for ci, cell in enumerate(self.arr.cells):
             local = [self._gid(v) for v in cell.verts]
             self.cell_local.append(local)
+            top = self._face(frozenset(local), n)
+            self.faces[top].cells.append(ci)
+            if n >= 2 and all(len(t) == n for t in cell.tight):
+                self.cell_faces.append(self._simple_faces(ci, cell, local, top))
+                continue
             by_con: dict[int, set[int]] = defaultdict(set)
             for li, t in enumerate(cell.tight):
                 for c in t:
                     by_con[c].add(local[li])
-            # a simple cell (every vertex on exactly n of its constraints, as in every generic
-            # arrangement) has a combinatorial lattice in any dimension: every tight constraint
-            # defines a facet, and a face on the common constraints C has dimension n - |C|
-            simple = n >= 4 and all(len(t) == n for t in cell.tight)
             facets: set[frozenset[int]] = set()
             for c, vs in by_con.items():
                 if len(vs) >= n:
@@ -247,15 +273,11 @@ class _Builder:
                         # n <= 3: the vertices of a face are exactly the cell's vertices on its
                         # supporting plane, and a face of dim <= n - 2 has at most n - 1 of
                         # them (a vertex, or an edge's two), so >= n vertices make a facet
-                        if (n <= 3 or simple
-                                or affine_dim([self.vcoords[v] for v in fs], upper=n - 1) == n - 1):
+                        if n <= 3 or self.affine_dim(fs, upper=n - 1) == n - 1:
                             facets.add(fs)
                             self.facet_key.setdefault(fs, self.table[c])
                         else:
                             self.not_facet.add(fs)
-            cell_verts = frozenset(local)
-            top = self._face(cell_verts, n)
-            self.faces[top].cells.append(ci)
             # all faces: closure of the facets under intersection
             all_faces = set(facets)
             frontier = set(facets)
@@ -272,14 +294,8 @@ class _Builder:
                 all_faces.add(frozenset((v,)))
             # in a canonical order (sorted vertex ids), so face ids do not depend on how an
             # engine numbered its constraints
-            if simple:
-                gl = {g: li for li, g in enumerate(local)}
-                ids = [self._face(f, n - 1 if f in facets else
-                                  n - len(frozenset.intersection(*(cell.tight[gl[g]] for g in f))))
-                       for f in sorted(all_faces, key=sorted)]
-            else:
-                ids = [self._face(f, n - 1 if f in facets else None)
-                       for f in sorted(all_faces, key=sorted)]
+            ids = [self._face(f, n - 1 if f in facets else None)
+                   for f in sorted(all_faces, key=sorted)]
             self.cell_faces.append(ids)
             for f in ids:
                 self.faces[f].cells.append(ci)
@@ -295,8 +311,12 @@ class _Builder:
                         if fv <= self.faces[g].verts:
                             self.faces[f].parents.add(g)
         # faces on the boundary of K: some domain constraint is tight on all their vertices
-        for face in self.faces:
+        for f, face in enumerate(self.faces):
             if face.dim == n:
+                continue
+            S = self.face_cons.get(f)
+            if S is not None:
+                face.on_boundary = any(self.table[c].label[0] == "domain" for c in S)
                 continue
             ci = face.cells[0]
             cell = self.arr.cells[ci]
@@ -307,10 +327,56 @@ class _Builder:
                     common = cell.tight[li] if common is None else common & cell.tight[li]
             face.on_boundary = any(self.table[c].label[0] == "domain" for c in (common or ()))
 
+    def _simple_faces(self, ci: int, cell: Cell, local: list[int], top: int) -> list[int]:
+        """The faces of a simple cell (every vertex on exactly n of its constraints, as in every
+        generic arrangement), with their Hasse edges, from incidence alone: every non-empty
+        set S of constraints common to some vertex is a face of dimension n - |S| (every
+        tight constraint a facet), and the faces just above S are S minus one constraint."""
+        n = self.n
+        sub: dict[frozenset[int], set[int]] = defaultdict(set)
+        for g, t in zip(local, cell.tight):
+            ts = sorted(t)
+            for r in range(1, n + 1):
+                for S in combinations(ts, r):
+                    sub[frozenset(S)].add(g)
+        fid_of: dict[frozenset[int], int] = {}
+        new = []
+        for S, vs in sub.items():
+            fv = frozenset(vs)
+            f = self.fid.get(fv)
+            if f is None:
+                new.append((sorted(fv), fv, S))
+            else:
+                fid_of[S] = f
+        # new faces numbered in a canonical order (sorted vertex ids), as for every cell
+        new.sort(key=lambda x: x[0])
+        for _, fv, S in new:
+            f = fid_of[S] = self._face(fv, n - len(S))
+            self.face_cons[f] = S
+            if len(S) == 1:
+                self.facet_key.setdefault(fv, self.table[next(iter(S))])
+        ids = list(fid_of.values())
+        for f in ids:
+            self.faces[f].cells.append(ci)
+        for S, f in fid_of.items():
+            parents = self.faces[f].parents
+            if len(S) == 1:
+                parents.add(top)
+            else:
+                for c in S:
+                    parents.add(fid_of[S - {c}])
+        return ids
+
     def tight_labels(self, face: Face) -> set[NeuronId]:
-        """Neurons with a hyperplane containing the face, from every cell around it."""
+        """Neurons at a breakpoint on the whole face, read in one cell around it.
+
+        One cell is enough: such a neuron z is affine on every cell C ⊇ face and equals ξ at
+        the face's vertices, which are C's vertices, so either z cuts or touches C — then both
+        engines record its constraint as tight at exactly the vertices where z = ξ — or z is
+        constant on C (:meth:`constant_at_breakpoint`).  The independent checker recomputes
+        every piece's neurons from all of its faces."""
         out: set[NeuronId] = set()
-        for ci in face.cells:
+        for ci in face.cells[:1]:
             cell = self.arr.cells[ci]
             gidx = self.cell_gidx.get(ci)
             if gidx is None:
@@ -326,6 +392,41 @@ class _Builder:
             out |= self.constant_at_breakpoint(ci)
         return out
 
+    def polygon_cycle(self, ci: int, verts: frozenset[int]) -> list[int] | None:
+        """The vertices of a 2-face of a simple 3-D cell ci in boundary order, from incidence
+        alone: each vertex is on the face's plane and on two more constraints, and the edge on
+        each of those holds exactly two of the face's vertices.  None when the cell is not
+        simple there (the caller orders the points geometrically instead)."""
+        cell = self.arr.cells[ci]
+        gidx = self.cell_gidx.get(ci)
+        if gidx is None:
+            gidx = self.cell_gidx[ci] = {g: li for li, g in enumerate(self.cell_local[ci])}
+        ts = {v: cell.tight[gidx[v]] for v in verts}
+        if any(len(t) != 3 for t in ts.values()):
+            return None
+        common = frozenset.intersection(*ts.values())
+        if len(common) != 1:
+            return None
+        on: dict[int, list[int]] = defaultdict(list)
+        for v, t in ts.items():
+            for c in t - common:
+                on[c].append(v)
+        if any(len(vs) != 2 for vs in on.values()):
+            return None
+        start = min(verts)
+        cycle, prev, cur = [start], None, start
+        while True:
+            nxt = [w for c in ts[cur] - common for w in on[c] if w != cur and w != prev]
+            if not nxt:
+                return None
+            prev, cur = cur, nxt[0]
+            if cur == start:
+                break
+            cycle.append(cur)
+            if len(cycle) > len(verts):
+                return None
+        return cycle if len(cycle) == len(verts) else None
+
     def constant_at_breakpoint(self, ci: int) -> frozenset[NeuronId]:
         """Neurons whose pre-activation is identically a breakpoint on cell ci (they cut
         nothing, so no constraint names them, but they sit at ξ on every face of the cell)."""
@@ -337,7 +438,7 @@ class _Builder:
                 bps = self.arr.reduced.layers[l].breakpoints
                 if bps:
                     for i, z in enumerate(Z):
-                        if z[-1] in bps and not any(z[:-1]):
+                        if not any(z[:-1]) and z[-1] in bps:
                             found.add((l, i))
             hit = self.const_cache[ci] = frozenset(found)
         return hit
@@ -399,7 +500,8 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     return glued
 
 
-FORK_MIN_REGIONS = 3000  # below this, forking costs more than it saves
+FORK_MIN_WORK = 12000  # cells x 2^n below which forking costs more than it saves
+LAWRENCE_MIN_DIM = 4  # from this dimension on, simple cells and their facets get Lawrence volumes
 
 
 @paused_gc()
@@ -489,7 +591,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 pts = set(face.verts)
                 for g in S:
                     pts |= faces[g].verts
-                if affine_dim([b.vcoords[v] for v in pts], upper=n - j + 1) != n - j:
+                if b.affine_dim(pts, upper=n - j + 1) != n - j:
                     continue
             # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
             # (F itself only when it has that dimension: a vertex inside a flat sheet of 3-D B_N
@@ -545,14 +647,22 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     # by the two cells' Lasserre volumes and by the B_N,1 piece that holds it: compute it once
     area_cache: dict[tuple[frozenset[int], int], mpq] = {}
 
-    def facet_area(vs: frozenset[int], j: int) -> mpq:
+    def facet_area(vs: frozenset[int], j: int, ci: int) -> mpq:
         a = area_cache.get((vs, j))
         if a is None:
-            pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j) for v in vs]
-            a = area_cache[(vs, j)] = polygon_area(pts)
+            cycle = b.polygon_cycle(ci, vs)
+            if cycle is None:
+                pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j) for v in vs]
+                a = polygon_area(pts)
+            else:   # the shoelace formula along the boundary cycle
+                u, w = (1, 2) if j == 0 else ((0, 2) if j == 1 else (0, 1))
+                P = [b.vcoords[v] for v in cycle]
+                a = abs(sum((p[u] * q[w] - q[u] * p[w] for p, q in zip(P, P[1:] + P[:1])),
+                            mpq(0))) / 2
+            area_cache[(vs, j)] = a
         return a
 
-    def lasserre3(local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
+    def lasserre3(ci: int, local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
         # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped
         apex = b.vcoords[local[0]]
         vol = mpq(0)
@@ -562,7 +672,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             con = arr.table[cs[0]]
             j = next(i for i, x in enumerate(con.a) if x != 0)
             h = con.b - sum((x * y for x, y in zip(con.a, apex)), mpq(0))
-            vol += abs(h) * facet_area(vs, j) / abs(con.a[j])
+            vol += abs(h) * facet_area(vs, j, ci) / abs(con.a[j])
         return vol / 3
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
@@ -576,6 +686,17 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         idx = {v: i for i, v in enumerate(sorted(faces[f].verts))}
         return [frozenset(idx[v] for v in faces[g].verts) for g in children[f]
                 if faces[g].dim == faces[f].dim - 1]
+
+    # simple cells (every vertex on exactly n constraints): Lawrence's vertex formula, each
+    # vertex factor shared by the cells around it (no recursion over faces)
+    lawrence = SimpleVolumes(n) if n >= LAWRENCE_MIN_DIM else None
+    prows: dict[int, tuple] = {}
+
+    def prow(c: int) -> tuple:
+        r = prows.get(c)
+        if r is None:
+            r = prows[c] = lawrence.row(arr.table[c].a)  # type: ignore[union-attr]
+        return r
 
     regions = []
     for ci, cell in enumerate(cells):
@@ -598,8 +719,13 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             bb.append(fb)
             labels.append(tuple(arr.table[c].label for c in cs))
             normals.append(con.a)
-        if n == 3:
-            vol = lasserre3(local, rows)
+        vol = None
+        if lawrence is not None and all(len(t) == n for t in cell.tight):
+            vol = lawrence.volume(cell.verts, [[prow(c) for c in t] for t in cell.tight], local)
+        if vol is not None:
+            pass
+        elif n == 3:
+            vol = lasserre3(ci, local, rows)
         else:
             gl = {g: i for i, g in enumerate(local)}
             facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
@@ -639,7 +765,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
                                 (), {})
     cert_job = fork_call(lambda: certify_complex(provisional, arr),
-                         enabled=len(cells) >= FORK_MIN_REGIONS)
+                         enabled=len(cells) << n >= FORK_MIN_WORK)
     # ----- piece attributes ---------------------------------------------------------------
     pieces = []
 
@@ -647,6 +773,42 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         # canonical, not by face id (ids follow the constraint table, which engines number
         # differently): the lexicographically least sorted vertex list of the piece's faces
         return min(tuple(sorted(b.vcoords[v] for v in faces[f].verts)) for f in fs)
+
+    flaw = SimpleVolumes(n - 1) if n >= LAWRENCE_MIN_DIM else None
+
+    def facet_lawrence(f: int, j: int, normal: tuple, pts: list) -> mpq | None:
+        """The (n-1)-volume of facet f projected along coordinate j (its plane's normal has
+        normal[j] = 1) by Lawrence's formula, when the facet is simple in a cell around it:
+        the other n - 1 constraints at each vertex, restricted to the plane, are its facets'
+        outer normals there.  None when not simple (the caller recurses instead)."""
+        if flaw is None:
+            return None
+        ci = faces[f].cells[0]
+        cell = cells[ci]
+        gidx = b.cell_gidx.get(ci)
+        if gidx is None:
+            gidx = b.cell_gidx[ci] = {g: li for li, g in enumerate(b.cell_local[ci])}
+        ts = [cell.tight[gidx[g]] for g in sorted(faces[f].verts)]
+        common = frozenset.intersection(*ts)
+        if len(common) != 1 or any(len(t) != n for t in ts):
+            return None
+        projected: dict[int, tuple] = {}
+        rows_at = []
+        for t in ts:
+            rows = []
+            for c in t:
+                if c in common:
+                    continue
+                r = projected.get(c)
+                if r is None:
+                    a = arr.table[c].a
+                    pa = tuple(a[i] - a[j] * normal[i] for i in range(n) if i != j)
+                    if not any(pa):
+                        return None
+                    r = projected[c] = flaw.row(pa)
+                rows.append(r)
+            rows_at.append(rows)
+        return flaw.volume(pts, rows_at)
 
     for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: piece_key(kv[1]))):
         k = faces[root].k
@@ -665,12 +827,15 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 if n == 1:
                     rational += mpq(1)
                 elif n == 3:
-                    rational += facet_area(faces[f].verts, j)
+                    rational += facet_area(faces[f].verts, j, faces[f].cells[0])
                 else:
                     pts = [tuple(x for i, x in enumerate(b.vcoords[v]) if i != j)
                            for v in sorted(faces[f].verts)]
-                    rational += (max(p[0] for p in pts) - min(p[0] for p in pts) if n == 2
-                                 else polytope_volume(pts, facets_of(f))[0])
+                    if n == 2:
+                        rational += max(p[0] for p in pts) - min(p[0] for p in pts)
+                    else:
+                        v = facet_lawrence(f, j, normal, pts)
+                        rational += polytope_volume(pts, facets_of(f))[0] if v is None else v
             gram = sum((x * x for x in normal), mpq(0))
             tops_done = True
         else:

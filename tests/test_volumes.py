@@ -1,0 +1,145 @@
+"""Lawrence's vertex formula (exactregions.exact.lawrence) against independent volumes: closed
+forms, cddlib's hull with Lasserre's recursion, and the complex built without it."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import pytest
+from gmpy2 import mpq
+from hypothesis import assume, given, strategies as st
+
+import exactregions as er
+import exactregions.exact.complex as cx
+from exactregions.exact._cdd import vertices_of
+from exactregions.exact.lawrence import _DIRECTIONS, simple_volume
+from exactregions.exact.polytope import polytope_volume
+
+
+def _normals_at(A, b, verts):
+    """The outer normals of the rows tight at every vertex (exact)."""
+    return [[tuple(mpq(x) for x in a) for a, bi in zip(A, b)
+             if sum(x * y for x, y in zip(a, v)) == bi] for v in verts]
+
+
+def _simplex_volume(V):
+    n = len(V[0])
+    M = [[V[i][j] - V[0][j] for j in range(n)] for i in range(1, n + 1)]
+    return abs(Fraction(int(_det(M).numerator), int(_det(M).denominator))) / math.factorial(n)
+
+
+def _det(M):
+    M = [[mpq(x) for x in row] for row in M]
+    n, det = len(M), mpq(1)
+    for c in range(n):
+        p = next((i for i in range(c, n) if M[i][c] != 0), None)
+        if p is None:
+            return mpq(0)
+        if p != c:
+            M[c], M[p] = M[p], M[c]
+            det = -det
+        det *= M[c][c]
+        for i in range(c + 1, n):
+            f = M[i][c] / M[c][c]
+            M[i] = [x - f * y for x, y in zip(M[i], M[c])]
+    return det
+
+
+@given(st.lists(st.fractions(Fraction(1, 7), 5, max_denominator=9), min_size=1, max_size=6))
+def test_a_box_has_the_product_of_its_sides(sides):
+    n = len(sides)
+    pts = [tuple(mpq(s) if bit else mpq(0) for s, bit in zip(sides, bits))
+           for bits in itertools.product([0, 1], repeat=n)]
+    normals = [[tuple(mpq((1 if p[k] else -1) if j == k else 0) for j in range(n))
+                for k in range(n)] for p in pts]
+    assert simple_volume(pts, normals) == math.prod(sides)
+
+
+@given(st.integers(1, 5), st.data())
+def test_a_simplex_has_its_determinant_volume(n, data):
+    coord = st.fractions(-4, 4, max_denominator=6)
+    V = data.draw(st.lists(st.tuples(*[coord] * n), min_size=n + 1, max_size=n + 1))
+    vol = _simplex_volume(V)
+    assume(vol != 0)
+    # facet k is opposite vertex k; its outer normal from the hull's H-representation
+    A, b = _h_of_simplex(V)
+    verts = [tuple(mpq(x) for x in v) for v in V]
+    assert simple_volume(verts, _normals_at(A, b, V)) == vol
+
+
+def _h_of_simplex(V):
+    n = len(V[0])
+    A, b = [], []
+    for k in range(n + 1):
+        face = [V[i] for i in range(n + 1) if i != k]
+        if n == 1:
+            a = [Fraction(1)]
+        else:   # a normal: the cofactors of the face's edge vectors
+            E = [[face[i][j] - face[0][j] for j in range(n)] for i in range(1, n)]
+            a = [Fraction(int(c.numerator), int(c.denominator)) for c in
+                 ((-1) ** j * _det([row[:j] + row[j + 1:] for row in E]) for j in range(n))]
+        off = sum(x * y for x, y in zip(a, face[0]))
+        if sum(x * y for x, y in zip(a, V[k])) > off:
+            a, off = [-x for x in a], -off
+        A.append(a)
+        b.append(off)
+    return A, b
+
+
+@given(st.integers(2, 4), st.data())
+def test_random_simple_polytopes_agree_with_cddlib_and_lasserre(n, data):
+    """Random generic H-polytopes (a box cut by random half-spaces), vertices from cddlib GMP;
+    the oracle is polytope_volume (cddlib's hull facets, Lasserre's recursion)."""
+    coef = st.integers(-6, 6)
+    cuts = data.draw(st.lists(st.tuples(st.tuples(*[coef] * n), st.integers(1, 8)),
+                              min_size=1, max_size=5))
+    A = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    A += [[-x for x in row] for row in A]
+    b = [Fraction(2)] * (2 * n)
+    for a, off in cuts:
+        assume(any(a))
+        A.append([Fraction(x) for x in a])
+        b.append(Fraction(off, 3))
+    verts, bounded = vertices_of(A, b)
+    assume(bounded and len(verts) > n)
+    normals = _normals_at(A, b, verts)
+    assume(all(len(t) == n for t in normals))          # simple, as Lawrence needs
+    pts = [tuple(mpq(x) for x in v) for v in verts]
+    expected, _ = polytope_volume(pts)
+    assert simple_volume(pts, normals) == expected
+
+
+def test_a_direction_orthogonal_to_an_edge_is_passed_over_and_all_failing_gives_none():
+    c1, c2 = _DIRECTIONS[0][:2], _DIRECTIONS[1][:2]
+    # a triangle with one edge orthogonal to the first direction
+    V = [(mpq(0), mpq(0)), (mpq(c1[1]), mpq(-c1[0])), (mpq(0), mpq(5))]
+    A, b = _h_of_simplex([tuple(Fraction(int(x)) for x in v) for v in V])
+    normals = _normals_at(A, b, [tuple(Fraction(int(x)) for x in v) for v in V])
+    assert simple_volume(V, normals) == _simplex_volume(V)
+    # a parallelogram with edges orthogonal to both directions: no admissible direction here
+    e1, e2 = (c1[1], -c1[0]), (c2[1], -c2[0])
+    P = [(mpq(0), mpq(0)), (mpq(e1[0]), mpq(e1[1])), (mpq(e2[0]), mpq(e2[1])),
+         (mpq(e1[0] + e2[0]), mpq(e1[1] + e2[1]))]
+    n1, n2 = (mpq(-e1[1]), mpq(e1[0])), (mpq(-e2[1]), mpq(e2[0]))   # normals to the edges
+    s = 1 if n2[0] * e1[0] + n2[1] * e1[1] > 0 else -1                # orient outward
+    t = 1 if n1[0] * e2[0] + n1[1] * e2[1] > 0 else -1
+    out2, out1 = tuple(s * x for x in n2), tuple(t * x for x in n1)
+    neg = lambda v: tuple(-x for x in v)                                # noqa: E731
+    normals = [[neg(out1), neg(out2)], [neg(out1), out2], [out1, neg(out2)], [out1, out2]]
+    assert simple_volume(P, normals) is None
+
+
+@pytest.mark.parametrize("widths", [[4, 5, 4, 1], [5, 4, 1]])
+def test_the_complex_is_the_same_with_and_without_lawrence(widths, monkeypatch):
+    """Cells and boundary facets in n >= 4 take Lawrence's formula; turned off, Lasserre's
+    recursion computes every volume: the two complexes agree exactly, pieces included."""
+    net = er.random_network(widths, seed=3, bias_std=0.1)
+    K = er.box([(-1, 1)] * widths[0])
+    fast = er.region_complex(net, K, independent_check=False)
+    monkeypatch.setattr(cx, "LAWRENCE_MIN_DIM", 99)
+    slow = er.region_complex(net, K, independent_check=False)
+    assert [r.volume for r in fast.activation_regions] == [r.volume for r in slow.activation_regions]
+    assert [p.volume for p in fast.pieces] == [p.volume for p in slow.pieces]
+    assert sum(r.volume for r in fast.activation_regions) == 2 ** widths[0]
