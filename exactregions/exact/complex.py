@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 from fractions import Fraction
+from itertools import combinations
 from typing import Callable, Iterable
 
 import numpy as np

@@ -8,9 +8,9 @@ zeros (Lawrence 1991; it is Brion's theorem read off at degree n):
 
 Every term is rational, so the sum is exact; the per-vertex factor 1/(|det A_v| Π w_v,i) does not
 change when a row is scaled by a positive number and changes sign with the sign of a row, so it
-depends only on the vertex and the unoriented hyperplanes through it.  Cells of a generic
-arrangement meeting at a vertex share those hyperplanes wherever no earlier layer bends them
-there: :class:`SimpleVolumes` computes each factor once (fraction-free Bareiss elimination on
+depends only on the unoriented normals of the hyperplanes through the vertex.  Cells of a
+generic arrangement meeting at a vertex share those hyperplanes wherever no earlier layer bends
+them there: :class:`SimpleVolumes` computes each factor once (fraction-free Bareiss elimination on
 primitive integer rows) and gives every cell its sign.  Floats play no part.
 
 This replaces Lasserre's recursion over faces (facets, their ridges, polygons) for cells and
@@ -33,8 +33,8 @@ from gmpy2 import gcd, lcm, mpq, mpz
 
 __all__ = ["SimpleVolumes", "simple_volume", "primitive_row"]
 
-# fixed generic directions (seeded once, the same on every run): the first with no zero in any
-# w_v of a cell is used; the formula is an identity for every admissible c
+# fixed generic directions (constants, the same on every run): the first with no zero in any
+# w_v of a polytope is used; the formula is an identity for every admissible c
 _DIRECTIONS = [(1000003, 1999993, 2999999, 4000037, 4999999, 6000011, 7000003, 8000009),
                (1299709, -1746781, 1048573, -1987817, 1636363, -1159523, 1797581, -1366867)]
 
