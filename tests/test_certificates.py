@@ -189,6 +189,22 @@ def test_a_witness_outside_its_region_is_refused(doc2):
     _refused(bad, "witness")
 
 
+@pytest.mark.parametrize("which", ["2d", "3d"])
+def test_a_piece_witness_off_its_relative_interior_is_refused(which, doc2, doc3):
+    """At a vertex of its face (on its relative boundary), or moved off its plane by 2^-60."""
+    rc, doc = doc2 if which == "2d" else doc3
+    p = next(i for i, pc in enumerate(doc["pieces"]) if pc["codim"] == 1)
+    at_vertex = copy.deepcopy(doc)
+    v = at_vertex["pieces"][p]["faces"][0][0]
+    at_vertex["pieces"][p]["witness"] = list(at_vertex["vertices"][v])
+    _refused(at_vertex, "witness is in the relative interior of none")
+    off = copy.deepcopy(doc)
+    w = [Fraction(x) for x in off["pieces"][p]["witness"]]
+    off["pieces"][p]["witness"] = [format_rational(w[0] + Fraction(1, 2 ** 60))] + \
+        [format_rational(x) for x in w[1:]]
+    _refused(off, "witness is in the relative interior of none")
+
+
 def test_a_duplicated_region_is_refused(doc2):
     rc, doc = doc2
     bad = copy.deepcopy(doc)

@@ -32,9 +32,9 @@ check and the region):
                  straight continuation (a ridge in exactly two non-glued facets of one
                  hyperplane); for n ≤ 3 every B_N,k exactly (2-D: the points of B_N where it is
                  not one straight line; 3-D: see :func:`_strata_3d`); every piece's faces have
-                 dimension n − k, lie inside K's interior and in B_N; its neurons are exactly
-                 those at one breakpoint on every face of the piece and good there
-                 (Proposition 9).
+                 dimension n − k, lie inside K's interior and in B_N; its witness lies in the
+                 relative interior of one of its faces; its neurons are exactly those at one
+                 breakpoint on every face of the piece and good there (Proposition 9).
 
 Why these prove the count (the argument the README states): let R_1 … R_m be the recorded
 H-polytopes with distinct patterns P_i, each inside K.  "vertex-sides" and convexity put R_i in
@@ -310,6 +310,21 @@ def _face_dim(F: frozenset[int], keys: list[tuple[int, ...]]) -> int:
     if len(F) <= 2:
         return len(F) - 1
     return _rank([_from_key(keys[v]) for v in F])
+
+
+def _in_relative_interior(R: fmpq_mat, face: Sequence[tuple[fmpq, ...]],
+                          w: Sequence[fmpq]) -> bool:
+    """Whether w is in the relative interior of the face with these vertices of the region
+    {u : [A | -b]·(u, 1) <= 0} = R: on every row tight on the whole face, strictly inside
+    every other row."""
+    k, n = len(face), len(w)
+    cols = fmpq_mat(n + 1, k + 1, [x for c in range(n) for x in [p[c] for p in face] + [w[c]]]
+                    + [1] * (k + 1))
+    for row in (R * cols).table():
+        tight = all(x == 0 for x in row[:k])
+        if (row[k] != 0) if tight else not row[k] < 0:
+            return False
+    return True
 
 
 def _from_key(key: tuple[int, ...]) -> Point:
@@ -919,6 +934,27 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             g = good_cache[ri] = N.good(patterns[ri])
         return g
 
+    rows_cache: dict[int, fmpq_mat] = {}
+
+    def region_rows(ri: int) -> fmpq_mat:
+        """Region ri's rows [A | -b] as read from the file (parsed once)."""
+        R = rows_cache.get(ri)
+        if R is None:
+            reg = regions[ri]
+            R = rows_cache[ri] = fmpq_mat([[_f(x) for x in _vec(a)] + [-_f(bb)]
+                                           for a, bb in zip(reg["A"], _vec(reg["b"]))])
+        return R
+
+    vq_cache: dict[int, tuple[fmpq, ...]] = {}
+
+    def vq(v: int) -> tuple[fmpq, ...]:
+        """Global vertex v as flint rationals, from its key (numerators and denominators)."""
+        q = vq_cache.get(v)
+        if q is None:
+            key = gkeys[v]
+            q = vq_cache[v] = tuple(fmpq(key[i], key[i + 1]) for i in range(0, len(key), 2))
+        return q
+
     got: dict[int, list[frozenset[frozenset[int]]]] = defaultdict(list)
     counts: dict[int, int] = defaultdict(int)
     for pi, pc in enumerate(pieces):
@@ -945,6 +981,16 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                 raise _fail("pieces", f"piece {pi}: a face lies in no region")
             if k >= 2 and not any(F <= g for v in F for g in ng_at[v]):
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face outside B_N")
+        # its witness: in the relative interior of one of its faces (the first, as written)
+        if "witness" in pc:
+            w = _vec(pc["witness"])
+            if len(w) != n:
+                raise FormatError(f"piece {pi}: the witness has dimension {len(w)}, not {n}")
+            wq = [_f(x) for x in w]
+            if not any(_in_relative_interior(region_rows(min(rs)), [vq(v) for v in F], wq)
+                       for F, rs in zip(faces, inside)):
+                raise _fail("pieces", f"piece {pi}: its witness is in the relative interior of "
+                                      "none of its faces")
         # its neurons: at one breakpoint on every face, good on a region around the first face
         at_bp: set[tuple[int, int]] | None = None
         for F, rs in zip(faces, inside):
