@@ -375,33 +375,28 @@ class _Builder:
         engines record its constraint as tight at exactly the vertices where z = ξ — or z is
         constant on C (:meth:`constant_at_breakpoint`).  The independent checker recomputes
         every piece's neurons from all of its faces."""
-        out: set[NeuronId] = set()
-        for ci in face.cells[:1]:
-            cell = self.arr.cells[ci]
-            gidx = self.cell_gidx.get(ci)
-            if gidx is None:
-                gidx = self.cell_gidx[ci] = {g: li for li, g in enumerate(self.cell_local[ci])}
-            common = None
-            for g in face.verts:
-                t = cell.tight[gidx[g]]
-                common = t if common is None else common & t
-            for c in common or ():
-                lab = self.table[c].label
-                if lab[0] == "neuron":
-                    out.add((lab[1], lab[2]))
-            out |= self.constant_at_breakpoint(ci)
+        ci = face.cells[0]
+        out: set[NeuronId] = set(self.constant_at_breakpoint(ci))
+        for c in frozenset.intersection(*self.tight_at(ci, face.verts)):
+            lab = self.table[c].label
+            if lab[0] == "neuron":
+                out.add((lab[1], lab[2]))
         return out
+
+    def tight_at(self, ci: int, verts: Iterable[int]) -> list[frozenset[int]]:
+        """The constraints of cell ci tight at each of these (global) vertices, in order."""
+        gidx = self.cell_gidx.get(ci)
+        if gidx is None:
+            gidx = self.cell_gidx[ci] = {g: li for li, g in enumerate(self.cell_local[ci])}
+        tight = self.arr.cells[ci].tight
+        return [tight[gidx[g]] for g in verts]
 
     def polygon_cycle(self, ci: int, verts: frozenset[int]) -> list[int] | None:
         """The vertices of a 2-face of a simple 3-D cell ci in boundary order, from incidence
         alone: each vertex is on the face's plane and on two more constraints, and the edge on
         each of those holds exactly two of the face's vertices.  None when the cell is not
         simple there (the caller orders the points geometrically instead)."""
-        cell = self.arr.cells[ci]
-        gidx = self.cell_gidx.get(ci)
-        if gidx is None:
-            gidx = self.cell_gidx[ci] = {g: li for li, g in enumerate(self.cell_local[ci])}
-        ts = {v: cell.tight[gidx[v]] for v in verts}
+        ts = dict(zip(verts, self.tight_at(ci, verts)))
         if any(len(t) != 3 for t in ts.values()):
             return None
         common = frozenset.intersection(*ts.values())
@@ -719,14 +714,12 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             bb.append(fb)
             labels.append(tuple(arr.table[c].label for c in cs))
             normals.append(con.a)
-        vol = None
+        vol = None   # Lawrence's formula where it applies, else Lasserre's decomposition
         if lawrence is not None and all(len(t) == n for t in cell.tight):
             vol = lawrence.volume(cell.verts, [[prow(c) for c in t] for t in cell.tight], local)
-        if vol is not None:
-            pass
-        elif n == 3:
+        if vol is None and n == 3:
             vol = lasserre3(ci, local, rows)
-        else:
+        elif vol is None:
             gl = {g: i for i, g in enumerate(local)}
             facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
             ridges = None
@@ -783,12 +776,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         outer normals there.  None when not simple (the caller recurses instead)."""
         if flaw is None:
             return None
-        ci = faces[f].cells[0]
-        cell = cells[ci]
-        gidx = b.cell_gidx.get(ci)
-        if gidx is None:
-            gidx = b.cell_gidx[ci] = {g: li for li, g in enumerate(b.cell_local[ci])}
-        ts = [cell.tight[gidx[g]] for g in sorted(faces[f].verts)]
+        ts = b.tight_at(faces[f].cells[0], sorted(faces[f].verts))
         common = frozenset.intersection(*ts)
         if len(common) != 1 or any(len(t) != n for t in ts):
             return None
