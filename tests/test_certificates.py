@@ -10,6 +10,7 @@ raise.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from fractions import Fraction
 
@@ -359,3 +360,59 @@ def test_a_neuron_identically_at_its_breakpoint_is_one_of_every_pieces_neurons()
     rc = er.region_complex(net, er.box([(-1, 1)]))
     assert len(rc.activation_regions) == 2 and [p.neurons for p in rc.pieces] == [((0, 0), (0, 1))]
     assert er.complex_summary(rc)["proposition_10_violations"] == 1
+
+
+@pytest.fixture(scope="module")
+def doc4():
+    return _doc([4, 4, 3, 1], 0, 4)
+
+
+@pytest.mark.parametrize("which, codim", [("2d", 1), ("2d", 2), ("3d", 1), ("3d", 2),
+                                          ("4d", 1), ("4d", 2), ("4d", 3)])
+def test_a_wrong_piece_volume_is_refused(which, codim, doc2, doc3, doc4):
+    """The checker recomputes every piece's volume (squared, rational) by its own triangulation
+    of the piece's faces: 2^-70 off is refused, and so is a missing value."""
+    rc, doc = {"2d": doc2, "3d": doc3, "4d": doc4}[which]
+    p = next(i for i, pc in enumerate(doc["pieces"]) if pc["codim"] == codim)
+    bad = copy.deepcopy(doc)
+    sq = Fraction(bad["pieces"][p]["volume_squared"])
+    bad["pieces"][p]["volume_squared"] = format_rational(sq * (1 + Fraction(1, 2 ** 70)))
+    _refused(bad, "volume squared")
+    missing = copy.deepcopy(doc)
+    del missing["pieces"][p]["volume_squared"]
+    with pytest.raises(er.FormatError, match="volume_squared"):
+        er.certify(missing)
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4])
+def test_piece_volumes_match_closed_forms(dim):
+    """relu(x1 + x2) + relu(x1 − x2) on [-1,1]^n: B_N is two orthogonal planes through the
+    (n−2)-face {x1 = x2 = 0}; B_N,1 is their four half-planes, each of (n−1)-volume
+    √2·2^(n−2) (a half-diagonal of length √2 times the [-1,1]^(n−2) box), B_N,2 that face
+    (volume 2^(n−2), a point counting 1).  Both the enumerator and the checker must say so."""
+    w = [[1, 1] + [0] * (dim - 2), [1, -1] + [0] * (dim - 2)]
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1,
+                                "input_dim": dim,
+                                "layers": [{"weight": w, "bias": [0, 0], "activation": "relu"},
+                                           {"weight": [[1, 1]], "bias": [0],
+                                            "activation": "identity"}]})
+    rc = er.region_complex(net, er.box([(-1, 1)] * dim))
+    doc = er.certificate_document(rc)
+    got = sorted((pc["codim"], Fraction(pc["volume_squared"])) for pc in doc["pieces"])
+    side = Fraction(2) ** (dim - 2)
+    assert got == [(1, 2 * side * side)] * 4 + [(2, side * side)]
+    assert rc.certificate["independent"]["ok"]
+
+
+def test_a_piece_face_that_is_no_face_is_refused(doc3):
+    """A diagonal of a polygon of B_N,1 passed off as an edge of B_N,2: in B_N, of the right
+    dimension, but no face of the regions around it."""
+    rc, doc = doc3
+    edges = {f.verts for f in rc.faces if f.dim == 1}
+    diag = next([a, b] for f in rc.faces if f.dim == 2 and f.in_bn
+                for a, b in itertools.combinations(sorted(f.verts), 2)
+                if frozenset((a, b)) not in edges)
+    bad = copy.deepcopy(doc)
+    p = next(i for i, pc in enumerate(bad["pieces"]) if pc["codim"] == 2)
+    bad["pieces"][p]["faces"] = [diag]
+    _refused(bad, "is not a face of a region around it")

@@ -172,7 +172,7 @@ def test_the_strategies_pass_health_checks_in_a_users_own_test():
     @given(networks(input_dim=2), subtle_networks(input_dim=2), segments(2, with_points=True),
            planes(3, with_points=True))
     def users_test(net, subtle, seg, pln):
-        (dom, (p1, p2)), (plane_dom, pts) = seg, pln
+        (dom, (p1, _)), (plane_dom, pts) = seg, pln
         assert dom.embedding.origin == tuple(p1) and len(pts) == 3
         assert plane_dom.embedding.origin == tuple(pts[0])
         seen.append(subtle.source)

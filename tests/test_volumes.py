@@ -136,3 +136,18 @@ def test_the_complex_is_the_same_with_and_without_lawrence(widths, seed, bias_st
     assert [r.volume for r in fast.activation_regions] == [r.volume for r in slow.activation_regions]
     assert [p.volume for p in fast.pieces] == [p.volume for p in slow.pieces]
     assert sum(r.volume for r in fast.activation_regions) == 2 ** widths[0]
+
+
+def test_the_checkers_triangulation_of_a_non_simple_5_polytope():
+    """The independent checker's pulling triangulation on a non-simple polytope whose faces have
+    traces as big as a facet that are not facets: in the prism over the 4-D cross-polytope
+    (|x1|+…+|x4| <= 1, 0 <= x5 <= 1) two side facets meet in a 2-face with 4 vertices.
+    Closed form: vol = (2^4/4!)·1 = 2/3."""
+    from exactregions.exact.checker import _cdd_vertices, _facets, _volume
+    A = [tuple(Fraction(s) for s in signs) + (Fraction(0),)
+         for signs in itertools.product((1, -1), repeat=4)]
+    A += [(Fraction(0),) * 4 + (Fraction(1),), (Fraction(0),) * 4 + (Fraction(-1),)]
+    b = [Fraction(1)] * 16 + [Fraction(1), Fraction(0)]
+    verts, inc = _cdd_vertices(A, b)
+    assert len(verts) == 16
+    assert _volume(verts, list(_facets(verts, inc, 5)), 5) == Fraction(2, 3)

@@ -32,7 +32,9 @@ check and the region):
                  straight continuation (a ridge in exactly two non-glued facets of one
                  hyperplane); for n ≤ 3 every B_N,k exactly (2-D: the points of B_N where it is
                  not one straight line; 3-D: see :func:`_strata_3d`); every piece's faces have
-                 dimension n − k, lie inside K's interior and in B_N; its witness lies in the
+                 dimension n − k, lie inside K's interior and in B_N, are faces of a region
+                 around them and span one (n − k)-plane; its volume squared is recomputed from
+                 its faces (:func:`_piece_volume_squared`); its witness lies in the
                  relative interior of one of its faces; its neurons are exactly those at one
                  breakpoint on every face of the piece and good there (Proposition 9).
 
@@ -165,28 +167,99 @@ def _rank(points: Sequence[Point]) -> int:
     return r
 
 
-def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]],
-               pts: Sequence[Point], n: int) -> list[tuple[int, ...]]:
+def _echelon(points: Sequence[tuple[fmpq, ...]]) -> tuple[list[list[fmpq]], list[int]]:
+    """A basis of the directions of a point set in echelon form and its pivot columns (the
+    checker's own elimination, as :func:`_rank`)."""
+    p0 = points[0]
+    m = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
+    rows, pivots = [], []
+    for c in range(len(p0)):
+        piv = next((i for i, r in enumerate(m) if r[c] != 0), None)
+        if piv is None:
+            continue
+        r0 = m.pop(piv)
+        for i, r in enumerate(m):
+            if r[c] != 0:
+                f = r[c] / r0[c]
+                m[i] = [x - f * y for x, y in zip(r, r0)]
+        rows.append(r0)
+        pivots.append(c)
+    return rows, pivots
+
+
+def _piece_volume_squared(faces: Sequence[frozenset[int]], facets: Sequence[list[frozenset[int]]],
+                          vq: Any, n: int, d: int,
+                          normal: Sequence[int] | None = None) -> fmpq | None:
+    """The squared d-volume of a piece from its d-faces (each a face of the region whose facets
+    are given with it), or None when the faces do not span one d-plane.
+
+    Projecting the plane onto coordinates J on which it is a graph scales d-volumes by a
+    constant: for a hyperplane with normal a (``normal``, known to hold every face), J drops a
+    coordinate j with a_j ≠ 0 and the factor² is |a|²/a_j²; for a line with direction e,
+    J = {j} with e_j ≠ 0 and factor² e_j²/|e|²; else, with B an echelon basis of the plane's
+    directions and J its pivots, det(B_J)²/det(B Bᵀ).  The projected volume is a sum of
+    |det| / d! over a pulling triangulation of each face."""
+    if d == 0:
+        return fmpq(1)
+    if normal is not None:
+        j = next(i for i, x in enumerate(normal) if x != 0)
+        J = [i for i in range(n) if i != j]
+        scale = fmpq(sum(x * x for x in normal), normal[j] ** 2)
+    elif d == 1:
+        a0, b0 = (vq(v) for v in faces[0])
+        e = [x - y for x, y in zip(b0, a0)]
+        j = next(i for i, x in enumerate(e) if x != 0)
+        for F in faces[1:]:
+            a, b = (vq(v) for v in F)
+            if any(e[j] * (y - x) != ej * (b[j] - a[j]) for x, y, ej in zip(a, b, e)):
+                return None   # not parallel
+            if any(e[j] * (x - y) != ej * (a[j] - a0[j]) for x, y, ej in zip(a, a0, e)):
+                return None   # parallel, on another line
+        J = [j]
+        scale = sum((x * x for x in e), fmpq(0)) / (e[j] * e[j])
+    else:
+        B, J = _echelon([vq(v) for v in sorted(set().union(*faces))])
+        if len(B) != d:
+            return None
+        pivot_prod = fmpq(1)
+        for r, c in zip(B, J):
+            pivot_prod *= r[c]
+        scale = (fmpq_mat(B) * fmpq_mat(B).transpose()).det() / (pivot_prod * pivot_prod)
+    total = fmpq(0)
+    if d == 1:
+        (j,) = J
+        for F in faces:
+            a, b = F
+            total += abs(vq(a)[j] - vq(b)[j])
+    for F, fl in zip(faces, facets if d >= 2 else ()):
+        for s in _simplices(F, d, fl):
+            if d == 2:
+                (x0, y0), (x1, y1), (x2, y2) = ((vq(i)[J[0]], vq(i)[J[1]]) for i in s)
+                total += abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0))
+                continue
+            v0 = vq(s[0])
+            total += abs(fmpq_mat([[vq(i)[c] - v0[c] for c in J] for i in s[1:]]).det())
+    return total * total * scale / math.factorial(d) ** 2
+
+
+def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]]) -> list[tuple[int, ...]]:
     """A pulling triangulation of the d-face with vertex set S: cone from its smallest vertex
-    over the triangulations of its facets that miss it.  The facets of a face are the maximal
-    traces S ∩ G of the polytope's facets G of affine dimension d − 1."""
+    over the triangulations of its facets that miss it.  The facets of a face S are the
+    inclusion-maximal proper traces S ∩ G of the polytope's facets G (each is a face of S; a
+    facet R of S lies in some G that misses part of S, and then S ∩ G = R) — set logic only.
+    (A smaller trace would only add flat simplices: the filter saves work, not correctness.)"""
     if d == 0:
         return [tuple(S)]
     if d == 1:
         return [tuple(sorted(S))] if len(S) == 2 else []
     apex = min(S)
-    subs: set[frozenset[int]] = set()
-    for G in facets:
-        T = S & G
-        if T != S and len(T) >= d and apex not in T:
-            subs.add(T)
+    traces = {S & G for G in facets}
+    traces.discard(S)
     out = []
-    for T in subs:
-        if d - 1 >= 2 and n >= 4 and _rank([pts[i] for i in T]) != d - 1:
+    for T in traces:
+        if apex in T or len(T) < d or any(T < U for U in traces):
             continue
-        if d - 1 == 1 and len(T) != 2:
-            continue
-        out.extend((apex,) + s for s in _simplices(T, d - 1, facets, pts, n))
+        out.extend((apex,) + s for s in _simplices(T, d - 1, facets))
     return out
 
 
@@ -209,7 +282,7 @@ def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int,
                 total += abs((xa - x0) * (yb - y0) - (ya - y0) * (xb - x0))
         total /= 2
         return Fraction(int(total.p), int(total.q))
-    for s in _simplices(frozenset(range(len(pts))), n, facets, pts, n):
+    for s in _simplices(frozenset(range(len(pts))), n, facets):
         v0 = qp[s[0]]
         total += abs(fmpq_mat([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]).det())
     total /= math.factorial(n)
@@ -994,6 +1067,30 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                 raise _fail("pieces", f"piece {pi}: a face lies in no region")
             if k >= 2 and not any(F <= g for v in F for g in ng_at[v]):
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face outside B_N")
+        # its volume: each face is a face of a region around it (the intersection of that
+        # region's facets through it), triangulated with the region's facets
+        around = []
+        for F, rs in zip(faces, inside):
+            fl = [G for G, _ in rfacets[min(rs)]]
+            if frozenset.intersection(*[G for G in fl if F <= G] or [frozenset()]) != F:
+                raise _fail("pieces", f"piece {pi}: a face is not a face of a region around it")
+            around.append(fl)
+        if "volume_squared" not in pc:
+            raise FormatError(f"piece {pi} has no volume_squared")
+        normal = None
+        if k == 1:   # B_N,1: non-glued facets, each with the hyperplane of its rows
+            planes = {plane_of.get(F) for F in faces}
+            if len(planes) != 1 or None in planes:
+                raise _fail("pieces", f"piece {pi}: its faces are not interior facets of one "
+                                      "hyperplane")
+            normal = next(iter(planes))[:n]
+        sq = _piece_volume_squared(faces, around, vq, n, n - k, normal)
+        if sq is None:
+            raise _fail("pieces", f"piece {pi}: its faces do not lie in one {n - k}-plane")
+        rec = _q(pc["volume_squared"])   # both in lowest terms
+        if (int(sq.p), int(sq.q)) != (rec.numerator, rec.denominator):
+            raise _fail("pieces", f"piece {pi}: its volume squared is {sq} by the checker's "
+                                  f"triangulation, {pc['volume_squared']} recorded")
         # its witness: in the relative interior of one of its faces (the first, as written)
         if "witness" in pc:
             w = _vec(pc["witness"])
@@ -1042,7 +1139,8 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                                       f"pieces of B_N,{k}, it lists {counts.get(k, 0)}")
     strata = {1: "", 2: ", B_N,2 exact", 3: ", B_N,2 and B_N,3 exact"}.get(n, "")
     checks = ["K", "vertices", "witness", "vertex-sides", "volume", "patterns", "volume-sum",
-              "facets", "linear", f"pieces (B_N,1 exact{strata}; neurons of every piece)",
+              "facets", "linear",
+              f"pieces (B_N,1 exact{strata}; faces, volume, witness and neurons of every piece)",
               "counts"]
     return {"ok": True, "regions": len(regions), "linear_regions": n_linear,
             "pieces": {str(k): counts.get(k, 0) for k in range(1, n + 1)},

@@ -126,7 +126,8 @@ def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
         tops = [f for f in sorted(p.faces) if rc.faces[f].dim == n - p.codim]
         pieces.append({"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
                        "all_neurons": [list(z) for z in p.all_neurons],
-                       "volume": str(p.volume), "witness": [format_rational(x) for x in p.witness],
+                       "volume": str(p.volume),
+                       "volume_squared": format_rational(p.volume.square()), "witness": [format_rational(x) for x in p.witness],
                        "faces": [sorted(rc.faces[f].verts) for f in tops]})
     return {"vertices": [[format_rational(x) for x in v] for v in rc.vertices],
             "regions": regions,

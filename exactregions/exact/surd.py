@@ -75,6 +75,20 @@ class SurdSum:
                      for r, c in self.terms), gmpy2.mpfr(0))
         return float(v)
 
+    def square(self) -> Fraction:
+        """The square of a single term c·√r, c²·r (what a certificate records of a boundary
+        piece's volume: exact, no radicals).
+
+        >>> SurdSum.of(Fraction(3, 2), Fraction(2)).square()
+        Fraction(9, 2)
+        """
+        if len(self.terms) > 1:
+            raise ValueError("the square of a sum of several surds is not rational in general")
+        if not self.terms:
+            return Fraction(0)
+        r, c = self.terms[0]
+        return c * c * r
+
     def is_rational(self) -> bool:
         return all(r == 1 for r, _ in self.terms)
 
