@@ -111,7 +111,7 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
     if len({r.pattern for r in regions}) != len(regions):
         raise CertificateError("two regions share an activation pattern")
     # (c) witnesses: strictly inside, and the independent forward pass gives the pattern
-    W = [cell.centroid() for cell in arr.cells]
+    W = [tuple(mpq(x) for x in r.witness) for r in regions]
     _check_witnesses(arr, W)
     pats = _forward_patterns_certified(arr.reduced, W)
     for r, p in zip(regions, pats):

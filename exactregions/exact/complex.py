@@ -10,10 +10,11 @@ paper: B_N,k is where B_N minus B_N,<k is locally an affine plane of codimension
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import combinations
+from itertools import chain, combinations
 from typing import Callable, Iterable
 
 import numpy as np
@@ -100,12 +101,14 @@ class BoundaryPiece:
 
 @dataclass(slots=True)
 class Face:
-    """A face of the subdivision (internal): its vertices, dimension and incidences."""
+    """A face of the subdivision (internal): its vertices, dimension and incidences (the cells
+    around it and the faces just above it; lists and sets while the lattice is built, tuples
+    after)."""
 
     verts: frozenset[int]
     dim: int
-    cells: list[int]
-    parents: set[int]
+    cells: list[int] | tuple[int, ...]
+    parents: set[int] | tuple[int, ...]
     on_boundary: bool = False
     in_bn: bool = False
     k: int = 0
@@ -201,6 +204,8 @@ class _Builder:
         self.cell_gidx: dict[int, dict[int, int]] = {}
         self.const_cache: dict[int, frozenset[NeuronId]] = {}
         self.fq_cache: dict[int, tuple] = {}
+        self.vf_cache: dict[int, tuple[float, ...]] = {}
+        self.neuron_ids: dict[NeuronId, NeuronId] = {}
         self.face_cons: dict[int, frozenset[int]] = {}   # a simple cell's constraints on a face
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
@@ -326,6 +331,11 @@ class _Builder:
                 if g in face.verts:
                     common = cell.tight[li] if common is None else common & cell.tight[li]
             face.on_boundary = any(self.table[c].label[0] == "domain" for c in (common or ()))
+        # the lattice is complete: incidences frozen as tuples (a small set costs 216 bytes)
+        for face in self.faces:
+            face.cells = tuple(face.cells)
+            face.parents = tuple(sorted(face.parents))
+        self.face_cons.clear()
 
     def _simple_faces(self, ci: int, cell: Cell, local: list[int], top: int) -> list[int]:
         """The faces of a simple cell (every vertex on exactly n of its constraints, as in every
@@ -380,8 +390,13 @@ class _Builder:
         for c in frozenset.intersection(*self.tight_at(ci, face.verts)):
             lab = self.table[c].label
             if lab[0] == "neuron":
-                out.add((lab[1], lab[2]))
+                out.add(self.neuron(lab[1], lab[2]))
         return out
+
+    def neuron(self, l: int, i: int) -> NeuronId:
+        """The one (layer, index) tuple of a neuron (pieces share them: no copy per piece)."""
+        z = (l, i)
+        return self.neuron_ids.setdefault(z, z)
 
     def tight_at(self, ci: int, verts: Iterable[int]) -> list[frozenset[int]]:
         """The constraints of cell ci tight at each of these (global) vertices, in order."""
@@ -422,6 +437,82 @@ class _Builder:
                 return None
         return cycle if len(cycle) == len(verts) else None
 
+    def witness(self, ci: int) -> tuple[Fraction, ...]:
+        """A strictly interior point of cell ci with small numbers: its float centroid rounded to
+        a dyadic grid finer than the cell's extent, checked exactly against every constraint of
+        the cell; the exact centroid when no such point passes (a cell too thin for floats).
+        Any interior point has the cell's pattern (it is constant on the open cell)."""
+        cell = self.arr.cells[ci]
+        pts = [self.vfloat(g) for g in self.cell_local[ci]]
+        if all(map(math.isfinite, chain.from_iterable(pts))):
+            cols = list(zip(*pts))
+            c = [sum(x) / len(x) for x in cols]
+            extent = min(max(x) - min(x) for x in cols)
+            if extent > 0 and all(map(math.isfinite, c)):
+                e = math.frexp(float(extent))[1]   # extent >= 2^(e-1)
+                for k in (8 - e, 40 - e):
+                    h = Fraction(1, 2 ** k) if k > 0 else Fraction(2 ** -k)
+                    w = tuple(Fraction(round(math.ldexp(float(x), k))) * h for x in c)
+                    wq = [mpq(x) for x in w]
+                    if all(sum((x * y for x, y in zip(self.table[r].a, wq)), mpq(0))
+                           < self.table[r].b for r in cell.cons):
+                        return w
+        return tuple(_fr(x) for x in cell.centroid())
+
+    def face_witness(self, face: Face, d: int) -> tuple[Fraction, ...]:
+        """A point in the relative interior of a d-face (0 < d < n) with small numbers.
+
+        The face is its cell's intersection with the planes of the constraints tight on all of
+        it, which span its affine hull.  Its free coordinates (the non-pivots of those
+        equations) are set to its float centroid's, rounded to a dyadic grid finer than the
+        face; the rest follow exactly; the point is taken when it satisfies every other
+        constraint of the cell strictly.  Otherwise: the centroid of d + 1 affinely independent
+        vertices (inside a d-simplex spanning the face's plane, so in its relative interior)."""
+        ci = face.cells[0]
+        vs = sorted(face.verts)
+        common = frozenset.intersection(*self.tight_at(ci, vs))
+        pts = [self.vfloat(g) for g in vs]
+        if all(map(math.isfinite, chain.from_iterable(pts))):
+            rows, piv = _echelon([[*self.table[c].a, self.table[c].b] for c in sorted(common)])
+            free = [j for j in range(self.n) if j not in piv]
+            if len(free) == d:
+                cols = list(zip(*pts))
+                c = [sum(x) / len(x) for x in cols]
+                extent = min(max(cols[j]) - min(cols[j]) for j in free)
+                if extent > 0 and all(map(math.isfinite, c)):
+                    e = math.frexp(float(extent))[1]
+                    others = [r for r in self.arr.cells[ci].cons if r not in common]
+                    for k in (8 - e, 40 - e):
+                        w: list[mpq] = [mpq(0)] * self.n
+                        for j in free:
+                            m = round(math.ldexp(float(c[j]), k))
+                            w[j] = mpq(m, 2 ** k) if k > 0 else mpq(m * 2 ** -k)
+                        for r, p in zip(reversed(rows), reversed(piv)):   # back substitution
+                            w[p] = (r[self.n] - sum((r[j] * w[j] for j in range(p + 1, self.n)),
+                                                    mpq(0))) / r[p]
+                        if all(sum((x * y for x, y in zip(self.table[r].a, w)), mpq(0))
+                               < self.table[r].b for r in others):
+                            return tuple(_fr(x) for x in w)
+        wv: list[int] = []
+        for v in vs:
+            if len(wv) < 3 or self.affine_dim(wv + [v]) == len(wv):   # any 3 are independent
+                wv.append(v)
+                if len(wv) == d + 1:
+                    break
+        return tuple(_fr(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1))
+                     for i in range(self.n))
+
+    def vfloat(self, g: int) -> tuple[float, ...]:
+        """Vertex g's coordinates as floats (a guide only; inf/0 where out of range)."""
+        f = self.vf_cache.get(g)
+        if f is None:
+            try:
+                f = tuple(float(x) for x in self.vcoords[g])
+            except OverflowError:
+                f = (math.inf,) * self.n
+            self.vf_cache[g] = f
+        return f
+
     def constant_at_breakpoint(self, ci: int) -> frozenset[NeuronId]:
         """Neurons whose pre-activation is identically a breakpoint on cell ci (they cut
         nothing, so no constraint names them, but they sit at ξ on every face of the cell)."""
@@ -434,7 +525,7 @@ class _Builder:
                 if bps:
                     for i, z in enumerate(Z):
                         if not any(z[:-1]) and z[-1] in bps:
-                            found.add((l, i))
+                            found.add(self.neuron(l, i))
             hit = self.const_cache[ci] = frozenset(found)
         return hit
 
@@ -600,6 +691,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             if ridges and all(c == 2 for c in ridges.values()):
                 face.k = j
                 break
+    star_cache.clear()
     # ----- pieces: components of faces with equal k -------------------------------------
     pparent = {f: f for f in range(len(faces)) if faces[f].in_bn}
 
@@ -671,7 +763,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         return vol / 3
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
-    for g, face in enumerate(faces):
+    for g, face in enumerate(faces if n >= 4 else ()):      # (read by n >= 4 volumes only)
         for p in face.parents:
             children[p].append(g)
 
@@ -736,7 +828,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         regions.append(ActivationRegion(
             ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
             tuple(fverts[g] for g in local),
-            tuple(_fr(x) for x in cell.centroid()), _fr(vol),
+            b.witness(ci), _fr(vol),
             tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
     roots = sorted({r.linear_region for r in regions})
     rindex = {r: i for i, r in enumerate(roots)}
@@ -856,11 +948,10 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         else:
             volume = SurdSum.of(_fr(rational), _fr(gram) if gram is not None else Fraction(1))
         top0 = faces[tops[0]]
-        wpts = [b.vcoords[v] for v in top0.verts]
         if len(top0.verts) == 1:
             witness = fverts[next(iter(top0.verts))]
         else:
-            witness = tuple(_fr(sum((p[i] for p in wpts), mpq(0)) / len(wpts)) for i in range(n))
+            witness = b.face_witness(top0, d)
         all_neurons: set[NeuronId] = set()
         good_neurons: set[NeuronId] = set()
         for f in tops:
@@ -869,15 +960,31 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 all_neurons = labs
             else:
                 all_neurons &= labs
-        for (l, i) in all_neurons:
-            if any(good(ci)[l][i] for ci in top0.cells):
-                good_neurons.add((l, i))
+        for z in all_neurons:
+            if any(good(ci)[z[0]][z[1]] for ci in top0.cells):
+                good_neurons.add(z)
         pieces.append(BoundaryPiece(pi, k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
                                     volume, witness, tuple(sorted(fs))))
     rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", cert_job.result())
     return rc
+
+
+def _echelon(rows: list[list[mpq]]) -> tuple[list[list[mpq]], list[int]]:
+    """Row echelon form of the augmented rows [a | b] of a linear system over its first
+    len - 1 columns (zero rows dropped) and the pivot columns."""
+    m = [list(r) for r in rows]
+    out, piv = [], []
+    for c in range(len(m[0]) - 1 if m else 0):
+        i = next((i for i, r in enumerate(m) if r[c] != 0), None)
+        if i is None:
+            continue
+        r0 = m.pop(i)
+        m = [[x - r[c] / r0[c] * y for x, y in zip(r, r0)] if r[c] != 0 else r for r in m]
+        out.append(r0)
+        piv.append(c)
+    return out, piv
 
 
 def _gram(basis: list[list[mpq]]) -> mpq:

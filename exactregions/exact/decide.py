@@ -17,7 +17,7 @@ Any failure raises :class:`ProposalRejected`; the caller then runs the exact spl
 What comes out is the same :class:`~exactregions.exact.enumerate.CellArrangement` the splitting
 engine builds, and :func:`~exactregions.exact.complex.build_complex` certifies it as it does
 every arrangement: the volumes add up to vol(K) exactly, the patterns are distinct, every
-witness (the centroid) is strictly inside and an exact forward pass there gives the region's
+witness (a small dyadic point near the centroid, or the centroid) is strictly inside and an exact forward pass there gives the region's
 pattern, every vertex on the right side of every neuron — which proves the proposal is the
 partition into activation regions, none missing, none split.  (A proposed pattern that is not
 the region's own fails that witness certificate; it is not re-derived here a second time.)
@@ -177,6 +177,7 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
     cells: list[Cell] = []
     seen: set[Pattern] = set()
+    shared: dict[tuple, int] = {}
     for r in range(len(ptr) - 1):
         row = pats[r].tolist()
         pattern, k = [], 0
@@ -210,7 +211,7 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
         if len(set(verts)) != len(verts):
             raise ProposalRejected("a proposed region repeats a vertex")
         cells.append(_decide_cell(verts, [known[v] for v in vids], P, Zs, KA, Kb, KF, bps, bpf,
-                                  table, n, zinfo))
+                                  table, n, zinfo, shared))
     canonical_order(cells, table)
     return CellArrangement(net, reduced, domain, cells, table)
 
@@ -243,7 +244,8 @@ def _check_shapes(zeros: np.ndarray, ptr: np.ndarray, rverts: np.ndarray, pats: 
 def _decide_cell(verts: list[tuple[mpq, ...]], known: list[frozenset], P: Pattern,
                  Zs: list[list[list[mpq]]], KA: list[tuple[mpq, ...]], Kb: list[mpq],
                  KF: np.ndarray | None, bps: list[list[mpq]], bpf: list[np.ndarray | None],
-                 table: list[Constraint], n: int, zinfo: Callable[[int, list], tuple]) -> Cell:
+                 table: list[Constraint], n: int, zinfo: Callable[[int, list], tuple],
+                 shared: dict[tuple, int]) -> Cell:
     """One region: the exact sides and tight sets of its vertices.  A float with a proven
     rounding bound settles the clear signs; every other entry is exact (zero by construction
     where the vertex was solved from that very row, else evaluated)."""
@@ -310,12 +312,16 @@ def _decide_cell(verts: list[tuple[mpq, ...]], known: list[frozenset], P: Patter
                     raise ProposalRejected(f"a proposed vertex is on the wrong side of "
                                            f"neuron {i} of layer {l}")
             if zero_at:
-                cid = len(table)
-                if sd < 0:
-                    table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
-                else:
-                    table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
-                                            ("neuron", l, i, j, 1)))
+                # one constraint per (map, neuron, breakpoint, side): the regions of one
+                # prefix on one side of a hyperplane share it, as split cells share theirs
+                cid = shared.get((mine, sd))
+                if cid is None:
+                    cid = shared[(mine, sd)] = len(table)
+                    if sd < 0:
+                        table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
+                    else:
+                        table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
+                                                ("neuron", l, i, j, 1)))
                 cons.append(cid)
                 for vi in zero_at:
                     tight[vi].add(cid)
