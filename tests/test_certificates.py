@@ -416,3 +416,18 @@ def test_a_piece_face_that_is_no_face_is_refused(doc3):
     p = next(i for i, pc in enumerate(bad["pieces"]) if pc["codim"] == 2)
     bad["pieces"][p]["faces"] = [diag]
     _refused(bad, "is not a face of a region around it")
+
+
+def test_a_witness_outside_fails_the_witness_certificate():
+    """The enumerator's own witness certificate reads each region's recorded witness: one moved
+    to another region's witness is refused (strictly inside fails before the forward pass)."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    r0, r1 = rc.activation_regions[:2]
+    moved = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
+                                r1.witness, r0.volume, r0.output_map, r0.linear_region)
+    broken = er.RegionComplex(rc.net, rc.domain, (moved,) + rc.activation_regions[1:],
+                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="witness of region 0 is not strictly inside"):
+        certify_complex(broken, arr)
