@@ -465,12 +465,15 @@ class _Builder:
         The face is its cell's intersection with the planes of the constraints tight on all of
         it, which span its affine hull.  Its free coordinates (the non-pivots of those
         equations) are set to its float centroid's, rounded to a dyadic grid finer than the
-        face; the rest follow exactly; the point is taken when it satisfies every other
-        constraint of the cell strictly.  Otherwise: the centroid of d + 1 affinely independent
+        face; the rest follow exactly; the point is taken when it satisfies strictly every other
+        constraint tight at a vertex of the face.  Those include every constraint that makes a
+        facet of the face, so within its affine hull they cut out the face itself, and strictly
+        satisfied they put the point in its relative interior.  Otherwise: the centroid of d + 1 affinely independent
         vertices (inside a d-simplex spanning the face's plane, so in its relative interior)."""
         ci = face.cells[0]
         vs = sorted(face.verts)
-        common = frozenset.intersection(*self.tight_at(ci, vs))
+        ts = self.tight_at(ci, vs)
+        common = frozenset.intersection(*ts)
         pts = [self.vfloat(g) for g in vs]
         if all(map(math.isfinite, chain.from_iterable(pts))):
             rows, piv = _echelon([[*self.table[c].a, self.table[c].b] for c in sorted(common)])
@@ -481,7 +484,7 @@ class _Builder:
                 extent = min(max(cols[j]) - min(cols[j]) for j in free)
                 if extent > 0 and all(map(math.isfinite, c)):
                     e = math.frexp(float(extent))[1]
-                    others = [r for r in self.arr.cells[ci].cons if r not in common]
+                    others = frozenset.union(*ts) - common
                     for k in (8 - e, 40 - e):
                         w: list[mpq] = [mpq(0)] * self.n
                         for j in free:
