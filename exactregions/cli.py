@@ -281,7 +281,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
           f"Euler characteristic {cert['euler_characteristic']}; vertex sides; "
           f"cddlib facets checked on {cert['cdd_redundancy']})")
     print("independent check: ok (cddlib vertices, exact volumes, vertex sides, witnesses, "
-          "facets, linear regions, B_N pieces and their neurons)")
+          "facets, linear regions, B_N pieces with their volumes, witnesses and neurons)")
     print(f"engine: {rc.certificate['engine']}")
     rate = len(rc.activation_regions) / elapsed if elapsed > 0 else float("inf")
     print(f"time: {elapsed:.2f} s ({rate:.0f} regions/s)")
