@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain, combinations
+from itertools import combinations
 from typing import Callable, Iterable
 
 import numpy as np
@@ -444,19 +444,11 @@ class _Builder:
         Any interior point has the cell's pattern (it is constant on the open cell)."""
         cell = self.arr.cells[ci]
         pts = [self.vfloat(g) for g in self.cell_local[ci]]
-        if all(map(math.isfinite, chain.from_iterable(pts))):
-            cols = list(zip(*pts))
-            c = [sum(x) / len(x) for x in cols]
-            extent = min(max(x) - min(x) for x in cols)
-            if extent > 0 and all(map(math.isfinite, c)):
-                e = math.frexp(float(extent))[1]   # extent >= 2^(e-1)
-                for k in (8 - e, 40 - e):
-                    h = Fraction(1, 2 ** k) if k > 0 else Fraction(2 ** -k)
-                    w = tuple(Fraction(round(math.ldexp(float(x), k))) * h for x in c)
-                    wq = [mpq(x) for x in w]
-                    if all(sum((x * y for x, y in zip(self.table[r].a, wq)), mpq(0))
-                           < self.table[r].b for r in cell.cons):
-                        return w
+        cols = list(zip(*pts))
+        for w in _dyadic_near([sum(x) / len(x) for x in cols],
+                              min(max(x) - min(x) for x in cols)):
+            if self.strictly_inside(w, cell.cons):
+                return tuple(_fr(x) for x in w)
         return tuple(_fr(x) for x in cell.centroid())
 
     def face_witness(self, face: Face, d: int) -> tuple[Fraction, ...]:
@@ -468,34 +460,27 @@ class _Builder:
         face; the rest follow exactly; the point is taken when it satisfies strictly every other
         constraint tight at a vertex of the face.  Those include every constraint that makes a
         facet of the face, so within its affine hull they cut out the face itself, and strictly
-        satisfied they put the point in its relative interior.  Otherwise: the centroid of d + 1 affinely independent
-        vertices (inside a d-simplex spanning the face's plane, so in its relative interior)."""
-        ci = face.cells[0]
+        satisfied they put the point in its relative interior.  Otherwise: the centroid of
+        d + 1 affinely independent vertices (inside a d-simplex spanning the face's plane, so
+        in its relative interior)."""
+        n = self.n
         vs = sorted(face.verts)
-        ts = self.tight_at(ci, vs)
+        ts = self.tight_at(face.cells[0], vs)
         common = frozenset.intersection(*ts)
-        pts = [self.vfloat(g) for g in vs]
-        if all(map(math.isfinite, chain.from_iterable(pts))):
-            rows, piv = _echelon([[*self.table[c].a, self.table[c].b] for c in sorted(common)])
-            free = [j for j in range(self.n) if j not in piv]
-            if len(free) == d:
-                cols = list(zip(*pts))
-                c = [sum(x) / len(x) for x in cols]
-                extent = min(max(cols[j]) - min(cols[j]) for j in free)
-                if extent > 0 and all(map(math.isfinite, c)):
-                    e = math.frexp(float(extent))[1]
-                    others = frozenset.union(*ts) - common
-                    for k in (8 - e, 40 - e):
-                        w: list[mpq] = [mpq(0)] * self.n
-                        for j in free:
-                            m = round(math.ldexp(float(c[j]), k))
-                            w[j] = mpq(m, 2 ** k) if k > 0 else mpq(m * 2 ** -k)
-                        for r, p in zip(reversed(rows), reversed(piv)):   # back substitution
-                            w[p] = (r[self.n] - sum((r[j] * w[j] for j in range(p + 1, self.n)),
-                                                    mpq(0))) / r[p]
-                        if all(sum((x * y for x, y in zip(self.table[r].a, w)), mpq(0))
-                               < self.table[r].b for r in others):
-                            return tuple(_fr(x) for x in w)
+        rows, piv = _echelon([[*self.table[c].a, self.table[c].b] for c in sorted(common)])
+        free = [j for j in range(n) if j not in piv]
+        if len(free) == d:
+            cols = list(zip(*(self.vfloat(g) for g in vs)))
+            others = frozenset.union(*ts) - common
+            for wf in _dyadic_near([sum(cols[j]) / len(vs) for j in free],
+                                   min(max(cols[j]) - min(cols[j]) for j in free)):
+                w = [mpq(0)] * n
+                for j, x in zip(free, wf):
+                    w[j] = x
+                for r, p in zip(reversed(rows), reversed(piv)):   # back substitution
+                    w[p] = (r[n] - sum((r[j] * w[j] for j in range(p + 1, n)), mpq(0))) / r[p]
+                if self.strictly_inside(w, others):
+                    return tuple(_fr(x) for x in w)
         wv: list[int] = []
         for v in vs:
             if len(wv) < 3 or self.affine_dim(wv + [v]) == len(wv):   # any 3 are independent
@@ -503,7 +488,12 @@ class _Builder:
                 if len(wv) == d + 1:
                     break
         return tuple(_fr(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1))
-                     for i in range(self.n))
+                     for i in range(n))
+
+    def strictly_inside(self, w: list[mpq], cons: Iterable[int]) -> bool:
+        """Whether a·w < b for each of these constraints, exactly."""
+        return all(sum((x * y for x, y in zip(self.table[c].a, w)), mpq(0)) < self.table[c].b
+                   for c in cons)
 
     def vfloat(self, g: int) -> tuple[float, ...]:
         """Vertex g's coordinates as floats (a guide only; inf/0 where out of range)."""
@@ -972,6 +962,21 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", cert_job.result())
     return rc
+
+
+def _dyadic_near(values: list[float], extent: float) -> Iterable[list[mpq]]:
+    """Points with small numbers near a float point (a guide for witnesses, which the caller
+    checks exactly): its coordinates rounded to dyadic grids 2^7 and 2^39 times finer than
+    ``extent``; none when the floats are not finite or the extent is not positive."""
+    if not (extent > 0 and math.isfinite(extent) and all(map(math.isfinite, values))):
+        return
+    e = math.frexp(extent)[1]   # extent >= 2^(e-1)
+    for k in (8 - e, 40 - e):
+        try:
+            yield [mpq(round(math.ldexp(x, k)), 2 ** k) if k > 0
+                   else mpq(round(math.ldexp(x, k)) * 2 ** -k) for x in values]
+        except OverflowError:   # far from the origin for its size: no small numbers there
+            return
 
 
 def _echelon(rows: list[list[mpq]]) -> tuple[list[list[mpq]], list[int]]:
