@@ -150,21 +150,7 @@ def _rank(points: Sequence[Point]) -> int:
     flint's row reduction, which the enumerator's rank tests use)."""
     if len(points) <= 1:
         return 0
-    q = [[_f(x) for x in p] for p in points]
-    p0 = q[0]
-    m = [[x - y for x, y in zip(p, p0)] for p in q[1:]]
-    r = 0
-    for c in range(len(p0)):
-        piv = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
-        if piv is None:
-            continue
-        m[r], m[piv] = m[piv], m[r]
-        for i in range(r + 1, len(m)):
-            if m[i][c] != 0:
-                f = m[i][c] / m[r][c]
-                m[i] = [x - f * y for x, y in zip(m[i], m[r])]
-        r += 1
-    return r
+    return len(_echelon([tuple(_f(x) for x in p) for p in points])[0])
 
 
 def _echelon(points: Sequence[tuple[fmpq, ...]]) -> tuple[list[list[fmpq]], list[int]]:
