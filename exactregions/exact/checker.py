@@ -179,12 +179,12 @@ def _piece_volume_squared(faces: Sequence[frozenset[int]], facets: Sequence[list
     """The squared d-volume of a piece from its d-faces (each a face of the region whose facets
     are given with it), or None when the faces do not span one d-plane.
 
-    Projecting the plane onto coordinates J on which it is a graph scales d-volumes by a
-    constant: for a hyperplane with normal a (``normal``, known to hold every face), J drops a
-    coordinate j with a_j ≠ 0 and the factor² is |a|²/a_j²; for a line with direction e,
-    J = {j} with e_j ≠ 0 and factor² e_j²/|e|²; else, with B an echelon basis of the plane's
-    directions and J its pivots, det(B_J)²/det(B Bᵀ).  The projected volume is a sum of
-    |det| / d! over a pulling triangulation of each face."""
+    Projecting the plane onto coordinates J on which it is a graph scales d-volumes by one
+    constant, so vol² = vol_J² · s with: for a hyperplane with normal a (``normal``, known to
+    hold every face), J all coordinates but one j with a_j ≠ 0 and s = |a|²/a_j²; for a line
+    with direction e, J = {j} with e_j ≠ 0 and s = |e|²/e_j²; else, with B an echelon basis of
+    the plane's directions and J its pivots, s = det(B Bᵀ)/det(B_J)².  The projected volume
+    vol_J is a sum of |det| / d! over a pulling triangulation of each face."""
     if d == 0:
         return fmpq(1)
     if normal is not None:
