@@ -318,6 +318,30 @@ def test_a_wrong_volume_fails_the_volume_certificate():
         certify_complex(broken, arr)
 
 
+def test_a_failure_with_huge_rationals_is_one_short_line(doc2):
+    """Exact volumes of deep nets have thousands of digits (past CPython's 4300-digit str
+    limit): a failed certificate still raises CertificateError, with a one-line message that
+    shows such numbers by their float value and size, never a ValueError."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    r0 = rc.activation_regions[0]
+    off = r0.volume + Fraction(1, 3 ** 9000)
+    wrong = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
+                                r0.witness, off, r0.output_map, r0.linear_region)
+    broken = er.RegionComplex(rc.net, rc.domain, (wrong,) + rc.activation_regions[1:],
+                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="volumes do not add up") as info:
+        certify_complex(broken, arr)
+    assert len(str(info.value)) < 200 and "digits" in str(info.value), str(info.value)
+    _, doc = doc2
+    bad = copy.deepcopy(doc)
+    bad["regions"][0]["volume"] = format_rational(Fraction(bad["regions"][0]["volume"])
+                                                  + Fraction(1, 3 ** 9000))
+    message = _refused(bad, "recorded volume")
+    assert len(message) < 200 and "\n" not in message, message
+
+
 def test_four_inputs_work_end_to_end(tmp_path):
     """n = 4: enumeration, the complex (B_N,k for k = 1..4, volumes of 3-dimensional facets),
     both certificates, the graph."""

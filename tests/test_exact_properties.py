@@ -168,6 +168,34 @@ def test_refining_the_domain_adds_up():
     assert pats == {r.pattern for r in whole.activation_regions}
 
 
+def test_no_fork_without_room_in_memory(monkeypatch):
+    """A forked CPython child copies what it reads: where memory has no room for a second copy
+    of the process, the builder's certificates and the checker's second half run in-process,
+    with the same results; with room, both fork."""
+    import threading
+
+    import exactregions.exact._runtime as rt
+    import exactregions.exact.checker as checker
+    import exactregions.exact.complex as cx
+
+    net = er.random_network([2, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1), (-1, 1)])
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    gb = 2 ** 30
+    monkeypatch.setattr(rt, "_memory", lambda: (int(1.4 * gb), gb))    # under 1.5x: no room
+    tight = er.region_complex(net, K)
+    assert not forks and tight.certificate["independent"]["ok"]
+    monkeypatch.setattr(rt, "_memory", lambda: (2 * gb, gb))
+    roomy = er.region_complex(net, K)
+    assert len(forks) >= 2                # the builder's certificates and the checker's half
+    assert roomy.certificate == tight.certificate
+
+
 def test_forked_certificates_match_and_failures_propagate(monkeypatch):
     """Big complexes certify in a forked child: same report, and a failure still raises."""
     import exactregions.exact.certificates as certify

@@ -19,13 +19,14 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import exactregions as er
+from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
 from exactregions.exact.network import Layer, Network
 from exactregions.floating.propose import propose_complex, proposed_arrangement
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
-from exactregions.testing.strategies import boxes, networks
+from exactregions.testing.strategies import activations, boxes, networks
 
-from oracles import assert_same_complex, brute_force_regions
+from oracles import _affine_maps, assert_same_complex, brute_force_regions
 
 
 def split_complex(net, K):
@@ -62,6 +63,25 @@ def test_propose_equals_split_on_any_net(data):
     rc = propose_complex(net, K)
     assert rc.certificate["ok"]
     assert_same_complex(rc, split_complex(net, K))
+
+
+@given(st.data())
+def test_integer_pattern_maps_equal_direct_composition(data):
+    """The decide step's maps (FLINT integer products over one denominator) equal the oracle's
+    layer-by-layer composition in Fractions, for every activation (slopes and offsets of any
+    rational, per-neuron PReLU included) and any pattern, feasible or not."""
+    n = data.draw(st.integers(1, 3))
+    scaled = st.sampled_from([er.Activation.pwl([0], [0, 2]), er.Activation.pwl([0], [1, 3]),
+                              er.Activation.pwl([1], [0, 1])])   # integer slopes, 0/1 off ξ=0
+    net = data.draw(networks(input_dim=n, max_width=5, max_neurons=12,
+                             activation=st.one_of(activations(), scaled),
+                             per_neuron_slopes=data.draw(st.booleans())))
+    pattern = tuple(tuple(data.draw(st.integers(0, len(layer.breakpoints)))
+                          for _ in range(layer.out_dim)) for layer in net.layers)
+    want, _ = _affine_maps(net, pattern)
+    got = PatternMaps(net).of(pattern)
+    assert [[[Fraction(int(x.numerator), int(x.denominator)) for x in row] for row in Z]
+            for Z in got] == [[list(a) + [c] for a, c in Z] for Z in want]
 
 
 @given(st.data())

@@ -7,6 +7,10 @@
   while the parent goes on (the boundary pieces): both cores of a small machine, no pickling of
   the inputs (the child sees the parent's memory), only the small result comes back. Used only
   where ``os.fork`` exists, for big inputs, and never when ``EXACTREGIONS_NO_FORK`` is set.
+* :func:`fork_has_room` — whether a child could copy all of the parent's pages and still fit in
+  memory.  A forked CPython child does copy most of what it reads (reference counts are written
+  into every object it touches), so a fork of a 10 GB process can need 10 GB more: without
+  room, the step runs in-process instead (slower, never killed for memory).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pickle
 import threading
 from typing import Any, Callable, Iterator
 
-__all__ = ["paused_gc", "fork_call"]
+__all__ = ["paused_gc", "fork_call", "fork_has_room"]
 
 
 @contextlib.contextmanager
@@ -31,6 +35,36 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+FORK_ROOM_FACTOR = 1.5
+"""A fork needs this many times the parent's resident memory available (the child's copies,
+and the parent still growing while it runs)."""
+
+
+def _memory() -> tuple[int, int] | None:
+    """(bytes available to new allocations, this process's resident bytes), or None where
+    Linux's /proc does not tell."""
+    try:
+        with open("/proc/meminfo") as fh:
+            avail = next(int(line.split()[1]) * 1024 for line in fh
+                         if line.startswith("MemAvailable:"))
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return avail, rss
+
+
+def fork_has_room() -> bool:
+    """Whether MemAvailable exceeds FORK_ROOM_FACTOR × this process's resident size (True
+    where that cannot be read).
+
+    >>> isinstance(fork_has_room(), bool)
+    True
+    """
+    mem = _memory()
+    return mem is None or mem[0] > FORK_ROOM_FACTOR * mem[1]
 
 
 class _Forked:
@@ -62,13 +96,14 @@ def fork_call(fn: Callable[[], Any], enabled: bool = True) -> _Forked | _Inline:
     """Start ``fn()`` in a forked child when possible; ``.result()`` gives its value.
 
     Falls back to running ``fn`` lazily in-process (at ``.result()``) when forking is disabled
-    or unavailable, or when other Python threads are running (forking them is unsafe).
+    or unavailable, when other Python threads are running (forking them is unsafe), or when
+    memory has no room for the child's copies (:func:`fork_has_room`).
 
     >>> fork_call(lambda: 6 * 7).result()
     42
     """
     if (not enabled or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1):
+            or threading.active_count() > 1 or not fork_has_room()):
         return _Inline(fn)
     r, w = os.pipe()
     pid = os.fork()

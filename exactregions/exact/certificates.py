@@ -22,7 +22,7 @@ from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
 from exactregions.exact.floatfilter import (TINY, U, affine_values, error_bound, gamma,
                                             safe_float_matrix, safe_floats)
-from exactregions.exact.rational import mpq_to_fraction
+from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
 if TYPE_CHECKING:
     from exactregions.exact.complex import RegionComplex
@@ -104,7 +104,8 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
     total = mpq_to_fraction(sum((mpq(r.volume) for r in regions), mpq(0)))  # gmpy2: fast gcds
     dom = rc.domain.volume()
     if total != dom:
-        raise CertificateError(f"volumes do not add up: sum {total} != vol(K) {dom}")
+        raise CertificateError(f"volumes do not add up: sum {describe_rational(total)} != vol(K) "
+                               f"{describe_rational(dom)}")
     if any(r.volume <= 0 for r in regions):
         raise CertificateError("a region has non-positive volume")
     # (b) distinct patterns

@@ -77,8 +77,9 @@ import cdd.gmp
 from flint import fmpq, fmpq_mat, fmpz_mat
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
+from exactregions.exact._runtime import fork_has_room
 from exactregions.exact.netfile import network_from_dict
-from exactregions.exact.rational import exact_rational
+from exactregions.exact.rational import describe_rational, exact_rational
 
 __all__ = ["certify", "CERTIFICATE_FORMAT", "CERTIFICATE_VERSION"]
 
@@ -675,9 +676,10 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     facets = _facets(verts, inc, n)
     vol = _volume(verts, list(facets), n, qverts)
     if vol <= 0:
-        raise _fail("volume", f"region {ri} has volume {vol}")
+        raise _fail("volume", f"region {ri} has volume {describe_rational(vol)}")
     if "volume" in reg and _q(reg["volume"]) != vol:
-        raise _fail("volume", f"region {ri}: recorded volume {reg['volume']} != {vol}")
+        raise _fail("volume", f"region {ri}: recorded volume "
+                               f"{describe_rational(reg['volume'])} != {describe_rational(vol)}")
     out = None
     if plain:  # the output map in input coordinates, from the last layer's map
         out = tuple(N._apply(N.L - 1, N.layer(pattern, N.L - 1)[0], pattern[-1]).entries())
@@ -693,14 +695,15 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
 
 FORK_MIN_REGIONS = 400
 """From this many regions on, the per-region checks run in two processes (the second half in a
-forked child) where ``os.fork`` exists and ``EXACTREGIONS_NO_FORK`` is unset."""
+forked child) where ``os.fork`` exists, ``EXACTREGIONS_NO_FORK`` is unset and memory has room
+for the child's copies."""
 
 
 def _map_regions(fn: Any, m: int) -> list:
     """``[fn(i) for i in range(m)]``, the second half in a forked child when it pays.  The
     first exception in region order is raised (the parent's half comes first)."""
     if (m < FORK_MIN_REGIONS or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1):
+            or threading.active_count() > 1 or not fork_has_room()):
         return [fn(i) for i in range(m)]
     h = m // 2
     r, w = os.pipe()
@@ -860,7 +863,8 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                 raise _fail("patterns", f"regions {seen[p]} and {ri} share an activation pattern")
             seen[p] = ri
     if total != volK:
-        raise _fail("volume-sum", f"the regions' volumes add up to {total}, vol(K) = {volK}")
+        raise _fail("volume-sum", f"the regions' volumes add up to {describe_rational(total)}, "
+                                  f"vol(K) = {describe_rational(volK)}")
     # ----- facets: on ∂K, or shared with exactly one other region --------------------------
     share: dict[frozenset[int], list[int]] = defaultdict(list)
     plane_of: dict[frozenset[int], tuple] = {}
@@ -1075,8 +1079,9 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             raise _fail("pieces", f"piece {pi}: its faces do not lie in one {n - k}-plane")
         rec = _q(pc["volume_squared"])   # both in lowest terms
         if (int(sq.p), int(sq.q)) != (rec.numerator, rec.denominator):
-            raise _fail("pieces", f"piece {pi}: its volume squared is {sq} by the checker's "
-                                  f"triangulation, {pc['volume_squared']} recorded")
+            raise _fail("pieces", f"piece {pi}: its volume squared is {describe_rational(sq)} "
+                                  f"by the checker's triangulation, "
+                                  f"{describe_rational(pc['volume_squared'])} recorded")
         # its witness: in the relative interior of one of its faces (the first, as written)
         if "witness" in pc:
             w = _vec(pc["witness"])

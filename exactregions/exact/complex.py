@@ -15,11 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
+from operator import mul
 from typing import Callable, Iterable
 
 import numpy as np
 from flint import fmpq, fmpq_mat
-from gmpy2 import mpq
+from gmpy2 import lcm, mpq, mpz
 
 from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
@@ -194,6 +195,8 @@ class _Builder:
         self.table = arr.table
         self.vid: dict[tuple[mpq, ...], int] = {}
         self.vcoords: list[tuple[mpq, ...]] = []
+        self.hom_cache: dict[int, tuple[mpz, ...]] = {}
+        self.int_rows: dict[int, tuple[tuple[mpz, ...], mpz]] = {}
         self.faces: list[Face] = []
         self.fid: dict[frozenset[int], int] = {}
         self.cell_faces: list[list[int]] = []
@@ -491,9 +494,44 @@ class _Builder:
                      for i in range(n))
 
     def strictly_inside(self, w: list[mpq], cons: Iterable[int]) -> bool:
-        """Whether a·w < b for each of these constraints, exactly."""
-        return all(sum((x * y for x, y in zip(self.table[c].a, w)), mpq(0)) < self.table[c].b
-                   for c in cons)
+        """Whether a·w < b for each of these constraints, exactly (in integers: w = W/D with
+        D > 0, each row scaled to integers by a positive factor)."""
+        D = w[0].denominator
+        for x in w[1:]:
+            if x.denominator != D:
+                D = lcm(D, x.denominator)
+        W = [x.numerator * (D // x.denominator) for x in w]
+        for c in cons:
+            a, b = self.integer_row(c)
+            if sum(map(mul, a, W)) >= b * D:
+                return False
+        return True
+
+    def homogeneous(self, g: int) -> tuple[mpz, ...]:
+        """Vertex g as integers (X_1, …, X_n, D), D > 0, with x = X / D (fraction-free
+        arithmetic on them needs no gcd until its one result)."""
+        h = self.hom_cache.get(g)
+        if h is None:
+            v = self.vcoords[g]
+            D = v[0].denominator
+            for x in v[1:]:
+                if x.denominator != D:
+                    D = lcm(D, x.denominator)
+            h = self.hom_cache[g] = tuple(x.numerator * (D // x.denominator) for x in v) + (D,)
+        return h
+
+    def integer_row(self, c: int) -> tuple[tuple[mpz, ...], mpz]:
+        """Constraint c (a·x <= b) scaled to integers by a positive factor."""
+        r = self.int_rows.get(c)
+        if r is None:
+            con = self.table[c]
+            s = con.b.denominator
+            for x in con.a:
+                if x.denominator != s:
+                    s = lcm(s, x.denominator)
+            r = self.int_rows[c] = (tuple(x.numerator * (s // x.denominator) for x in con.a),
+                                    con.b.numerator * (s // con.b.denominator))
+        return r
 
     def vfloat(self, g: int) -> tuple[float, ...]:
         """Vertex g's coordinates as floats (a guide only; inf/0 where out of range)."""
@@ -736,24 +774,27 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 a = polygon_area(pts)
             else:   # the shoelace formula along the boundary cycle
                 u, w = (1, 2) if j == 0 else ((0, 2) if j == 1 else (0, 1))
-                P = [b.vcoords[v] for v in cycle]
-                a = abs(sum((p[u] * q[w] - q[u] * p[w] for p, q in zip(P, P[1:] + P[:1])),
-                            mpq(0))) / 2
+                a = shoelace([b.homogeneous(v) for v in cycle], u, w)
             area_cache[(vs, j)] = a
         return a
 
     def lasserre3(ci: int, local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
         # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped
-        apex = b.vcoords[local[0]]
-        vol = mpq(0)
+        # in integers: the apex as X/D, each row a·s, b·s (s > 0), the terms brought to one
+        # denominator by products alone (one gcd, at the end)
+        *X, D = b.homogeneous(local[0])
+        num, den = mpz(0), mpz(1)
         for vs, cs in rows.items():
             if local[0] in vs:
                 continue
-            con = arr.table[cs[0]]
-            j = next(i for i, x in enumerate(con.a) if x != 0)
-            h = con.b - sum((x * y for x, y in zip(con.a, apex)), mpq(0))
-            vol += abs(h) * facet_area(vs, j, ci) / abs(con.a[j])
-        return vol / 3
+            a, c = b.integer_row(cs[0])
+            j = next(i for i, x in enumerate(a) if x != 0)
+            area = facet_area(vs, j, ci)
+            tden = area.denominator * abs(a[j])
+            num = num * tden + abs(c * D - a[0] * X[0] - a[1] * X[1] - a[2] * X[2]) \
+                * area.numerator * den
+            den *= tden
+        return mpq(num, 3 * D * den)
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
     for g, face in enumerate(faces if n >= 4 else ()):      # (read by n >= 4 volumes only)
@@ -962,6 +1003,32 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", cert_job.result())
     return rc
+
+
+def shoelace(P: list[tuple[mpz, ...]], u: int, w: int) -> mpq:
+    """The area of a polygon projected onto coordinates (u, w), its vertices given in
+    boundary order as homogeneous integers (X, D): ½|Σ_i cross(p_i, p_i+1)|, with every term
+    brought to the common denominator Π_i D_i by integer products alone (one gcd, at the end).
+
+    >>> from gmpy2 import mpz
+    >>> sq = [(mpz(0), mpz(0), mpz(1)), (mpz(1), mpz(0), mpz(2)), (mpz(1), mpz(1), mpz(2)),
+    ...       (mpz(0), mpz(1), mpz(2))]                  # (0,0), (½,0), (½,½), (0,½)
+    >>> shoelace(sq, 0, 1)
+    mpq(1,4)
+    """
+    m, k = len(P), len(P[0]) - 1
+    total = mpz(0)
+    for i in range(m):
+        p, q = P[i], P[(i + 1) % m]
+        t = p[u] * q[w] - q[u] * p[w]
+        for h in range(m):
+            if h != i and h != (i + 1) % m:
+                t *= P[h][k]
+        total += t
+    den = mpz(2)
+    for p in P:
+        den *= p[k]
+    return abs(mpq(total, den))
 
 
 def _dyadic_near(values: list[float], extent: float) -> Iterable[list[mpq]]:

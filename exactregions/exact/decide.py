@@ -52,9 +52,9 @@ import numpy as np
 from gmpy2 import mpq
 
 from exactregions.exact._runtime import paused_gc
+from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.domain import Domain, restrict_network
-from exactregions.exact.enumerate import (CellArrangement, _layer_map, _require_exact,
-                                          canonical_order, post_activation_map)
+from exactregions.exact.enumerate import CellArrangement, _require_exact, canonical_order
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
                                             safe_floats)
 from exactregions.exact.network import Network
@@ -86,31 +86,6 @@ def _solve(M: list[list[mpq]], rhs: list[mpq]) -> tuple[mpq, ...]:
                 f = A[i][c]
                 A[i] = [x - f * y for x, y in zip(A[i], rowc)]
     return tuple(A[i][n] for i in range(n))
-
-
-class _Maps:
-    """Exact pre-activation maps of a pattern, cached by pattern prefix (regions share them)."""
-
-    def __init__(self, net: Network):
-        self.net = net
-        n = net.input_dim
-        self.identity = [[mpq(1) if j == i else ZERO for j in range(n + 1)] for i in range(n)]
-        self.W = [np.array([[mpq(x) for x in row] for row in layer.weight], dtype=object)
-                  for layer in net.layers]
-        self.b = [[mpq(x) for x in layer.bias] for layer in net.layers]
-        self.cache: dict[Pattern, list[list[mpq]]] = {}
-
-    def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
-        out = []
-        for l in range(len(self.net.layers)):
-            key = pattern[:l]
-            Z = self.cache.get(key)
-            if Z is None:
-                H = self.identity if l == 0 else post_activation_map(self.net, l - 1, out[-1],
-                                                                     pattern[l - 1])
-                Z = self.cache[key] = _layer_map(self.W[l], self.b[l], H)
-            out.append(Z)
-        return out
 
 
 @paused_gc()
@@ -157,7 +132,7 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     pats = np.asarray(patterns, dtype=np.int64)
     cols = [tuple(c) for c in columns]
     _check_shapes(zeros, ptr, rverts, pats, cols, widths, [len(b) for b in bps], n, len(KA))
-    maps = _Maps(reduced)
+    maps = PatternMaps(reduced)
     zcache: dict[int, tuple] = {}
 
     def zinfo(l: int, Z: list[list[mpq]]) -> tuple:

@@ -22,7 +22,8 @@ from gmpy2 import mpz
 
 from exactregions.errors import NotExactError, InvalidNetworkError
 
-__all__ = ["exact_rational", "format_rational", "parse_rational_string", "mpq_to_fraction"]
+__all__ = ["exact_rational", "format_rational", "describe_rational", "parse_rational_string",
+           "mpq_to_fraction"]
 
 _RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
 _DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -125,6 +126,29 @@ def format_rational(value: Fraction) -> str:
     if d == 1:
         return str(n)
     return f"{n}/{d}"
+
+
+def describe_rational(value: Any) -> str:
+    """A rational (Fraction, gmpy2 mpq, flint fmpq, or its ``"p/q"`` string) for a message: in
+    full when short, else its float value and its size — exact volumes of deep nets have
+    thousands of digits, and an error message is one line.
+
+    >>> describe_rational(Fraction(-3, 7)), describe_rational(Fraction(2**4000 + 1, 3 * 2**4000))
+    ('-3/7', '≈0.333333 (a rational of 2410 digits)')
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        return text if len(text) <= 60 else f"{text[:14]}… ({len(text)} characters)"
+    num = int(getattr(value, "numerator", getattr(value, "p", 0)))
+    den = int(getattr(value, "denominator", getattr(value, "q", 1)))
+    if num.bit_length() + den.bit_length() <= 190:
+        return f"{num}/{den}" if den != 1 else str(num)
+    try:
+        approx = f"{num / den:.6g}"
+    except OverflowError:
+        approx = "-inf" if num < 0 else "inf"
+    digits = int((num.bit_length() + den.bit_length()) * math.log10(2)) + 1
+    return f"≈{approx} (a rational of {digits} digits)"
 
 
 def _coprime_constructor():
