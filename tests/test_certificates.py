@@ -342,6 +342,36 @@ def test_a_failure_with_huge_rationals_is_one_short_line(doc2):
     assert len(message) < 200 and "\n" not in message, message
 
 
+@pytest.mark.parametrize("field", ["region witness", "region row", "piece witness"])
+@pytest.mark.parametrize("bad", ["1/0", "3/x", "", None, [1]])
+def test_a_malformed_number_is_a_format_error(field, bad, doc2):
+    """A zero denominator, junk or a non-number in a certificate is an ExactRegionsError naming
+    it, never a ZeroDivisionError or ValueError."""
+    _, doc = doc2
+    bad_doc = copy.deepcopy(doc)
+    if field == "region witness":
+        bad_doc["regions"][0]["witness"][0] = bad
+    elif field == "region row":
+        bad_doc["regions"][0]["A"][0][0] = bad
+    else:
+        bad_doc["pieces"][0]["witness"][0] = bad
+    with pytest.raises(er.ExactRegionsError):
+        er.certify(bad_doc)
+
+
+def test_plain_and_other_numbers_are_read_alike(doc2):
+    """Unreduced, signed-denominator, integer and decimal spellings of the same numbers are
+    the same numbers to the checker."""
+    _, doc = doc2
+    alt = copy.deepcopy(doc)
+    w = alt["regions"][0]["witness"]
+    q = Fraction(w[0])
+    w[0] = f"{-2 * q.numerator}/{-2 * q.denominator}"
+    row = alt["regions"][0]["A"][0]
+    row[:] = [int(x) if Fraction(x).denominator == 1 else x for x in row]
+    assert er.certify(alt)["ok"]
+
+
 def test_four_inputs_work_end_to_end(tmp_path):
     """n = 4: enumeration, the complex (B_N,k for k = 1..4, volumes of 3-dimensional facets),
     both certificates, the graph."""

@@ -187,10 +187,10 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
     gb = 2 ** 30
-    monkeypatch.setattr(rt, "_memory", lambda: (int(1.4 * gb), gb))    # under 1.5x: no room
+    monkeypatch.setattr(rt, "_memory", lambda: (int(1.9 * gb), gb))    # under 2x: no room
     tight = er.region_complex(net, K)
     assert not forks and tight.certificate["independent"]["ok"]
-    monkeypatch.setattr(rt, "_memory", lambda: (2 * gb, gb))
+    monkeypatch.setattr(rt, "_memory", lambda: (int(2.1 * gb), gb))
     roomy = er.region_complex(net, K)
     assert len(forks) >= 2                # the builder's certificates and the checker's half
     assert roomy.certificate == tight.certificate

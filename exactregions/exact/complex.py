@@ -496,11 +496,7 @@ class _Builder:
     def strictly_inside(self, w: list[mpq], cons: Iterable[int]) -> bool:
         """Whether a·w < b for each of these constraints, exactly (in integers: w = W/D with
         D > 0, each row scaled to integers by a positive factor)."""
-        D = w[0].denominator
-        for x in w[1:]:
-            if x.denominator != D:
-                D = lcm(D, x.denominator)
-        W = [x.numerator * (D // x.denominator) for x in w]
+        *W, D = _integers(w)
         for c in cons:
             a, b = self.integer_row(c)
             if sum(map(mul, a, W)) >= b * D:
@@ -512,12 +508,7 @@ class _Builder:
         arithmetic on them needs no gcd until its one result)."""
         h = self.hom_cache.get(g)
         if h is None:
-            v = self.vcoords[g]
-            D = v[0].denominator
-            for x in v[1:]:
-                if x.denominator != D:
-                    D = lcm(D, x.denominator)
-            h = self.hom_cache[g] = tuple(x.numerator * (D // x.denominator) for x in v) + (D,)
+            h = self.hom_cache[g] = _integers(self.vcoords[g])
         return h
 
     def integer_row(self, c: int) -> tuple[tuple[mpz, ...], mpz]:
@@ -525,12 +516,8 @@ class _Builder:
         r = self.int_rows.get(c)
         if r is None:
             con = self.table[c]
-            s = con.b.denominator
-            for x in con.a:
-                if x.denominator != s:
-                    s = lcm(s, x.denominator)
-            r = self.int_rows[c] = (tuple(x.numerator * (s // x.denominator) for x in con.a),
-                                    con.b.numerator * (s // con.b.denominator))
+            *a, bs, _ = _integers((*con.a, con.b))
+            r = self.int_rows[c] = (tuple(a), bs)
         return r
 
     def vfloat(self, g: int) -> tuple[float, ...]:
@@ -1003,6 +990,20 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", cert_job.result())
     return rc
+
+
+def _integers(values: Iterable[mpq]) -> tuple[mpz, ...]:
+    """Rationals over their least common denominator D > 0: (X_1, …, X_k, D), x_i = X_i / D.
+
+    >>> _integers([mpq(1, 2), mpq(-1, 3), mpq(2)])
+    (mpz(3), mpz(-2), mpz(12), mpz(6))
+    """
+    values = list(values)
+    D = values[0].denominator
+    for x in values[1:]:
+        if x.denominator != D:
+            D = lcm(D, x.denominator)
+    return tuple(x.numerator * (D // x.denominator) for x in values) + (D,)
 
 
 def shoelace(P: list[tuple[mpz, ...]], u: int, w: int) -> mpq:
