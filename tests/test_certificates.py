@@ -252,6 +252,27 @@ def test_enumerate_writes_a_certificate_the_checker_accepts(tmp_path, capsys):
     assert main(["certify", str(out)]) == 0
 
 
+@pytest.mark.parametrize("engine", ["propose", "split"])
+def test_the_independent_check_can_be_deferred(engine, tmp_path, capsys, monkeypatch):
+    """--no-independent-check: the checker does not run (the enumerator's own certificates
+    do), the output says how to run it later, the document claims no independent report, and
+    `exactregions certify` on it then passes."""
+    import exactregions.exact.checker as checker
+    net = tmp_path / "n.json"
+    assert main(["net", "random", "--widths", "2,5,5,1", "--seed", "2", "-o", str(net)]) == 0
+    out = tmp_path / "c.json"
+    calls = []
+    real = checker.certify
+    monkeypatch.setattr(checker, "certify", lambda src: calls.append(1) or real(src))
+    assert main(["enumerate", str(net), "--box", "-1:1", "--regions", "--json", str(out),
+                 "--engine", engine, "--no-independent-check"]) == 0
+    text = capsys.readouterr().out
+    assert not calls and "independent check: skipped" in text and f"certify {out}" in text
+    doc = json.loads(out.read_text())
+    assert doc["certificate"]["ok"] and "independent" not in doc["certificate"]
+    assert main(["certify", str(out)]) == 0 and calls
+
+
 def test_the_checker_runs_on_slices():
     net = er.random_network([3, 5, 5, 1], seed=4)
     dom = er.plane([0, 0, 0], [1, 0, "1/3"], [0, 1, 0], bounds=[(-1, 1), (-1, 1)])
