@@ -70,22 +70,24 @@ class PatternMaps:
             self.relu_like.append(a_den == 1 and all(
                 q in (0, 1) for a in set(acts) for q in a.slopes) and not any(
                 p for a in set(acts) for p in a.offsets))
-        self.cache: dict[Pattern, tuple[fmpz_mat, int, list[list[mpq]]]] = {}
+        # per prefix: the denominator D and the rows (the integer matrix is not kept: FLINT's
+        # memory would outlive the maps, and the rows give it back cheaply when needed)
+        self.cache: dict[Pattern, tuple[int, list[list[mpq]]]] = {}
 
-    def _post(self, l: int, Zi: fmpz_mat, D: int, pieces: tuple[int, ...]
+    def _post(self, l: int, D: int, Z: list[list[mpq]], pieces: tuple[int, ...]
               ) -> tuple[fmpz_mat, int]:
-        """Layer l's post-activation map on these pieces, as (integer matrix, denominator)."""
+        """Layer l's post-activation map on these pieces, as (integer matrix, denominator), from
+        its pre-activation rows Z over their common denominator D."""
         m = self.width
-        E = Zi.entries()
         zero = [0] * m
         out: list = []
         if self.relu_like[l]:
-            for i, j in enumerate(pieces):
-                out.extend(E[i * m:(i + 1) * m] if self.slope[l][i][j] else zero)
+            for z, s in zip(Z, (self.slope[l][i][j] for i, j in enumerate(pieces))):
+                out.extend([int(x.numerator * (D // x.denominator)) for x in z] if s else zero)
             return fmpz_mat(len(pieces), m, out), D
-        for i, j in enumerate(pieces):
+        for i, (z, j) in enumerate(zip(Z, pieces)):
             q, p = self.slope[l][i][j], self.offset[l][i][j]
-            row = [q * x for x in E[i * m:(i + 1) * m]]
+            row = [int(q * x.numerator * (D // x.denominator)) for x in z]
             row[-1] += p * D
             out.extend(row)
         return fmpz_mat(len(pieces), m, out), D * self.act_den[l]
@@ -93,7 +95,7 @@ class PatternMaps:
     def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
         """Every layer's exact pre-activation map on the region of ``pattern``."""
         out = []
-        prev: tuple[fmpz_mat, int, list] | None = None
+        prev: tuple[int, list] | None = None
         m = self.width
         for l in range(len(self.net.layers)):
             key = pattern[:l]
@@ -107,7 +109,7 @@ class PatternMaps:
                 D = self.den[l] * DH
                 E = [int(x) for x in Zi.entries()]
                 rows = [[mpq(x, D) for x in E[i:i + m]] for i in range(0, len(E), m)]
-                hit = self.cache[key] = (Zi, D, rows)
-            out.append(hit[2])
+                hit = self.cache[key] = (D, rows)
+            out.append(hit[1])
             prev = hit
         return out

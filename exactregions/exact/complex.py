@@ -851,6 +851,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             tuple(fverts[g] for g in local),
             b.witness(ci), _fr(vol),
             tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
+    b.hom_cache.clear()     # the volumes' integer vertices (a piece's area is mostly cached)
     roots = sorted({r.linear_region for r in regions})
     rindex = {r: i for i, r in enumerate(roots)}
     members: dict[int, list[int]] = defaultdict(list)
