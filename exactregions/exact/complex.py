@@ -767,21 +767,16 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
 
     def lasserre3(ci: int, local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
         # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped
-        # in integers: the apex as X/D, each row a·s, b·s (s > 0), the terms brought to one
-        # denominator by products alone (one gcd, at the end)
-        *X, D = b.homogeneous(local[0])
-        num, den = mpz(0), mpz(1)
+        apex = b.vcoords[local[0]]
+        vol = mpq(0)
         for vs, cs in rows.items():
             if local[0] in vs:
                 continue
-            a, c = b.integer_row(cs[0])
-            j = next(i for i, x in enumerate(a) if x != 0)
-            area = facet_area(vs, j, ci)
-            tden = area.denominator * abs(a[j])
-            num = num * tden + abs(c * D - a[0] * X[0] - a[1] * X[1] - a[2] * X[2]) \
-                * area.numerator * den
-            den *= tden
-        return mpq(num, 3 * D * den)
+            con = arr.table[cs[0]]
+            j = next(i for i, x in enumerate(con.a) if x != 0)
+            h = con.b - sum((x * y for x, y in zip(con.a, apex)), mpq(0))
+            vol += abs(h) * facet_area(vs, j, ci) / abs(con.a[j])
+        return vol / 3
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
     for g, face in enumerate(faces if n >= 4 else ()):      # (read by n >= 4 volumes only)
