@@ -437,6 +437,24 @@ def test_a_neuron_identically_at_its_breakpoint_is_one_of_every_pieces_neurons()
     assert er.complex_summary(rc)["proposition_10_violations"] == 1
 
 
+def test_a_neuron_whose_only_path_is_off_is_not_one_of_the_pieces_neurons():
+    """Proposition 9's "good": z1 = z2 = x both switch at 0 (and so does y1 = relu(z1), whose
+    pre-activation is 0 on the whole left half), but z2's only path to the output runs through
+    relu(z2 - 5), off on all of [-1, 1] (slope 0 there, not a zero weight): z2 is at its
+    breakpoint on the kink but is not one of its neurons; the independent checker agrees."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1], [1]], "bias": [0, 0],
+                                            "activation": "relu"},
+                                           {"weight": [[1, 0], [0, 1]], "bias": [0, -5],
+                                            "activation": "relu"},
+                                           {"weight": [[1, 1]], "bias": [0],
+                                            "activation": "identity"}]})
+    rc = er.region_complex(net, er.box([(-1, 1)]))
+    assert [(p.neurons, p.all_neurons) for p in rc.pieces] == [
+        (((0, 0), (1, 0)), ((0, 0), (0, 1), (1, 0)))]
+    assert rc.certificate["independent"]["ok"]
+
+
 @pytest.fixture(scope="module")
 def doc4():
     return _doc([4, 4, 3, 1], 0, 4)

@@ -196,8 +196,37 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     assert roomy.certificate == tight.certificate
 
 
-def test_forked_certificates_match_and_failures_propagate(monkeypatch):
-    """Big complexes certify in a forked child: same report, and a failure still raises."""
+def _forking(monkeypatch) -> list[int]:
+    """Record the pids of the children that os.fork makes from now on."""
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
+
+
+def _unreaped(pids: list[int]) -> list[int]:
+    """The children among these that still exist (running, or exited and not reaped)."""
+    left = []
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+            left.append(pid)
+        except ChildProcessError:
+            pass
+    return left
+
+
+def test_forked_pieces_match_and_failures_propagate(monkeypatch):
+    """Big complexes compute their boundary pieces in a forked child (and the parent, from the
+    other end of the list): the same pieces, field for field, as in one process; a failure on
+    either side raises, and no child is left behind."""
     import exactregions.exact.certificates as certify
     import exactregions.exact.complex as cx
     from exactregions.errors import CertificateError
@@ -206,20 +235,77 @@ def test_forked_certificates_match_and_failures_propagate(monkeypatch):
     K = er.box([(-1, 1), (-1, 1)])
     inline = er.region_complex(net, K)
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
     # an earlier test's Dask client may leave daemon threads behind, and fork_call then (rightly)
     # stays in process; this test is about the forked path, so it pretends to be alone
     import threading
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    forks = _forking(monkeypatch)
     forked = er.region_complex(net, K)
-    assert forks, "the certificates did not run in a child"
-    assert forked.certificate == inline.certificate and len(forked.pieces) == len(inline.pieces)
+    assert forks, "the pieces were not computed in a child"
+    assert forked.certificate == inline.certificate
+    assert forked.pieces == inline.pieces and forked.activation_regions == inline.activation_regions
+    assert not _unreaped(forks)
 
     def broken(rc, arr):
         raise CertificateError("planted: volumes do not add up")
 
     monkeypatch.setattr(certify, "certify_complex", broken)
+    forks.clear()
     with pytest.raises(CertificateError, match="planted"):
         er.region_complex(net, K)
+    assert forks and not _unreaped(forks)       # the child was stopped and reaped
+
+
+def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
+    """A certificate failure while the child computes its pieces reaches the caller."""
+    import threading
+
+    import exactregions.exact.complex as cx
+    from exactregions.errors import CertificateError
+
+    net = er.random_network([2, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1), (-1, 1)])
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    parent = os.getpid()
+    real = cx._Builder.face_witness
+
+    def fails_in_the_child(self, face, d):
+        if os.getpid() != parent:
+            raise CertificateError("planted: a piece's witness is not inside it")
+        return real(self, face, d)
+
+    monkeypatch.setattr(cx._Builder, "face_witness", fails_in_the_child)
+    forks = _forking(monkeypatch)
+    with pytest.raises(CertificateError, match="planted"):
+        er.region_complex(net, K, independent_check=False)
+    assert forks and not _unreaped(forks)
+
+
+def test_the_work_queue_hands_out_every_item_once():
+    """Two processes draining one WorkQueue from its two ends take every item exactly once."""
+    import pickle
+
+    from exactregions.exact._runtime import WorkQueue
+
+    for count in (0, 1, 7, 1000):
+        q = WorkQueue(count, chunk=3)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:   # the child: from the front, slowly
+            got = []
+            while span := q.claim(front=True):
+                got.extend(span)
+            with os.fdopen(w, "wb") as fh:
+                fh.write(pickle.dumps(got))
+            os._exit(0)
+        os.close(w)
+        mine = []
+        while span := q.claim(front=False):
+            mine.extend(span)
+        with os.fdopen(r, "rb") as fh:
+            theirs = pickle.loads(fh.read())
+        os.waitpid(pid, 0)
+        assert sorted(mine + theirs) == list(range(count))

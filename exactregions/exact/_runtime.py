@@ -3,10 +3,16 @@
 * :func:`paused_gc` — the exact path allocates millions of small acyclic objects (tuples, mpq,
   Fractions); CPython's cyclic collector would traverse them again and again. Pausing it for the
   duration is about 10% faster; it is restored (and collects) afterwards.
-* :func:`fork_call` — run an independent, read-only step (the certificates) in a forked child
-  while the parent goes on (the boundary pieces): both cores of a small machine, no pickling of
-  the inputs (the child sees the parent's memory), only the small result comes back. Used only
-  where ``os.fork`` exists, for big inputs, and never when ``EXACTREGIONS_NO_FORK`` is set.
+* :func:`fork_call` — run an independent, read-only step (the boundary pieces) in a forked
+  child while the parent goes on (the regions and their certificates): both cores of a small
+  machine, no pickling of the inputs (the child sees the parent's memory), only the result
+  comes back. Used only where ``os.fork`` exists, for big inputs, and never when
+  ``EXACTREGIONS_NO_FORK`` is set.
+* :class:`WorkQueue` — a list of items that a forked child takes from the front and the parent
+  from the back, in chunks, until they meet: the two share the work whatever else the parent
+  had to do first.
+* :func:`several_cores` — whether this process may run on more than one core (a second
+  process pays only then).
 * :func:`fork_has_room` — whether a child could copy all of the parent's pages and still fit in
   memory.  A forked CPython child does copy most of what it reads (reference counts are written
   into every object it touches), so a fork of a 10 GB process can need 10 GB more: without
@@ -17,12 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
+import multiprocessing
 import os
 import pickle
+import signal
+import struct
 import threading
 from typing import Any, Callable, Iterator
 
-__all__ = ["paused_gc", "fork_call", "fork_has_room"]
+__all__ = ["paused_gc", "fork_call", "fork_has_room", "several_cores", "WorkQueue"]
 
 
 @contextlib.contextmanager
@@ -58,6 +68,54 @@ def _memory() -> tuple[int, int] | None:
     return avail, rss
 
 
+class WorkQueue:
+    """Items ``0 … count-1``, claimed in chunks from either end by one or two processes (a
+    forked child and its parent share the two counters through an anonymous shared mapping,
+    under a process-shared lock); every item is handed out exactly once.
+
+    >>> q = WorkQueue(5, chunk=2)
+    >>> q.claim(front=True), q.claim(front=False), q.claim(front=False), q.claim(front=True)
+    (range(0, 2), range(3, 5), range(2, 3), range(0, 0))
+    """
+
+    def __init__(self, count: int, chunk: int = 64):
+        if chunk < 1:
+            raise ValueError("chunk must be positive")
+        self.chunk = chunk
+        try:
+            self._lock: Any = multiprocessing.get_context("fork").Lock()
+        except (ValueError, OSError, ImportError):   # no fork here: one process only
+            self._lock = threading.Lock()
+        self._mem = mmap.mmap(-1, 16)
+        struct.pack_into("qq", self._mem, 0, 0, count)
+
+    def claim(self, front: bool) -> range:
+        """The next chunk from the front (or the back); an empty range once all are taken."""
+        with self._lock:
+            lo, hi = struct.unpack_from("qq", self._mem, 0)
+            if lo >= hi:
+                return range(0)
+            if front:
+                mid = min(hi, lo + self.chunk)
+                struct.pack_into("qq", self._mem, 0, mid, hi)
+                return range(lo, mid)
+            mid = max(lo, hi - self.chunk)
+            struct.pack_into("qq", self._mem, 0, lo, mid)
+            return range(mid, hi)
+
+
+def several_cores() -> bool:
+    """Whether this process may run on at least two cores (its CPU affinity where readable).
+
+    >>> isinstance(several_cores(), bool)
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:
+        return (os.cpu_count() or 1) >= 2
+
+
 def fork_has_room() -> bool:
     """Whether MemAvailable exceeds FORK_ROOM_FACTOR × this process's resident size (True
     where that cannot be read).
@@ -85,6 +143,15 @@ class _Forked:
             return value
         raise value
 
+    def cancel(self) -> None:
+        """Stop the child and reap it (its result is not wanted: the parent failed)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(self.fd)
+        os.waitpid(self.pid, 0)
+
 
 class _Inline:
     def __init__(self, fn: Callable[[], Any]):
@@ -92,6 +159,9 @@ class _Inline:
 
     def result(self) -> Any:
         return self.fn()
+
+    def cancel(self) -> None:
+        """Nothing to stop: ``fn`` runs only at :meth:`result`."""
 
 
 def fork_call(fn: Callable[[], Any], enabled: bool = True) -> _Forked | _Inline:

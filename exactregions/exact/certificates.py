@@ -20,8 +20,8 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
-from exactregions.exact.floatfilter import (TINY, U, affine_values, error_bound, gamma,
-                                            safe_float_matrix, safe_floats)
+from exactregions.exact.floatfilter import (TINY, U, affine_values_each,
+                                            error_bound, gamma, safe_float_matrix, safe_floats)
 from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -153,32 +153,34 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
 
 def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     """Every constraint a cell carries (its facets and the redundant ones) holds strictly at its
-    witness.  float64 with floatfilter's rigorous bound settles the clear margins; the rest
-    is exact."""
+    witness.  float64 with floatfilter's rigorous bound settles the clear margins (all cells
+    at once); the rest is exact."""
     table = arr.table
     n = arr.domain.dim
-    frow: dict[int, tuple[np.ndarray, float] | None] = {}
-    for ci, (cell, w) in enumerate(zip(arr.cells, W)):
-        rows = []
-        for c in cell.cons:
-            if c not in frow:
-                con = table[c]
-                fa = safe_floats(con.a)
-                fb = safe_floats([con.b])
-                frow[c] = None if fa is None or fb is None else (fa, float(fb[0]))
-            rows.append(frow[c])
-        wf = safe_floats(w)
-        if wf is None or any(r is None for r in rows):
-            unclear = range(len(cell.cons))  # no rigorous float bound: all exact
-        else:
-            # slack b − a·w: the affine rows (−a, b) at w, with floatfilter's bound
-            rowsf = np.array([np.append(-r[0], r[1]) for r in rows])
-            slack, mags = affine_values(rowsf, wf[None, :])
-            unclear = np.nonzero(~(slack[0] > error_bound(mags[0], n)))[0]
-        for i in unclear:
-            con = table[cell.cons[i]]
-            if not sum((x * y for x, y in zip(con.a, w)), mpq(0)) < con.b:
-                raise CertificateError(f"witness of region {ci} is not strictly inside")
+    cells = arr.cells
+    # float copies of every constraint row (-a, b) and every witness, with their safety
+    rowsf = np.zeros((len(table), n + 1))
+    row_ok = np.zeros(len(table), bool)
+    for c, con in enumerate(table):
+        f = safe_floats((*con.a, con.b))
+        if f is not None:
+            rowsf[c, :n], rowsf[c, n], row_ok[c] = -f[:n], f[n], True
+    wf = np.zeros((len(W), n))
+    w_ok = np.zeros(len(W), bool)
+    for ci, w in enumerate(W):
+        f = safe_floats(w)
+        if f is not None:
+            wf[ci], w_ok[ci] = f, True
+    counts = [len(cell.cons) for cell in cells]
+    pcell = np.repeat(np.arange(len(cells)), counts)
+    pcon = np.fromiter((c for cell in cells for c in cell.cons), np.int64, sum(counts))
+    # slack b − a·w of every (cell, constraint) pair: one map (the row) a point (the witness)
+    slack, mags = affine_values_each(rowsf[pcon][:, None, :], np.arange(len(pcon)), wf[pcell])
+    clear = (slack[:, 0] > error_bound(mags[:, 0], n)) & row_ok[pcon] & w_ok[pcell]
+    for k in np.flatnonzero(~clear).tolist():
+        ci, con = int(pcell[k]), table[pcon[k]]
+        if not sum((x * y for x, y in zip(con.a, W[ci])), mpq(0)) < con.b:
+            raise CertificateError(f"witness of region {ci} is not strictly inside")
 
 
 def _key(a, b) -> tuple:
@@ -191,55 +193,73 @@ def _key(a, b) -> tuple:
 def _check_vertex_sides(arr: "CellArrangement") -> None:
     """Every vertex of every cell inside the closed pieces of its pattern, for every neuron.
 
-    Float64 with a rigorous rounding bound decides the clear cases; every entry within the bound
-    (the vertices on a neuron's own hyperplane among them) is recomputed exactly.
+    All cells at once, layer by layer: float64 with a rigorous rounding bound decides the clear
+    cases (each vertex against its own cell's map); a vertex on one of the neuron's own bounding
+    hyperplanes (exact incidence from the enumeration) sits exactly at ξ_{j-1} or ξ_j, inside
+    the closed piece; every other entry within the bound is recomputed exactly.
     """
     net = arr.reduced
     n = arr.domain.dim
-    fcache: dict[int, np.ndarray | None] = {}
-    layer_bps = []
-    for layer in net.layers:
-        bf = safe_floats(layer.breakpoints)
-        if bf is None:
-            layer_bps.append(None)
+    cells = arr.cells
+    if not cells:
+        return
+    counts = np.array([len(c.verts) for c in cells], np.int64)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    cell_of = np.repeat(np.arange(len(cells)), counts)
+    VF = safe_float_matrix([v for c in cells for v in c.verts])
+    # (row, layer, neuron, breakpoint) for every neuron constraint tight at a cell's vertex
+    lab_l = np.full(len(arr.table), -1, np.int64)
+    lab_i = np.zeros(len(arr.table), np.int64)
+    lab_j = np.zeros(len(arr.table), np.int64)
+    for c, con in enumerate(arr.table):
+        if con.label[0] == "neuron":
+            lab_l[c], lab_i[c], lab_j[c] = con.label[1], con.label[2], con.label[3]
+    pairs = [(r, c) for r, t in enumerate(t for cell in cells for t in cell.tight) for c in t]
+    prow, pcon = (np.array(x, np.int64) for x in zip(*pairs)) if pairs else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    for l, layer in enumerate(net.layers):
+        bps = layer.breakpoints
+        if not bps:
             continue
-        bps = bf.tolist()
-        lo = np.array([-np.inf] + bps)
-        hi = np.array(bps + [np.inf])
-        layer_bps.append((lo, hi))
-    labels = [con.label for con in arr.table]
-    for ci, cell in enumerate(arr.cells):
-        V = cell.verts
-        VF = safe_float_matrix(V)
-        for l, Z in enumerate(cell.maps):
-            bps = net.layers[l].breakpoints
-            if not bps:
-                continue
-            if id(Z) not in fcache:
-                fcache[id(Z)] = safe_float_matrix(Z)
-            Zf = fcache[id(Z)]
-            if VF is None or Zf is None or layer_bps[l] is None:
-                # no rigorous float bound for these magnitudes: every entry exactly
-                clear = np.zeros((len(V), len(Z)), bool)
-            else:
-                vals, mag = affine_values(Zf, VF)
-                pieces = np.array(cell.pattern[l])
-                lo, hi = layer_bps[l]
-                lo_p, hi_p = lo[pieces], hi[pieces]
-                bound = error_bound(mag, n, np.maximum(np.abs(np.where(np.isfinite(lo_p), lo_p, 0)),
-                                                       np.abs(np.where(np.isfinite(hi_p), hi_p, 0))))
-                clear = ((vals - lo_p) > bound) & ((hi_p - vals) > bound)
-            if clear.all():
-                continue
-            for vi, i in zip(*np.nonzero(~clear)):
-                j = cell.pattern[l][i]
-                # a vertex on one of this neuron's own bounding hyperplanes (exact incidence from
-                # the enumeration) sits exactly at ξ_{j-1} or ξ_j: inside the closed piece
-                if any(labels[c][0] == "neuron" and labels[c][1] == l and labels[c][2] == i
-                       and labels[c][3] in (j - 1, j) for c in cell.tight[vi]):
-                    continue
-                z = Z[i]
-                ex = sum((p * q for p, q in zip(z[:-1], V[vi])), z[-1])
-                if (j > 0 and ex < bps[j - 1]) or (j < len(bps) and ex > bps[j]):
-                    raise CertificateError(
-                        f"region {ci}: a vertex lies on the wrong side of neuron ({l}, {i})")
+        # the layer's distinct maps (cells of one pattern prefix share one object)
+        index: dict[int, int] = {}
+        maps = []
+        cmap = np.empty(len(cells), np.int64)
+        for ci, cell in enumerate(cells):
+            Z = cell.maps[l]
+            k = index.get(id(Z))
+            if k is None:
+                k = index[id(Z)] = len(maps)
+                maps.append(Z)
+            cmap[ci] = k
+        width = layer.out_dim
+        P = np.array([cell.pattern[l] for cell in cells], np.int64).reshape(len(cells), width)
+        P_rows = P[cell_of]
+        clear = np.zeros((len(cell_of), width), bool)
+        bf = safe_floats(bps)
+        if VF is not None and bf is not None:
+            Zs = [safe_float_matrix(Z) for Z in maps]
+            safe = np.array([Z is not None for Z in Zs])
+            stack = np.stack([Z if Z is not None else np.zeros((width, n + 1)) for Z in Zs])
+            which = cmap[cell_of]
+            vals, mags = affine_values_each(stack, which, VF)
+            lo = np.concatenate([[-np.inf], bf])[P_rows]
+            hi = np.concatenate([bf, [np.inf]])[P_rows]
+            shift = np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
+                               np.abs(np.where(np.isfinite(hi), hi, 0)))
+            bound = error_bound(mags, n, shift)
+            clear = ((vals - lo) > bound) & ((hi - vals) > bound) & safe[which][:, None]
+        # on the neuron's own hyperplane ξ_{j-1} or ξ_j: exactly at the piece's boundary
+        own = lab_l[pcon] == l
+        r_own, i_own, j_own = prow[own], lab_i[pcon[own]], lab_j[pcon[own]]
+        at_piece = (j_own == P_rows[r_own, i_own] - 1) | (j_own == P_rows[r_own, i_own])
+        clear[r_own[at_piece], i_own[at_piece]] = True
+        for r, i in np.argwhere(~clear).tolist():
+            ci = int(cell_of[r])
+            cell = cells[ci]
+            j = cell.pattern[l][i]
+            z = cell.maps[l][i]
+            ex = sum((p * q for p, q in zip(z[:-1], cell.verts[r - start[ci]])), z[-1])
+            if (j > 0 and ex < bps[j - 1]) or (j < len(bps) and ex > bps[j]):
+                raise CertificateError(
+                    f"region {ci}: a vertex lies on the wrong side of neuron ({l}, {i})")

@@ -26,9 +26,9 @@ from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
-from exactregions.exact._runtime import fork_call, paused_gc
+from exactregions.exact._runtime import WorkQueue, fork_call, paused_gc, several_cores
 from exactregions.exact.floatfilter import display_float
-from exactregions.exact.rational import mpq_to_fraction
+from exactregions.exact.rational import coprime_fraction, mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.lawrence import SimpleVolumes
 from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
@@ -168,23 +168,31 @@ class RegionComplex:
 _fr = mpq_to_fraction
 
 
-def _good_sets(net: Network, pattern: tuple[tuple[int, ...], ...],
-               masks: list[np.ndarray]) -> list[np.ndarray]:
-    """Per layer, which neurons are good on a region with this pattern.
+def _good_sets(net: Network, patterns: list[tuple[tuple[int, ...], ...]]) -> list[np.ndarray]:
+    """Per layer, which neurons are good on the regions with these patterns: a (regions, width)
+    bool array (all regions at once, one matrix product a layer).
 
     z is good iff a path z → … → output exists with non-zero weights whose neurons after z are
     all open (φ' ≠ 0 on their piece) — the paper's definition, Appendix A.
     """
     L = len(net.layers)
-    good: list[np.ndarray] = [np.zeros(0, bool)] * L
-    good[L - 1] = np.ones(net.layers[L - 1].out_dim, bool)
-    open_ok = None
+    R = len(patterns)
+    good: list[np.ndarray] = [np.zeros((R, 0), bool)] * L
+    good[L - 1] = np.ones((R, net.layers[L - 1].out_dim), bool)
+    open_ok = np.zeros((R, 0), bool)
     for l in range(L - 1, -1, -1):
+        layer = net.layers[l]
+        width = layer.out_dim
         if l < L - 1:
-            good[l] = (masks[l + 1].T.astype(np.int64) @ open_ok.astype(np.int64)) > 0
-        acts = net.layers[l].activations
-        is_open = np.array([a.slopes[j] != 0 for a, j in zip(acts, pattern[l])], bool)
-        open_ok = is_open & good[l]
+            mask = np.array([[w != 0 for w in row] for row in net.layers[l + 1].weight], np.int64)
+            good[l] = (open_ok.astype(np.int64) @ mask) > 0
+        # open[i, j]: neuron i's activation has a non-zero slope on its piece j
+        T = max(len(a.slopes) for a in layer.activations)
+        open_tab = np.zeros((width, T), bool)
+        for i, a in enumerate(layer.activations):
+            open_tab[i, :len(a.slopes)] = [q != 0 for q in a.slopes]
+        P = np.array([p[l] for p in patterns], np.int64).reshape(R, width)
+        open_ok = open_tab[np.arange(width)[None, :], P] & good[l]
     return good
 
 
@@ -727,14 +735,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     for f in pparent:
         comps[pfind(f)].append(f)
     # ----- regions ------------------------------------------------------------------------
-    masks = [np.array([[w != 0 for w in row] for row in layer.weight], bool)
-             for layer in arr.net.layers]
-    good_cache: dict[int, list[np.ndarray]] = {}
-
-    def good(ci: int) -> list[np.ndarray]:
-        if ci not in good_cache:
-            good_cache[ci] = _good_sets(arr.net, cells[ci].pattern, masks)
-        return good_cache[ci]
+    good = _good_sets(arr.net, [c.pattern for c in cells])   # good[l][cell, neuron]
 
     # exact coordinates and constraint rows as Fractions, each converted once (vertices are
     # shared by ~2^n cells, facet rows by two)
@@ -801,81 +802,13 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             r = prows[c] = lawrence.row(arr.table[c].a)  # type: ignore[union-attr]
         return r
 
-    regions = []
-    for ci, cell in enumerate(cells):
-        local = b.cell_local[ci]
-        rows: dict[frozenset[int], list[int]] = defaultdict(list)
-        by_con: dict[int, set[int]] = defaultdict(set)
-        for li, t in enumerate(cell.tight):
-            for c in t:
-                by_con[c].add(local[li])
-        facet_faces = {faces[f].verts for f in b.cell_faces[ci] if faces[f].dim == n - 1}
-        for c in cell.cons:
-            vs = frozenset(by_con.get(c, ()))
-            if vs in facet_faces:
-                rows[vs].append(c)
-        A, bb, labels, normals = [], [], [], []
-        for vs, cs in rows.items():
-            con = arr.table[cs[0]]
-            fa, fb = frow(cs[0])
-            A.append(fa)
-            bb.append(fb)
-            labels.append(tuple(arr.table[c].label for c in cs))
-            normals.append(con.a)
-        vol = None   # Lawrence's formula where it applies, else Lasserre's decomposition
-        if lawrence is not None and all(len(t) == n for t in cell.tight):
-            vol = lawrence.volume(cell.verts, [[prow(c) for c in t] for t in cell.tight], local)
-        if vol is None and n == 3:
-            vol = lasserre3(ci, local, rows)
-        elif vol is None:
-            gl = {g: i for i, g in enumerate(local)}
-            facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
-            ridges = None
-            if n >= 4:
-                # each facet's own facets from the lattice (no pairwise rank tests), as index
-                # sets into the facet's sorted local vertex list
-                ridges = []
-                for vs, fl in zip(rows, facets_local):
-                    pos = {gl_i: k for k, gl_i in enumerate(sorted(fl))}
-                    ridges.append([frozenset(pos[gl[g]] for g in faces[h].verts)
-                                   for h in children[b.fid[vs]] if faces[h].dim == n - 2])
-            vol, _ = polytope_volume(cell.verts, facets_local, normals, ridges)
-        out_map = arr.output_map(cell)
-        regions.append(ActivationRegion(
-            ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
-            tuple(fverts[g] for g in local),
-            b.witness(ci), _fr(vol),
-            tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
-    b.hom_cache.clear()     # the volumes' integer vertices (a piece's area is mostly cached)
-    roots = sorted({r.linear_region for r in regions})
-    rindex = {r: i for i, r in enumerate(roots)}
-    members: dict[int, list[int]] = defaultdict(list)
-    for r in regions:
-        members[rindex[r.linear_region]].append(r.index)
-    regions = [ActivationRegion(r.index, r.pattern, r.A, r.b, r.labels, r.vertices, r.witness,
-                                r.volume, r.output_map, rindex[r.linear_region]) for r in regions]
-    def vsum(ms: list[int]) -> Fraction:
-        # gmpy2 sums huge rationals far faster than Fraction (one exact result either way)
-        if len(ms) == 1:
-            return regions[ms[0]].volume
-        return _fr(sum((mpq(regions[m].volume) for m in ms), mpq(0)))
-
-    linear = tuple(LinearRegion(i, tuple(ms), vsum(ms),
-                                regions[ms[0]].witness) for i, ms in sorted(members.items()))
-    # ----- certificates, in a forked child on big complexes, while the pieces are built -----
-    # (they read the regions and the faces only; a failure raises here all the same)
-    provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
-                                (), {})
-    cert_job = fork_call(lambda: certify_complex(provisional, arr),
-                         enabled=len(cells) << n >= FORK_MIN_WORK)
     # ----- piece attributes ---------------------------------------------------------------
-    pieces = []
-
     def piece_key(fs: list[int]) -> tuple:
         # canonical, not by face id (ids follow the constraint table, which engines number
         # differently): the lexicographically least sorted vertex list of the piece's faces
         return min(tuple(sorted(b.vcoords[v] for v in faces[f].verts)) for f in fs)
 
+    piece_items = sorted(comps.items(), key=lambda kv: piece_key(kv[1]))
     flaw = SimpleVolumes(n - 1) if n >= LAWRENCE_MIN_DIM else None
 
     def facet_lawrence(f: int, j: int, normal: tuple, pts: list) -> mpq | None:
@@ -907,7 +840,9 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             rows_at.append(rows)
         return flaw.volume(pts, rows_at)
 
-    for pi, (root, fs) in enumerate(sorted(comps.items(), key=lambda kv: piece_key(kv[1]))):
+    def one_piece(root: int, fs: list[int]) -> tuple:
+        """Piece attributes as plain ints and tuples (they may cross a process boundary, where
+        a pickled Fraction would be a decimal string parsed again)."""
         k = faces[root].k
         d = n - k
         tops = [f for f in fs if faces[f].dim == d]
@@ -978,13 +913,108 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             else:
                 all_neurons &= labs
         for z in all_neurons:
-            if any(good(ci)[z[0]][z[1]] for ci in top0.cells):
+            if any(good[z[0]][ci, z[1]] for ci in top0.cells):
                 good_neurons.add(z)
-        pieces.append(BoundaryPiece(pi, k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
-                                    volume, witness, tuple(sorted(fs))))
+        return (k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
+                tuple((r, c.numerator, c.denominator) for r, c in volume.terms),
+                tuple((x.numerator, x.denominator) for x in witness), tuple(sorted(fs)))
+
+    queue = WorkQueue(len(piece_items), chunk=64)
+
+    def pieces_from(front: bool) -> dict[int, tuple]:
+        out = {}
+        while span := queue.claim(front):
+            for i in span:
+                out[i] = one_piece(*piece_items[i])
+        return out
+
+    # The pieces need the lattice, not the regions: on a big complex a forked child computes
+    # them from the front of their list while this process builds the regions and runs their
+    # certificates, then joins in from the back
+    big = len(cells) << n >= FORK_MIN_WORK
+    piece_job = fork_call(lambda: pieces_from(True), enabled=big and several_cores())
+    try:   # a failure here stops the child too
+        regions = []
+        for ci, cell in enumerate(cells):
+            local = b.cell_local[ci]
+            rows: dict[frozenset[int], list[int]] = defaultdict(list)
+            by_con: dict[int, set[int]] = defaultdict(set)
+            for li, t in enumerate(cell.tight):
+                for c in t:
+                    by_con[c].add(local[li])
+            facet_faces = {faces[f].verts for f in b.cell_faces[ci] if faces[f].dim == n - 1}
+            for c in cell.cons:
+                vs = frozenset(by_con.get(c, ()))
+                if vs in facet_faces:
+                    rows[vs].append(c)
+            A, bb, labels, normals = [], [], [], []
+            for vs, cs in rows.items():
+                con = arr.table[cs[0]]
+                fa, fb = frow(cs[0])
+                A.append(fa)
+                bb.append(fb)
+                labels.append(tuple(arr.table[c].label for c in cs))
+                normals.append(con.a)
+            vol = None   # Lawrence's formula where it applies, else Lasserre's decomposition
+            if lawrence is not None and all(len(t) == n for t in cell.tight):
+                vol = lawrence.volume(cell.verts, [[prow(c) for c in t] for t in cell.tight], local)
+            if vol is None and n == 3:
+                vol = lasserre3(ci, local, rows)
+            elif vol is None:
+                gl = {g: i for i, g in enumerate(local)}
+                facets_local = [frozenset(gl[g] for g in vs) for vs in rows]
+                ridges = None
+                if n >= 4:
+                    # each facet's own facets from the lattice (no pairwise rank tests), as index
+                    # sets into the facet's sorted local vertex list
+                    ridges = []
+                    for vs, fl in zip(rows, facets_local):
+                        pos = {gl_i: k for k, gl_i in enumerate(sorted(fl))}
+                        ridges.append([frozenset(pos[gl[g]] for g in faces[h].verts)
+                                       for h in children[b.fid[vs]] if faces[h].dim == n - 2])
+                vol, _ = polytope_volume(cell.verts, facets_local, normals, ridges)
+            out_map = arr.output_map(cell)
+            regions.append(ActivationRegion(
+                ci, cell.pattern, tuple(A), tuple(bb), tuple(labels),
+                tuple(fverts[g] for g in local),
+                b.witness(ci), _fr(vol),
+                tuple(tuple(_fr(x) for x in row) for row in out_map), find(ci)))
+        b.hom_cache.clear()     # the volumes' integer vertices (a piece's area is mostly cached)
+        roots = sorted({r.linear_region for r in regions})
+        rindex = {r: i for i, r in enumerate(roots)}
+        members: dict[int, list[int]] = defaultdict(list)
+        for r in regions:
+            members[rindex[r.linear_region]].append(r.index)
+        regions = [ActivationRegion(r.index, r.pattern, r.A, r.b, r.labels, r.vertices,
+                                    r.witness, r.volume, r.output_map, rindex[r.linear_region])
+                   for r in regions]
+
+        def vsum(ms: list[int]) -> Fraction:
+            # gmpy2 sums huge rationals far faster than Fraction (one exact result either way)
+            if len(ms) == 1:
+                return regions[ms[0]].volume
+            return _fr(sum((mpq(regions[m].volume) for m in ms), mpq(0)))
+
+        linear = tuple(LinearRegion(i, tuple(ms), vsum(ms),
+                                    regions[ms[0]].witness) for i, ms in sorted(members.items()))
+        # ----- certificates (they read the regions and the faces only) -------------------------
+        provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
+                                    (), {})
+        certificate = certify_complex(provisional, arr)
+        done = pieces_from(False)
+    except BaseException:
+        piece_job.cancel()
+        raise
+    done.update(piece_job.result())
+    if sorted(done) != list(range(len(piece_items))):
+        raise CertificateError("a boundary piece was not computed (the pieces' work queue)")
+    pieces = [BoundaryPiece(pi, k, good_n, all_n,
+                            SurdSum(tuple((r, coprime_fraction(p, q)) for r, p, q in terms)),
+                            tuple(coprime_fraction(p, q) for p, q in witness), fs)
+              for pi, (k, good_n, all_n, terms, witness, fs) in sorted(done.items())]
     rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
                        tuple(fverts), {})
-    object.__setattr__(rc, "certificate", cert_job.result())
+    object.__setattr__(rc, "certificate", certificate)
     return rc
 
 

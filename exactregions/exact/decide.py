@@ -46,7 +46,7 @@ exactregions.exact.decide.ProposalRejected: a proposed vertex is on the wrong si
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from gmpy2 import mpq
@@ -55,8 +55,8 @@ from exactregions.exact._runtime import paused_gc
 from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.enumerate import CellArrangement, _require_exact, canonical_order
-from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
-                                            safe_floats)
+from exactregions.exact.floatfilter import (affine_values, affine_values_each, error_bound,
+                                            safe_float_matrix, safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
 
@@ -121,11 +121,8 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     widths = [layer.out_dim for layer in layers]
     bps = [[mpq(x) for x in layer.breakpoints] for layer in layers]
     bpf = [safe_floats(b) for b in bps]
-    table: list[Constraint] = []
     KA = [tuple(mpq(x) for x in a) for a in domain.A]
     Kb = [mpq(x) for x in domain.b]
-    for i, (a, b) in enumerate(zip(KA, Kb)):
-        table.append(Constraint(a, b, ("domain", i)))
     zeros = np.asarray(zeros, dtype=np.int64)
     ptr = np.asarray(region_ptr, dtype=np.int64)
     rverts = np.asarray(region_vertices, dtype=np.int64)
@@ -133,39 +130,27 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     cols = [tuple(c) for c in columns]
     _check_shapes(zeros, ptr, rverts, pats, cols, widths, [len(b) for b in bps], n, len(KA))
     maps = PatternMaps(reduced)
-    zcache: dict[int, tuple] = {}
-
-    def zinfo(l: int, Z: list[list[mpq]]) -> tuple:
-        # per map object (shared by the regions of one prefix): its safe float copy and which
-        # rows have a non-zero gradient (a constant neuron cuts nothing)
-        hit = zcache.get(id(Z))
-        if hit is None:
-            Zf = safe_float_matrix(Z) if bpf[l] is not None else None
-            live = np.array([any(z[:-1]) for z in Z], bool)
-            hit = zcache[id(Z)] = (Zf, live, Z)
-        return hit
+    R = len(ptr) - 1
+    # ----- every region's exact maps, every vertex's exact solution ------------------------
     exact: list[tuple[mpq, ...] | None] = [None] * len(zeros)
     # the equations each vertex was solved from: ("K", f) or (id of the layer's map, i, j) —
     # zero by construction wherever a region uses that very map (a shared prefix), so those
     # entries need no exact re-evaluation
     known: list[frozenset] = [frozenset()] * len(zeros)
-    KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
-    cells: list[Cell] = []
+    region_maps: list[list[list[list[mpq]]]] = []
+    region_patterns: list[Pattern] = []
     seen: set[Pattern] = set()
-    shared: dict[tuple, int] = {}
-    for r in range(len(ptr) - 1):
+    bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
+    for r in range(R):
         row = pats[r].tolist()
-        pattern, k = [], 0
-        for w in widths:
-            pattern.append(tuple(row[k:k + w]))
-            k += w
-        P: Pattern = tuple(pattern)
+        P: Pattern = tuple(tuple(row[a:b]) for a, b in zip(bounds[:-1], bounds[1:]))
         if P in seen:
             raise ProposalRejected("two proposed regions have one pattern")
         seen.add(P)
         Zs = maps.of(P)
-        vids = rverts[ptr[r]:ptr[r + 1]].tolist()
-        for v in vids:
+        region_maps.append(Zs)
+        region_patterns.append(P)
+        for v in rverts[ptr[r]:ptr[r + 1]].tolist():
             if exact[v] is None:
                 M, rhs, used = [], [], []
                 for c in zeros[v].tolist():
@@ -182,11 +167,140 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                         used.append((id(Zs[l]), i, j))
                 exact[v] = _solve(M, rhs)
                 known[v] = frozenset(used)
+    # ----- the clear signs, all regions at once (floats with a proven bound) ---------------
+    row_region = np.repeat(np.arange(R), np.diff(ptr))
+    starts = ptr[:-1]
+    used_v = np.unique(rverts)
+    VF = np.zeros((len(zeros), n))
+    vsafe = np.zeros(len(zeros), bool)
+    for v in used_v.tolist():
+        f = safe_floats(exact[v])
+        if f is not None:
+            VF[v], vsafe[v] = f, True
+    rows_safe = vsafe[rverts]
+    KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
+    if KF is not None and len(rverts):
+        kv, km = affine_values(KF, VF[rverts])                         # (rows, #facets)
+        kclear = (kv < -error_bound(km, n)) & rows_safe[:, None]
+    else:
+        kclear = np.zeros((len(rverts), len(KA)), bool)
+    layer_clear: list[np.ndarray | None] = []
+    layer_todo: list[np.ndarray] = []
+    for l, xs in enumerate(bps):
+        if not xs or R == 0:
+            layer_clear.append(None)
+            layer_todo.append(np.zeros((0, 3), np.int64))
+            continue
+        T = len(xs)
+        index: dict[int, int] = {}
+        distinct = []
+        cmap = np.empty(R, np.int64)
+        for r, Zs in enumerate(region_maps):
+            k = index.get(id(Zs[l]))
+            if k is None:
+                k = index[id(Zs[l])] = len(distinct)
+                distinct.append(Zs[l])
+            cmap[r] = k
+        live = np.array([[any(z[:-1]) for z in Z] for Z in distinct], bool).reshape(
+            len(distinct), widths[l])
+        pieces = np.array([P[l] for P in region_patterns], np.int64).reshape(R, widths[l])
+        clear = np.zeros((len(rverts), widths[l], T), bool)
+        Zf = [safe_float_matrix(Z) for Z in distinct] if bpf[l] is not None else None
+        if Zf is not None and len(rverts):
+            msafe = np.array([z is not None for z in Zf])
+            stack = np.stack([z if z is not None else np.zeros((widths[l], n + 1)) for z in Zf])
+            which = cmap[row_region]
+            step = max(1, (1 << 22) // max(1, widths[l] * T))
+            for lo in range(0, len(rverts), step):   # chunks bound the float temporaries
+                hi = min(len(rverts), lo + step)
+                vals, mags = affine_values_each(stack, which[lo:hi], VF[rverts[lo:hi]])
+                d = vals[:, :, None] - bpf[l][None, None, :]
+                bound = error_bound(mags[:, :, None], n, np.abs(bpf[l])[None, None, :])
+                # side +1 where the region has z_i >= ξ_j, -1 where z_i <= ξ_j
+                up = np.arange(T)[None, None, :] < pieces[row_region[lo:hi]][:, :, None]
+                clear[lo:hi] = (np.where(up, d > bound, d < -bound)
+                                & (rows_safe[lo:hi] & msafe[which[lo:hi]])[:, None, None])
+        # (region, neuron, breakpoint) with a vertex not clearly placed, on a live neuron
+        unclear = ~np.logical_and.reduceat(clear, starts, axis=0) if len(rverts) else clear
+        layer_clear.append(clear)
+        layer_todo.append(np.argwhere(unclear & live[cmap][:, :, None]))
+    kunclear = ~np.logical_and.reduceat(kclear, starts, axis=0) if len(rverts) else kclear
+    # ----- the exact decisions, region by region --------------------------------------------
+    table: list[Constraint] = [Constraint(a, b, ("domain", i)) for i, (a, b) in
+                               enumerate(zip(KA, Kb))]
+    cells: list[Cell] = []
+    shared: dict[tuple, int] = {}
+    cuts = [np.searchsorted(t[:, 0], np.arange(R + 1)) for t in layer_todo]
+    for r in range(R):
+        lo, hi = int(ptr[r]), int(ptr[r + 1])
+        vids = rverts[lo:hi].tolist()
         verts = [exact[v] for v in vids]
         if len(set(verts)) != len(verts):
             raise ProposalRejected("a proposed region repeats a vertex")
-        cells.append(_decide_cell(verts, [known[v] for v in vids], P, Zs, KA, Kb, KF, bps, bpf,
-                                  table, n, zinfo, shared))
+        vknown = [known[v] for v in vids]
+        tight: list[set[int]] = [set() for _ in vids]
+        cons: list[int] = []
+        for f in np.flatnonzero(kunclear[r]).tolist():    # K's facets: a·v <= b
+            a, b = KA[f], Kb[f]
+            on = False
+            for vi in np.flatnonzero(~kclear[lo:hi, f]).tolist():
+                if ("K", f) in vknown[vi]:
+                    s = ZERO
+                else:
+                    s = sum((x * y for x, y in zip(a, verts[vi])), ZERO) - b
+                if s > 0:
+                    raise ProposalRejected("a proposed vertex lies outside K")
+                if s == 0:
+                    tight[vi].add(f)
+                    on = True
+            if on:
+                cons.append(f)
+        P = region_patterns[r]
+        Zs = region_maps[r]
+        for l, Z in enumerate(Zs):
+            clear = layer_clear[l]
+            if clear is None:
+                continue
+            xs = bps[l]
+            todo = layer_todo[l]
+            for _, i, j in todo[cuts[l][r]:cuts[l][r + 1]].tolist():
+                z = Z[i]
+                a = z[:-1]
+                xi = xs[j]
+                up = j < P[l][i]
+                zero_at = []
+                mine = (id(Z), i, j)
+                for vi in np.flatnonzero(~clear[lo:hi, i, j]).tolist():
+                    if mine in vknown[vi]:
+                        zero_at.append(vi)
+                        continue
+                    s = sum((x * y for x, y in zip(a, verts[vi])), z[-1]) - xi
+                    if s == 0:
+                        zero_at.append(vi)
+                    elif (s > 0) != up:
+                        raise ProposalRejected(f"a proposed vertex is on the wrong side of "
+                                               f"neuron {i} of layer {l}")
+                if zero_at:
+                    # one constraint per (map, neuron, breakpoint, side): the regions of one
+                    # prefix on one side of a hyperplane share it, as split cells share theirs
+                    sd = 1 if up else -1
+                    cid = shared.get((mine, sd))
+                    if cid is None:
+                        cid = shared[(mine, sd)] = len(table)
+                        if sd < 0:
+                            table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
+                        else:
+                            table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
+                                                    ("neuron", l, i, j, 1)))
+                    cons.append(cid)
+                    for vi in zero_at:
+                        tight[vi].add(cid)
+        if any(len(t) < n for t in tight):
+            raise ProposalRejected("a proposed vertex is tight at fewer than n constraints")
+        cell = Cell(list(verts), [frozenset(t) for t in tight], cons)
+        cell.maps = Zs
+        cell.pattern = P
+        cells.append(cell)
     canonical_order(cells, table)
     return CellArrangement(net, reduced, domain, cells, table)
 
@@ -214,95 +328,5 @@ def _check_shapes(zeros: np.ndarray, ptr: np.ndarray, rverts: np.ndarray, pats: 
             k += w
     if not ok:
         raise ProposalRejected("the proposal's arrays do not fit the net and K")
-
-
-def _decide_cell(verts: list[tuple[mpq, ...]], known: list[frozenset], P: Pattern,
-                 Zs: list[list[list[mpq]]], KA: list[tuple[mpq, ...]], Kb: list[mpq],
-                 KF: np.ndarray | None, bps: list[list[mpq]], bpf: list[np.ndarray | None],
-                 table: list[Constraint], n: int, zinfo: Callable[[int, list], tuple],
-                 shared: dict[tuple, int]) -> Cell:
-    """One region: the exact sides and tight sets of its vertices.  A float with a proven
-    rounding bound settles the clear signs; every other entry is exact (zero by construction
-    where the vertex was solved from that very row, else evaluated)."""
-    nv = len(verts)
-    tight: list[set[int]] = [set() for _ in range(nv)]
-    cons: list[int] = []
-    VF = safe_float_matrix(verts)
-    # K's facets: a·v <= b, tight where equal
-    if VF is not None and KF is not None:
-        kv, km = affine_values(KF, VF)                                # (nv, #facets)
-        kclear = kv < -error_bound(km, n)
-    else:
-        kclear = np.zeros((nv, len(KA)), bool)
-    for f in np.flatnonzero(~kclear.all(axis=0)).tolist():
-        a, b = KA[f], Kb[f]
-        on = False
-        for vi in np.flatnonzero(~kclear[:, f]).tolist():
-            if ("K", f) in known[vi]:
-                s = ZERO
-            else:
-                s = sum((x * y for x, y in zip(a, verts[vi])), ZERO) - b
-            if s > 0:
-                raise ProposalRejected("a proposed vertex lies outside K")
-            if s == 0:
-                tight[vi].add(f)
-                on = True
-        if on:
-            cons.append(f)
-    for l, Z in enumerate(Zs):
-        xs = bps[l]
-        if not xs:
-            continue
-        Zf, live, _ = zinfo(l, Z)
-        pieces = np.asarray(P[l])
-        T = len(xs)
-        # side[i, j] = +1 where the region has z_i >= ξ_j, -1 where z_i <= ξ_j
-        side = np.where(np.arange(T)[None, :] < pieces[:, None], 1, -1)
-        if VF is not None and Zf is not None:
-            vals, mags = affine_values(Zf, VF)                      # (nv, width)
-            d = vals[:, :, None] - bpf[l][None, None, :]             # (nv, width, T)
-            bound = error_bound(mags[:, :, None], n, np.abs(bpf[l])[None, None, :])
-            clear = np.where(side[None] > 0, d > bound, d < -bound)
-            todo = np.argwhere(~clear.all(axis=0) & live[:, None])
-        else:
-            clear = None
-            todo = np.argwhere(live[:, None] & np.ones((1, T), bool))
-        for i, j in todo.tolist():
-            z = Z[i]
-            a = z[:-1]
-            xi = xs[j]
-            sd = side[i, j]
-            unsure = range(nv) if clear is None else np.flatnonzero(~clear[:, i, j]).tolist()
-            zero_at = []
-            mine = (id(Z), i, j)
-            for vi in unsure:
-                if mine in known[vi]:
-                    zero_at.append(vi)
-                    continue
-                v = verts[vi]
-                s = sum((x * y for x, y in zip(a, v)), z[-1]) - xi
-                if s == 0:
-                    zero_at.append(vi)
-                elif (s > 0) != (sd > 0):
-                    raise ProposalRejected(f"a proposed vertex is on the wrong side of "
-                                           f"neuron {i} of layer {l}")
-            if zero_at:
-                # one constraint per (map, neuron, breakpoint, side): the regions of one
-                # prefix on one side of a hyperplane share it, as split cells share theirs
-                cid = shared.get((mine, sd))
-                if cid is None:
-                    cid = shared[(mine, sd)] = len(table)
-                    if sd < 0:
-                        table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
-                    else:
-                        table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
-                                                ("neuron", l, i, j, 1)))
-                cons.append(cid)
-                for vi in zero_at:
-                    tight[vi].add(cid)
-    if any(len(t) < n for t in tight):
-        raise ProposalRejected("a proposed vertex is tight at fewer than n constraints")
-    cell = Cell(list(verts), [frozenset(t) for t in tight], cons)
-    cell.maps = Zs
-    cell.pattern = P
-    return cell
+    if len(ptr) > 1 and np.diff(ptr).min() <= n:
+        raise ProposalRejected("a proposed region has fewer than n + 1 vertices")

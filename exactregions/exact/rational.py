@@ -23,7 +23,7 @@ from gmpy2 import mpz
 from exactregions.errors import NotExactError, InvalidNetworkError
 
 __all__ = ["exact_rational", "format_rational", "describe_rational", "parse_rational_string",
-           "mpq_to_fraction"]
+           "mpq_to_fraction", "coprime_fraction"]
 
 _RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
 _DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -180,6 +180,16 @@ def _coprime_constructor():
 
 
 _from_coprime = _coprime_constructor()
+
+
+def coprime_fraction(numerator: int, denominator: int) -> Fraction:
+    """The Fraction numerator/denominator of two ints already in lowest terms with a positive
+    denominator (no gcd is taken: the caller guarantees it, e.g. from a Fraction's parts).
+
+    >>> coprime_fraction(-3, 7)
+    Fraction(-3, 7)
+    """
+    return _from_coprime(numerator, denominator)
 
 
 def mpq_to_fraction(value: Any) -> Fraction:
