@@ -309,3 +309,17 @@ def test_the_work_queue_hands_out_every_item_once():
             theirs = pickle.loads(fh.read())
         os.waitpid(pid, 0)
         assert sorted(mine + theirs) == list(range(count))
+
+
+def test_a_forked_child_that_dies_is_an_error_not_a_hang(monkeypatch):
+    """A child killed before it sends anything (the OOM killer, say) gives one clear error."""
+    import threading
+
+    from exactregions.exact._runtime import fork_call
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    forks = _forking(monkeypatch)
+    job = fork_call(lambda: os._exit(3))
+    with pytest.raises(RuntimeError, match="died without a result"):
+        job.result()
+    assert forks and not _unreaped(forks)

@@ -133,12 +133,13 @@ class _Forked:
 
     def result(self) -> Any:
         """Wait for the child; return its value or re-raise its exception here."""
+        # unpickled straight from the pipe: the payload's bytes are never held whole
         with os.fdopen(self.fd, "rb") as fh:
-            data = fh.read()
+            try:
+                ok, value = pickle.load(fh)
+            except (EOFError, pickle.UnpicklingError):
+                ok, value = False, RuntimeError("the forked process died without a result")
         os.waitpid(self.pid, 0)
-        if not data:
-            raise RuntimeError("the forked certificate process died without a result")
-        ok, value = pickle.loads(data)
         if ok:
             return value
         raise value

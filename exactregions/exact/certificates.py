@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["certify_complex", "CDD_CHECK_LIMIT"]
 
 CDD_CHECK_LIMIT = 500
+WITNESS_CHUNK = 1 << 16   # (cell, constraint) pairs whose float slacks are computed at once
 """Certificate (f) runs cddlib on every region up to this many regions, and on this many regions
 spread evenly over the rest beyond (cddlib costs 0.3-4 ms a region); the report says which."""
 
@@ -174,9 +175,15 @@ def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     counts = [len(cell.cons) for cell in cells]
     pcell = np.repeat(np.arange(len(cells)), counts)
     pcon = np.fromiter((c for cell in cells for c in cell.cons), np.int64, sum(counts))
-    # slack b − a·w of every (cell, constraint) pair: one map (the row) a point (the witness)
-    slack, mags = affine_values_each(rowsf[pcon][:, None, :], np.arange(len(pcon)), wf[pcell])
-    clear = (slack[:, 0] > error_bound(mags[:, 0], n)) & row_ok[pcon] & w_ok[pcell]
+    # slack b − a·w of every (cell, constraint) pair, in chunks that bound the temporaries
+    clear = np.zeros(len(pcon), bool)
+    for lo in range(0, len(pcon), WITNESS_CHUNK):
+        c, w = pcon[lo:lo + WITNESS_CHUNK], wf[pcell[lo:lo + WITNESS_CHUNK]]
+        R = rowsf[c]
+        slack = np.einsum("pk,pk->p", R[:, :n], w) + R[:, n]
+        mags = np.einsum("pk,pk->p", np.abs(R[:, :n]), np.abs(w)) + np.abs(R[:, n])
+        clear[lo:lo + WITNESS_CHUNK] = ((slack > error_bound(mags, n)) & row_ok[c]
+                                        & w_ok[pcell[lo:lo + WITNESS_CHUNK]])
     for k in np.flatnonzero(~clear).tolist():
         ci, con = int(pcell[k]), table[pcon[k]]
         if not sum((x * y for x, y in zip(con.a, W[ci])), mpq(0)) < con.b:
@@ -214,9 +221,10 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     for c, con in enumerate(arr.table):
         if con.label[0] == "neuron":
             lab_l[c], lab_i[c], lab_j[c] = con.label[1], con.label[2], con.label[3]
-    pairs = [(r, c) for r, t in enumerate(t for cell in cells for t in cell.tight) for c in t]
-    prow, pcon = (np.array(x, np.int64) for x in zip(*pairs)) if pairs else (
-        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    tights = [t for cell in cells for t in cell.tight]
+    sizes = np.fromiter(map(len, tights), np.int64, len(tights))
+    prow = np.repeat(np.arange(len(tights)), sizes)
+    pcon = np.fromiter((c for t in tights for c in t), np.int64, int(sizes.sum()))
     for l, layer in enumerate(net.layers):
         bps = layer.breakpoints
         if not bps:
