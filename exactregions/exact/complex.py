@@ -11,12 +11,13 @@ paper: B_N,k is where B_N minus B_N,<k is locally an affine plane of codimension
 from __future__ import annotations
 
 import math
+import pickle
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 from operator import mul
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from flint import fmpq, fmpq_mat
@@ -921,18 +922,21 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
 
     queue = WorkQueue(len(piece_items), chunk=64)
 
-    def pieces_from(front: bool) -> dict[int, tuple]:
-        out = {}
+    def pieces_from(front: bool) -> Iterator[list[tuple[int, tuple]]]:
+        """Chunks of (index, piece), taken from one end of the queue until it is empty."""
         while span := queue.claim(front):
-            for i in span:
-                out[i] = one_piece(*piece_items[i])
-        return out
+            yield [(i, one_piece(*piece_items[i])) for i in span]
+
+    def child_pieces() -> list[bytes]:
+        """The child's chunks, each pickled as soon as it is done: its share of the pickling
+        falls in the shared part of the work, not after it."""
+        return [pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL) for chunk in pieces_from(True)]
 
     # The pieces need the lattice, not the regions: on a big complex a forked child computes
     # them from the front of their list while this process builds the regions and runs their
     # certificates, then joins in from the back
     big = len(cells) << n >= FORK_MIN_WORK
-    piece_job = fork_call(lambda: pieces_from(True), enabled=big and several_cores())
+    piece_job = fork_call(child_pieces, enabled=big and several_cores())
     try:   # a failure here stops the child too
         regions = []
         for ci, cell in enumerate(cells):
@@ -1001,11 +1005,12 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
                                     (), {})
         certificate = certify_complex(provisional, arr)
-        done = pieces_from(False)
+        chunks = list(pieces_from(False))
     except BaseException:
         piece_job.cancel()
         raise
-    done.update(piece_job.result())
+    chunks += [pickle.loads(blob) for blob in piece_job.result()]  # none if no child ran
+    done = dict(piece for chunk in chunks for piece in chunk)
     if sorted(done) != list(range(len(piece_items))):
         raise CertificateError("a boundary piece was not computed (the pieces' work queue)")
     pieces = [BoundaryPiece(pi, k, good_n, all_n,
