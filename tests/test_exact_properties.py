@@ -170,8 +170,8 @@ def test_refining_the_domain_adds_up():
 
 def test_no_fork_without_room_in_memory(monkeypatch):
     """A forked CPython child copies what it reads: where memory has no room for a second copy
-    of the process, the builder's certificates and the checker's second half run in-process,
-    with the same results; with room, both fork."""
+    of the process, the builder's pieces and the checker's second halves run in-process, with
+    the same results; with room, all three fork."""
     import threading
 
     import exactregions.exact._runtime as rt
@@ -183,6 +183,8 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
+    monkeypatch.setattr(checker, "several_cores", lambda: True)
     forks = []
     real_fork = os.fork
     monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
@@ -192,7 +194,7 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     assert not forks and tight.certificate["independent"]["ok"]
     monkeypatch.setattr(rt, "_memory", lambda: (int(2.1 * gb), gb))
     roomy = er.region_complex(net, K)
-    assert len(forks) >= 2                # the builder's certificates and the checker's half
+    assert len(forks) >= 3    # the builder's pieces, the checker's regions and pieces halves
     assert roomy.certificate == tight.certificate
 
 

@@ -77,7 +77,7 @@ import cdd.gmp
 from flint import fmpq, fmpq_mat, fmpz_mat
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
-from exactregions.exact._runtime import fork_has_room
+from exactregions.exact._runtime import fork_has_room, several_cores
 from exactregions.exact.netfile import network_from_dict
 from exactregions.exact.rational import describe_rational, exact_rational
 
@@ -694,16 +694,16 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
 
 
 FORK_MIN_REGIONS = 400
-"""From this many regions on, the per-region checks run in two processes (the second half in a
-forked child) where ``os.fork`` exists, ``EXACTREGIONS_NO_FORK`` is unset and memory has room
-for the child's copies."""
+"""From this many items (regions, or boundary pieces) on, their own checks run in two
+processes (the second half in a forked child) where ``os.fork`` exists, there are two cores,
+``EXACTREGIONS_NO_FORK`` is unset and memory has room for the child's copies."""
 
 
-def _map_regions(fn: Any, m: int) -> list:
+def _map_halves(fn: Any, m: int) -> list:
     """``[fn(i) for i in range(m)]``, the second half in a forked child when it pays.  The
-    first exception in region order is raised (the parent's half comes first)."""
+    first exception in item order is raised (the parent's half comes first)."""
     if (m < FORK_MIN_REGIONS or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1 or not fork_has_room()):
+            or threading.active_count() > 1 or not several_cores() or not fork_has_room()):
         return [fn(i) for i in range(m)]
     h = m // 2
     r, w = os.pipe()
@@ -837,7 +837,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     patterns: list[tuple[tuple[int, ...], ...]] = []
     labels: list[int] = []
     total = Fraction(0)
-    for res in _map_regions(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
+    for res in _map_halves(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
                             len(regions)):
         keys, ktight, facets, (vn, vd), zeros, pattern, label, out, edges = res
         ids = []
@@ -1031,13 +1031,12 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             q = vq_cache[v] = tuple(fmpq(key[i], key[i + 1]) for i in range(0, len(key), 2))
         return q
 
-    got: dict[int, list[frozenset[frozenset[int]]]] = defaultdict(list)
-    counts: dict[int, int] = defaultdict(int)
-    for pi, pc in enumerate(pieces):
+    def one_piece(pi: int) -> tuple[int, frozenset[frozenset[int]]]:
+        """Every check of piece pi alone; its codimension and faces for the global ones."""
+        pc = pieces[pi]
         k = int(pc["codim"])
         if not 1 <= k <= n:
             raise FormatError(f"piece {pi}: codimension {k} is not in 1..{n}")
-        counts[k] += 1
         faces = []
         for face in pc["faces"]:
             ids = [file_ids[int(i)] for i in face]
@@ -1046,7 +1045,6 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             faces.append(frozenset(ids))
         if not faces:
             raise FormatError(f"piece {pi} has no faces")
-        got[k].append(frozenset(faces))
         inside = [set.intersection(*(regions_at[v] for v in F)) for F in faces]
         for F, rs in zip(faces, inside):
             if _face_dim(F, gkeys) != n - k:
@@ -1108,6 +1106,14 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         if "all_neurons" in pc and {(int(l), int(i)) for l, i in pc["all_neurons"]} != at_bp:
             raise _fail("pieces", f"piece {pi}: the neurons at a breakpoint on it are "
                                   f"{sorted(at_bp or ())}, not those recorded")
+        return k, frozenset(faces)
+
+    # the pieces' own checks in two processes on big complexes, as the regions' are
+    got: dict[int, list[frozenset[frozenset[int]]]] = defaultdict(list)
+    counts: dict[int, int] = defaultdict(int)
+    for k, faces_k in _map_halves(one_piece, len(pieces)):
+        got[k].append(faces_k)
+        counts[k] += 1
     if set(got[1]) != expected_1 or len(got[1]) != len(expected_1):
         raise _fail("pieces", f"B_N,1 has {len(expected_1)} pieces (non-glued facets joined by "
                               f"straight continuation); the file records {len(got[1])} "
