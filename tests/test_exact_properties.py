@@ -170,8 +170,8 @@ def test_refining_the_domain_adds_up():
 
 def test_no_fork_without_room_in_memory(monkeypatch):
     """A forked CPython child copies what it reads: where memory has no room for a second copy
-    of the process, the builder's pieces and the checker's second halves run in-process, with
-    the same results; with room, all three fork."""
+    of the process (and the parent's growth), the builder's pieces and the checker's second
+    halves run in-process, with the same results; with room, they fork."""
     import threading
 
     import exactregions.exact._runtime as rt
@@ -193,9 +193,12 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     tight = er.region_complex(net, K)
     assert not forks and tight.certificate["independent"]["ok"]
     monkeypatch.setattr(rt, "_memory", lambda: (int(2.1 * gb), gb))
+    some = er.region_complex(net, K)
+    assert len(forks) == 2    # the checker's halves; the builder's pieces need 3x
+    monkeypatch.setattr(rt, "_memory", lambda: (int(3.1 * gb), gb))
     roomy = er.region_complex(net, K)
-    assert len(forks) >= 3    # the builder's pieces, the checker's regions and pieces halves
-    assert roomy.certificate == tight.certificate
+    assert len(forks) == 5    # and then the builder's pieces too
+    assert roomy.certificate == tight.certificate == some.certificate
 
 
 def _forking(monkeypatch) -> list[int]:

@@ -48,10 +48,11 @@ def paused_gc() -> Iterator[None]:
 
 
 FORK_ROOM_FACTOR = 2.0
-"""A fork needs this many times the parent's resident memory available: the child's copies (up
-to the parent's size) and the parent's own growth while the child runs (the boundary pieces,
-built meanwhile, can double it).  Without this test, the independent check of a
-3-32-32-32-1 complex (161,373 regions) forked at ~16 GB and filled 22 of 24 GB."""
+"""By default a fork needs this many times the parent's resident memory available: the child's
+copies (up to the parent's size) and the parent's own growth while the child runs.  Without
+this test, the independent check of a 3-32-32-32-1 complex (161,373 regions) forked at ~16 GB
+and filled 22 of 24 GB.  A caller whose parent grows more after the fork asks for more
+(``fork_call(..., room=...)``)."""
 
 
 def _memory() -> tuple[int, int] | None:
@@ -116,15 +117,15 @@ def several_cores() -> bool:
         return (os.cpu_count() or 1) >= 2
 
 
-def fork_has_room() -> bool:
-    """Whether MemAvailable exceeds FORK_ROOM_FACTOR × this process's resident size (True
-    where that cannot be read).
+def fork_has_room(factor: float = FORK_ROOM_FACTOR) -> bool:
+    """Whether MemAvailable exceeds factor × this process's resident size (True where that
+    cannot be read).
 
     >>> isinstance(fork_has_room(), bool)
     True
     """
     mem = _memory()
-    return mem is None or mem[0] > FORK_ROOM_FACTOR * mem[1]
+    return mem is None or mem[0] > factor * mem[1]
 
 
 class _Forked:
@@ -165,18 +166,20 @@ class _Inline:
         """Nothing to stop: ``fn`` runs only at :meth:`result`."""
 
 
-def fork_call(fn: Callable[[], Any], enabled: bool = True) -> _Forked | _Inline:
+def fork_call(fn: Callable[[], Any], enabled: bool = True, room: float = FORK_ROOM_FACTOR
+              ) -> _Forked | _Inline:
     """Start ``fn()`` in a forked child when possible; ``.result()`` gives its value.
 
     Falls back to running ``fn`` lazily in-process (at ``.result()``) when forking is disabled
     or unavailable, when other Python threads are running (forking them is unsafe), or when
-    memory has no room for the child's copies (:func:`fork_has_room`).
+    memory has no room for the child's copies and the parent's growth (``room`` × the
+    resident size, :func:`fork_has_room`).
 
     >>> fork_call(lambda: 6 * 7).result()
     42
     """
     if (not enabled or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1 or not fork_has_room()):
+            or threading.active_count() > 1 or not fork_has_room(room)):
         return _Inline(fn)
     r, w = os.pipe()
     pid = os.fork()

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["certify_complex", "CDD_CHECK_LIMIT"]
 
 CDD_CHECK_LIMIT = 500
-WITNESS_CHUNK = 1 << 16   # (cell, constraint) pairs whose float slacks are computed at once
+WITNESS_CHUNK = 1 << 16   # entries whose float values a certificate computes at once
 """Certificate (f) runs cddlib on every region up to this many regions, and on this many regions
 spread evenly over the rest beyond (cddlib costs 0.3-4 ms a region); the report says which."""
 
@@ -250,13 +250,18 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
             safe = np.array([Z is not None for Z in Zs])
             stack = np.stack([Z if Z is not None else np.zeros((width, n + 1)) for Z in Zs])
             which = cmap[cell_of]
-            vals, mags = affine_values_each(stack, which, VF)
-            lo = np.concatenate([[-np.inf], bf])[P_rows]
-            hi = np.concatenate([bf, [np.inf]])[P_rows]
-            shift = np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
-                               np.abs(np.where(np.isfinite(hi), hi, 0)))
-            bound = error_bound(mags, n, shift)
-            clear = ((vals - lo) > bound) & ((hi - vals) > bound) & safe[which][:, None]
+            lows = np.concatenate([[-np.inf], bf])
+            highs = np.concatenate([bf, [np.inf]])
+            step = max(1, WITNESS_CHUNK // max(1, width))   # chunks bound the temporaries
+            for a in range(0, len(cell_of), step):
+                e = min(len(cell_of), a + step)
+                vals, mags = affine_values_each(stack, which[a:e], VF[a:e])
+                lo, hi = lows[P_rows[a:e]], highs[P_rows[a:e]]
+                shift = np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
+                                   np.abs(np.where(np.isfinite(hi), hi, 0)))
+                bound = error_bound(mags, n, shift)
+                clear[a:e] = (((vals - lo) > bound) & ((hi - vals) > bound)
+                              & safe[which[a:e]][:, None])
         # on the neuron's own hyperplane ξ_{j-1} or ξ_j: exactly at the piece's boundary
         own = lab_l[pcon] == l
         r_own, i_own, j_own = prow[own], lab_i[pcon[own]], lab_j[pcon[own]]

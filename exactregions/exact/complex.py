@@ -614,6 +614,9 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
 
 
 FORK_MIN_WORK = 12000  # cells x 2^n below which forking costs more than it saves
+PIECES_FORK_ROOM = 3.0
+"""The pieces' child is forked before the regions are built, so the parent grows more after
+this fork than after the checker's: it needs 3× its resident size available, not 2×."""
 LAWRENCE_MIN_DIM = 4  # from this dimension on, simple cells and their facets get Lawrence volumes
 
 
@@ -936,7 +939,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     # them from the front of their list while this process builds the regions and runs their
     # certificates, then joins in from the back
     big = len(cells) << n >= FORK_MIN_WORK
-    piece_job = fork_call(child_pieces, enabled=big and several_cores())
+    piece_job = fork_call(child_pieces, enabled=big and several_cores(), room=PIECES_FORK_ROOM)
     try:   # a failure here stops the child too
         regions = []
         for ci, cell in enumerate(cells):
@@ -1005,18 +1008,30 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         provisional = RegionComplex(arr.net, arr.domain, tuple(regions), linear, (), tuple(faces),
                                     (), {})
         certificate = certify_complex(provisional, arr)
-        chunks = list(pieces_from(False))
+        built: dict[int, BoundaryPiece] = {}
+        shared_tuples: dict[tuple, tuple] = {}   # one object for equal neuron lists
+
+        def take(chunk: list[tuple[int, tuple]]) -> None:
+            # each chunk becomes its BoundaryPieces at once (no second copy of all pieces)
+            for pi, (k, good_n, all_n, terms, witness, fs) in chunk:
+                built[pi] = BoundaryPiece(
+                    pi, k, shared_tuples.setdefault(good_n, good_n),
+                    shared_tuples.setdefault(all_n, all_n),
+                    SurdSum(tuple((r, coprime_fraction(p, q)) for r, p, q in terms)),
+                    tuple(coprime_fraction(p, q) for p, q in witness), fs)
+
+        for chunk in pieces_from(False):
+            take(chunk)
     except BaseException:
         piece_job.cancel()
         raise
-    chunks += [pickle.loads(blob) for blob in piece_job.result()]  # none if no child ran
-    done = dict(piece for chunk in chunks for piece in chunk)
-    if sorted(done) != list(range(len(piece_items))):
+    blobs = piece_job.result()   # none if no child ran
+    blobs.reverse()
+    while blobs:                 # each blob freed once read
+        take(pickle.loads(blobs.pop()))
+    if len(built) != len(piece_items) or sorted(built) != list(range(len(piece_items))):
         raise CertificateError("a boundary piece was not computed (the pieces' work queue)")
-    pieces = [BoundaryPiece(pi, k, good_n, all_n,
-                            SurdSum(tuple((r, coprime_fraction(p, q)) for r, p, q in terms)),
-                            tuple(coprime_fraction(p, q) for p, q in witness), fs)
-              for pi, (k, good_n, all_n, terms, witness, fs) in sorted(done.items())]
+    pieces = [built[pi] for pi in range(len(piece_items))]
     rc = RegionComplex(arr.net, arr.domain, tuple(regions), linear, tuple(pieces), tuple(faces),
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", certificate)
