@@ -807,10 +807,16 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         return r
 
     # ----- piece attributes ---------------------------------------------------------------
+    # the vertices' ranks in lexicographic order of their exact coordinates: comparing sorted
+    # rank lists is comparing sorted coordinate lists, with ints instead of rationals
+    rank = [0] * len(b.vcoords)
+    for r, g in enumerate(sorted(range(len(b.vcoords)), key=b.vcoords.__getitem__)):
+        rank[g] = r
+
     def piece_key(fs: list[int]) -> tuple:
         # canonical, not by face id (ids follow the constraint table, which engines number
         # differently): the lexicographically least sorted vertex list of the piece's faces
-        return min(tuple(sorted(b.vcoords[v] for v in faces[f].verts)) for f in fs)
+        return min(tuple(sorted(rank[v] for v in faces[f].verts)) for f in fs)
 
     piece_items = sorted(comps.items(), key=lambda kv: piece_key(kv[1]))
     flaw = SimpleVolumes(n - 1) if n >= LAWRENCE_MIN_DIM else None
