@@ -168,63 +168,8 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                 exact[v] = _solve(M, rhs)
                 known[v] = frozenset(used)
     # ----- the clear signs, all regions at once (floats with a proven bound) ---------------
-    row_region = np.repeat(np.arange(R), np.diff(ptr))
-    starts = ptr[:-1]
-    used_v = np.unique(rverts)
-    VF = np.zeros((len(zeros), n))
-    vsafe = np.zeros(len(zeros), bool)
-    for v in used_v.tolist():
-        f = safe_floats(exact[v])
-        if f is not None:
-            VF[v], vsafe[v] = f, True
-    rows_safe = vsafe[rverts]
-    KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
-    if KF is not None and len(rverts):
-        kv, km = affine_values(KF, VF[rverts])                         # (rows, #facets)
-        kclear = (kv < -error_bound(km, n)) & rows_safe[:, None]
-    else:
-        kclear = np.zeros((len(rverts), len(KA)), bool)
-    layer_clear: list[np.ndarray | None] = []
-    layer_todo: list[np.ndarray] = []
-    for l, xs in enumerate(bps):
-        if not xs or R == 0:
-            layer_clear.append(None)
-            layer_todo.append(np.zeros((0, 3), np.int64))
-            continue
-        T = len(xs)
-        index: dict[int, int] = {}
-        distinct = []
-        cmap = np.empty(R, np.int64)
-        for r, Zs in enumerate(region_maps):
-            k = index.get(id(Zs[l]))
-            if k is None:
-                k = index[id(Zs[l])] = len(distinct)
-                distinct.append(Zs[l])
-            cmap[r] = k
-        live = np.array([[any(z[:-1]) for z in Z] for Z in distinct], bool).reshape(
-            len(distinct), widths[l])
-        pieces = np.array([P[l] for P in region_patterns], np.int64).reshape(R, widths[l])
-        clear = np.zeros((len(rverts), widths[l], T), bool)
-        Zf = [safe_float_matrix(Z) for Z in distinct] if bpf[l] is not None else None
-        if Zf is not None and len(rverts):
-            msafe = np.array([z is not None for z in Zf])
-            stack = np.stack([z if z is not None else np.zeros((widths[l], n + 1)) for z in Zf])
-            which = cmap[row_region]
-            step = max(1, (1 << 22) // max(1, widths[l] * T))
-            for lo in range(0, len(rverts), step):   # chunks bound the float temporaries
-                hi = min(len(rverts), lo + step)
-                vals, mags = affine_values_each(stack, which[lo:hi], VF[rverts[lo:hi]])
-                d = vals[:, :, None] - bpf[l][None, None, :]
-                bound = error_bound(mags[:, :, None], n, np.abs(bpf[l])[None, None, :])
-                # side +1 where the region has z_i >= ξ_j, -1 where z_i <= ξ_j
-                up = np.arange(T)[None, None, :] < pieces[row_region[lo:hi]][:, :, None]
-                clear[lo:hi] = (np.where(up, d > bound, d < -bound)
-                                & (rows_safe[lo:hi] & msafe[which[lo:hi]])[:, None, None])
-        # (region, neuron, breakpoint) with a vertex not clearly placed, on a live neuron
-        unclear = ~np.logical_and.reduceat(clear, starts, axis=0) if len(rverts) else clear
-        layer_clear.append(clear)
-        layer_todo.append(np.argwhere(unclear & live[cmap][:, :, None]))
-    kunclear = ~np.logical_and.reduceat(kclear, starts, axis=0) if len(rverts) else kclear
+    kclear, kunclear, layer_clear, layer_todo = _clear_signs(
+        exact, ptr, rverts, n, KA, Kb, bps, bpf, region_maps, region_patterns, widths)
     # ----- the exact decisions, region by region --------------------------------------------
     table: list[Constraint] = [Constraint(a, b, ("domain", i)) for i, (a, b) in
                                enumerate(zip(KA, Kb))]
@@ -303,6 +248,79 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
         cells.append(cell)
     canonical_order(cells, table)
     return CellArrangement(net, reduced, domain, cells, table)
+
+
+def _clear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
+                 KA: list[tuple[mpq, ...]], Kb: list[mpq], bps: list[list[mpq]],
+                 bpf: list[np.ndarray | None], region_maps: list, region_patterns: list[Pattern],
+                 widths: list[int]) -> tuple[np.ndarray, np.ndarray, list, list[np.ndarray]]:
+    """Which signs floats settle, for every vertex of every region at once (one batched kernel
+    a layer, each vertex against its own region's map, with floatfilter's proven bound).
+
+    Returns ``kclear`` (rows × K's facets: clearly inside), ``kunclear`` (regions × facets: some
+    vertex not clear), and per layer ``clear`` (rows × neurons × breakpoints: clearly on the
+    pattern's side; None for a layer without breakpoints) and the (region, neuron, breakpoint)
+    triples, in order, that the exact pass must look at (a vertex unclear, the neuron live).
+    A row is one (region, vertex) entry of ``rverts``."""
+    R = len(ptr) - 1
+    row_region = np.repeat(np.arange(R), np.diff(ptr))
+    starts = ptr[:-1]
+    used_v = np.unique(rverts)
+    VF = np.zeros((len(exact), n))
+    vsafe = np.zeros(len(exact), bool)
+    for v in used_v.tolist():
+        f = safe_floats(exact[v])
+        if f is not None:
+            VF[v], vsafe[v] = f, True
+    rows_safe = vsafe[rverts]
+    KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
+    if KF is not None and len(rverts):
+        kv, km = affine_values(KF, VF[rverts])                         # (rows, #facets)
+        kclear = (kv < -error_bound(km, n)) & rows_safe[:, None]
+    else:
+        kclear = np.zeros((len(rverts), len(KA)), bool)
+    layer_clear: list[np.ndarray | None] = []
+    layer_todo: list[np.ndarray] = []
+    for l, xs in enumerate(bps):
+        if not xs or R == 0:
+            layer_clear.append(None)
+            layer_todo.append(np.zeros((0, 3), np.int64))
+            continue
+        T = len(xs)
+        index: dict[int, int] = {}
+        distinct = []
+        cmap = np.empty(R, np.int64)
+        for r, Zs in enumerate(region_maps):
+            k = index.get(id(Zs[l]))
+            if k is None:
+                k = index[id(Zs[l])] = len(distinct)
+                distinct.append(Zs[l])
+            cmap[r] = k
+        live = np.array([[any(z[:-1]) for z in Z] for Z in distinct], bool).reshape(
+            len(distinct), widths[l])
+        pieces = np.array([P[l] for P in region_patterns], np.int64).reshape(R, widths[l])
+        clear = np.zeros((len(rverts), widths[l], T), bool)
+        Zf = [safe_float_matrix(Z) for Z in distinct] if bpf[l] is not None else None
+        if Zf is not None and len(rverts):
+            msafe = np.array([z is not None for z in Zf])
+            stack = np.stack([z if z is not None else np.zeros((widths[l], n + 1)) for z in Zf])
+            which = cmap[row_region]
+            step = max(1, (1 << 18) // max(1, widths[l] * T))
+            for lo in range(0, len(rverts), step):   # chunks bound the float temporaries
+                hi = min(len(rverts), lo + step)
+                vals, mags = affine_values_each(stack, which[lo:hi], VF[rverts[lo:hi]])
+                d = vals[:, :, None] - bpf[l][None, None, :]
+                bound = error_bound(mags[:, :, None], n, np.abs(bpf[l])[None, None, :])
+                # side +1 where the region has z_i >= ξ_j, -1 where z_i <= ξ_j
+                up = np.arange(T)[None, None, :] < pieces[row_region[lo:hi]][:, :, None]
+                clear[lo:hi] = (np.where(up, d > bound, d < -bound)
+                                & (rows_safe[lo:hi] & msafe[which[lo:hi]])[:, None, None])
+        # (region, neuron, breakpoint) with a vertex not clearly placed, on a live neuron
+        unclear = ~np.logical_and.reduceat(clear, starts, axis=0) if len(rverts) else clear
+        layer_clear.append(clear)
+        layer_todo.append(np.argwhere(unclear & live[cmap][:, :, None]))
+    kunclear = ~np.logical_and.reduceat(kclear, starts, axis=0) if len(rverts) else kclear
+    return kclear, kunclear, layer_clear, layer_todo
 
 
 def _check_shapes(zeros: np.ndarray, ptr: np.ndarray, rverts: np.ndarray, pats: np.ndarray,
