@@ -20,8 +20,8 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
-from exactregions.exact.floatfilter import (TINY, U, affine_values_each,
-                                            error_bound, gamma, safe_float_matrix, safe_floats)
+from exactregions.exact.floatfilter import (TINY, U, error_bound, gamma, safe_float_matrix,
+                                            safe_floats)
 from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -255,7 +255,11 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
             step = max(1, WITNESS_CHUNK // max(1, width))   # chunks bound the temporaries
             for a in range(0, len(cell_of), step):
                 e = min(len(cell_of), a + step)
-                vals, mags = affine_values_each(stack, which[a:e], VF[a:e])
+                # its own gather-and-sum (einsum), not the decision's batched kernel
+                G = stack[which[a:e]]                                   # (rows, width, n + 1)
+                vals = np.einsum("pk,pmk->pm", VF[a:e], G[:, :, :n]) + G[:, :, n]
+                mags = (np.einsum("pk,pmk->pm", np.abs(VF[a:e]), np.abs(G[:, :, :n]))
+                        + np.abs(G[:, :, n]))
                 lo, hi = lows[P_rows[a:e]], highs[P_rows[a:e]]
                 shift = np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
                                    np.abs(np.where(np.isfinite(hi), hi, 0)))
