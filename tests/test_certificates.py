@@ -307,6 +307,40 @@ def test_a_skipped_split_fails_the_vertex_side_certificate(monkeypatch):
         build_complex(arr)
 
 
+def test_a_map_beyond_the_float_range_is_checked_exactly():
+    """z = 2^600 (x - 1/2) under hardtanh: the map has no safe float copy, the vertices do.  A
+    cell whose pattern is tampered from z >= 1 to the middle piece -1 <= z <= 1 has a vertex
+    at x = 1 with z = 2^599: the vertex-side certificate must compute it exactly (a zero in
+    place of the missing float would look clearly inside the middle piece)."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[str(2 ** 600)]],
+                                            "bias": [str(-2 ** 599)],
+                                            "activation": "hardtanh"}]})
+    arr = enumerate_cells(net, er.box([(-1, 1)]))
+    certificates._check_vertex_sides(arr)          # the true arrangement passes
+    top = next(c for c in arr.cells if c.pattern == ((2,),))
+    top.pattern = ((1,),)
+    with pytest.raises(er.CertificateError, match="wrong side"):
+        certificates._check_vertex_sides(arr)
+
+
+def test_a_witness_beyond_the_float_range_is_checked_exactly():
+    """A witness 2^600 has no safe float copy: the witness certificate must test it exactly
+    (with 0 in its place, the region [-1, 1/2], which holds 0, would look clearly fine)."""
+    from gmpy2 import mpq
+
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1]], "bias": ["-1/2"],
+                                            "activation": "relu"}]})
+    arr = enumerate_cells(net, er.box([(-1, 1)]))
+    W = [tuple(mpq(x) for x in c.centroid()) for c in arr.cells]
+    certificates._check_witnesses(arr, W)          # the centroids pass
+    left = next(i for i, c in enumerate(arr.cells) if c.pattern == ((0,),))
+    W[left] = (mpq(2) ** 600,)
+    with pytest.raises(er.CertificateError, match="not strictly inside"):
+        certificates._check_witnesses(arr, W)
+
+
 def test_a_skipped_split_is_refused_by_the_independent_checker(monkeypatch):
     arr = _arrangement_with_a_skipped_split(monkeypatch)
     monkeypatch.setattr(certificates, "_check_vertex_sides", lambda arr: None)  # the plant

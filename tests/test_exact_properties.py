@@ -168,39 +168,6 @@ def test_refining_the_domain_adds_up():
     assert pats == {r.pattern for r in whole.activation_regions}
 
 
-def test_no_fork_without_room_in_memory(monkeypatch):
-    """A forked CPython child copies what it reads: where memory has no room for a second copy
-    of the process (and the parent's growth), the builder's pieces and the checker's second
-    halves run in-process, with the same results; with room, they fork."""
-    import threading
-
-    import exactregions.exact._runtime as rt
-    import exactregions.exact.checker as checker
-    import exactregions.exact.complex as cx
-
-    net = er.random_network([2, 6, 6, 1], seed=11)
-    K = er.box([(-1, 1), (-1, 1)])
-    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
-    monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
-    monkeypatch.setattr(cx, "several_cores", lambda: True)
-    monkeypatch.setattr(checker, "several_cores", lambda: True)
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
-    gb = 2 ** 30
-    monkeypatch.setattr(rt, "_memory", lambda: (int(1.9 * gb), gb))    # under 2x: no room
-    tight = er.region_complex(net, K)
-    assert not forks and tight.certificate["independent"]["ok"]
-    monkeypatch.setattr(rt, "_memory", lambda: (int(2.1 * gb), gb))
-    some = er.region_complex(net, K)
-    assert len(forks) == 2    # the checker's halves; the builder's pieces need 3x
-    monkeypatch.setattr(rt, "_memory", lambda: (int(3.1 * gb), gb))
-    roomy = er.region_complex(net, K)
-    assert len(forks) == 5    # and then the builder's pieces too
-    assert roomy.certificate == tight.certificate == some.certificate
-
-
 def _forking(monkeypatch) -> list[int]:
     """Record the pids of the children that os.fork makes from now on."""
     pids: list[int] = []
@@ -226,6 +193,37 @@ def _unreaped(pids: list[int]) -> list[int]:
         except ChildProcessError:
             pass
     return left
+
+
+def test_no_fork_without_room_in_memory(monkeypatch):
+    """A forked CPython child copies what it reads: where memory has no room for a second copy
+    of the process (and the parent's growth), the builder's pieces and the checker's second
+    halves run in-process, with the same results; with room, they fork."""
+    import threading
+
+    import exactregions.exact._runtime as rt
+    import exactregions.exact.checker as checker
+    import exactregions.exact.complex as cx
+
+    net = er.random_network([2, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1), (-1, 1)])
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
+    monkeypatch.setattr(checker, "several_cores", lambda: True)
+    forks = _forking(monkeypatch)
+    gb = 2 ** 30
+    monkeypatch.setattr(rt, "_memory", lambda: (int(1.9 * gb), gb))    # under 2x: no room
+    tight = er.region_complex(net, K)
+    assert not forks and tight.certificate["independent"]["ok"]
+    monkeypatch.setattr(rt, "_memory", lambda: (int(2.1 * gb), gb))
+    some = er.region_complex(net, K)
+    assert len(forks) == 2    # the checker's halves; the builder's pieces need 3x
+    monkeypatch.setattr(rt, "_memory", lambda: (int(3.1 * gb), gb))
+    roomy = er.region_complex(net, K)
+    assert len(forks) == 5    # and then the builder's pieces too
+    assert roomy.certificate == tight.certificate == some.certificate
 
 
 def test_forked_pieces_match_and_failures_propagate(monkeypatch):

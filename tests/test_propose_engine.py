@@ -370,3 +370,22 @@ def test_cli_without_torch(tmp_path):
     r = subprocess.run(base + ["--engine", "propose"], capture_output=True, text=True)
     assert r.returncode == 2 and "torch" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("weight, hi", [(2 ** 600, 1), (1, 2 ** 600)],
+                         ids=["map beyond the float range", "vertex beyond the float range"])
+def test_numbers_beyond_the_float_range_are_decided_exactly(weight, hi):
+    """A map or a vertex with no safe float copy (beyond 2^500) is placed exactly, never through
+    a stand-in float.  One region on K = [-1/2, hi] claims hardtanh's middle piece (-1 <= z <= 1)
+    for z = weight·x; at the vertex hi, z = 2^600, far above 1: the claim is wrong, and only the
+    exact value shows it (a zero in place of the missing float would look clearly inside)."""
+    from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
+
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[str(weight)]], "bias": [0],
+                                            "activation": "hardtanh"}]})
+    K = er.box([("-1/2", str(hi))])        # facet 0: x <= hi, facet 1: -x <= 1/2
+    with pytest.raises(ProposalRejected, match="wrong side"):
+        arrangement_from_proposal(net, K, vertices=[[-0.5], [float(hi)]], zeros=[[1], [0]],
+                                  region_ptr=[0, 2], region_vertices=[0, 1], patterns=[[1]],
+                                  columns=[("domain", 0), ("domain", 1)])

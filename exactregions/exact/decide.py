@@ -55,8 +55,8 @@ from exactregions.exact._runtime import paused_gc
 from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.enumerate import CellArrangement, _require_exact, canonical_order
-from exactregions.exact.floatfilter import (affine_values, affine_values_each, error_bound,
-                                            safe_float_matrix, safe_floats)
+from exactregions.exact.floatfilter import (AFFINE_CHUNK, affine_values, affine_values_each,
+                                            error_bound, safe_float_matrix, safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import ZERO, Cell, Constraint
 
@@ -305,7 +305,7 @@ def _clear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
             msafe = np.array([z is not None for z in Zf])
             stack = np.stack([z if z is not None else np.zeros((widths[l], n + 1)) for z in Zf])
             which = cmap[row_region]
-            step = max(1, (1 << 18) // max(1, widths[l] * T))
+            step = max(1, AFFINE_CHUNK // max(1, widths[l] * T))
             for lo in range(0, len(rverts), step):   # chunks bound the float temporaries
                 hi = min(len(rverts), lo + step)
                 vals, mags = affine_values_each(stack, which[lo:hi], VF[rverts[lo:hi]])
