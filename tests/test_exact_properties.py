@@ -287,6 +287,42 @@ def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
     assert forks and not _unreaped(forks)
 
 
+def test_paused_gc_leaves_the_collector_as_it_found_it():
+    """Cyclic garbage made inside ``paused_gc`` is collected afterwards (promoted, not frozen
+    for good), the collector is enabled again, and a caller's frozen objects stay frozen."""
+    import gc
+    import weakref
+
+    from exactregions.exact._runtime import paused_gc
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        ref = cycle()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.collect()
+    assert ref() is None
+    keep = [Node()]
+    gc.freeze()
+    try:
+        with paused_gc():
+            ref = cycle()
+        assert gc.get_freeze_count() > 0 and gc.isenabled()     # the caller's still frozen
+        gc.collect()
+        assert ref() is None
+    finally:
+        gc.unfreeze()
+    del keep
+
+
 def test_the_work_queue_hands_out_every_item_once():
     """Two processes draining one WorkQueue from its two ends take every item exactly once."""
     import pickle

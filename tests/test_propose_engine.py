@@ -19,6 +19,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import exactregions as er
+from exactregions.exact import affinemaps, decide
 from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
 from exactregions.exact.network import Layer, Network
@@ -67,9 +68,10 @@ def test_propose_equals_split_on_any_net(data):
 
 @given(st.data())
 def test_integer_pattern_maps_equal_direct_composition(data):
-    """The decide step's maps (FLINT integer products over one denominator) equal the oracle's
-    layer-by-layer composition in Fractions, for every activation (slopes and offsets of any
-    rational, per-neuron PReLU included) and any pattern, feasible or not."""
+    """The decide step's maps (integer products over one denominator, in Python or FLINT by
+    size) equal the oracle's layer-by-layer composition in Fractions, for every activation
+    (slopes and offsets of any rational, per-neuron PReLU included) and any pattern, feasible
+    or not; their integer rows are the rational rows times the common denominator."""
     n = data.draw(st.integers(1, 3))
     scaled = st.sampled_from([er.Activation.pwl([0], [0, 2]), er.Activation.pwl([0], [1, 3]),
                               er.Activation.pwl([1], [0, 1])])   # integer slopes, 0/1 off ξ=0
@@ -79,9 +81,48 @@ def test_integer_pattern_maps_equal_direct_composition(data):
     pattern = tuple(tuple(data.draw(st.integers(0, len(layer.breakpoints)))
                           for _ in range(layer.out_dim)) for layer in net.layers)
     want, _ = _affine_maps(net, pattern)
-    got = PatternMaps(net).of(pattern)
+    old = affinemaps.PYTHON_PRODUCT_MAX
+    affinemaps.PYTHON_PRODUCT_MAX = data.draw(st.sampled_from([0, 6, old]))  # FLINT, mixed, Python
+    try:
+        maps = PatternMaps(net)
+        got = maps.of(pattern)
+        layers = maps.layers(pattern)
+    finally:
+        affinemaps.PYTHON_PRODUCT_MAX = old
     assert [[[Fraction(int(x.numerator), int(x.denominator)) for x in row] for row in Z]
             for Z in got] == [[list(a) + [c] for a, c in Z] for Z in want]
+    for (D, rows, ints), Z in zip(layers, got):
+        assert rows is Z and D > 0
+        assert ints == [[int(x * D) for x in row] for row in rows]
+
+
+@given(st.data())
+def test_exact_vertex_solves_equal_fraction_elimination(data):
+    """decide's vertex solve (Cramer's rule over integer determinants: closed forms to 3 × 3,
+    Bareiss with row swaps beyond) against Gauss-Jordan elimination in Fractions; a singular
+    system is rejected, never solved."""
+    n = data.draw(st.integers(1, 5))
+    entry = st.integers(-3, 3) | st.integers(-2 ** 80, 2 ** 80)
+    M = [[data.draw(entry) for _ in range(n)] for _ in range(n)]
+    rhs = [data.draw(entry) for _ in range(n)]
+    A = [[Fraction(x) for x in row] + [Fraction(r)] for row, r in zip(M, rhs)]
+    rank = 0
+    for c in range(n):                      # Gauss-Jordan on the augmented matrix
+        piv = next((i for i in range(rank, n) if A[i][c] != 0), None)
+        if piv is None:
+            continue
+        A[rank], A[piv] = A[piv], A[rank]
+        A[rank] = [x / A[rank][c] for x in A[rank]]
+        for i in range(n):
+            if i != rank and A[i][c] != 0:
+                A[i] = [x - A[i][c] * y for x, y in zip(A[i], A[rank])]
+        rank += 1
+    if rank < n:
+        with pytest.raises(ProposalRejected, match="not independent"):
+            decide._solve(M, rhs)
+        return
+    *X, d = decide._solve(M, rhs)
+    assert d > 0 and [Fraction(x, d) for x in X] == [A[i][n] for i in range(n)]
 
 
 @given(st.data())

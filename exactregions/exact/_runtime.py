@@ -37,13 +37,22 @@ __all__ = ["paused_gc", "fork_call", "fork_has_room", "several_cores", "WorkQueu
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
-    """Disable the cyclic garbage collector inside the block (re-entrant)."""
+    """Disable the cyclic garbage collector inside the block (re-entrant).
+
+    On leaving, the objects made inside go to the oldest generation untraversed (a freeze and
+    an unfreeze): re-enabled as it was, the collector would at once walk the millions of them
+    in its youngest generation (0.5–0.8 s a build step on 3-24-24-24-1), to keep nearly all.
+    They are still collected, by the next full collection; a caller's own frozen objects are
+    left as they are (then the trick is skipped)."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

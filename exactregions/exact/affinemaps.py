@@ -37,6 +37,11 @@ def _common_denominator(values: list[Fraction]) -> int:
     return lcm(1, *(x.denominator for x in values))
 
 
+PYTHON_PRODUCT_MAX = 64
+"""A layer's product W·H in Python integers when (its rows) × (H's non-zero rows) is at most
+this, in FLINT beyond: converting to and from FLINT costs more than a small product."""
+
+
 class PatternMaps:
     """The exact maps ``of(pattern)[l]`` (rows ``[a_1 … a_n, c]`` of gmpy2 mpq) of every layer,
     cached by pattern prefix: regions that share a prefix share the very same row lists."""
@@ -45,9 +50,11 @@ class PatternMaps:
         self.net = net
         n = net.input_dim
         self.width = n + 1
-        self.identity = fmpz_mat(n, n + 1, [int(j == i) for i in range(n) for j in range(n + 1)])
+        self.identity = [[int(j == i) for j in range(n + 1)] for i in range(n)]
         self.W: list[fmpz_mat] = []
         self.B: list[fmpz_mat] = []
+        self.Wrows: list[list[list[int]]] = []            # the same, as Python integers
+        self.brows: list[list[int]] = []
         self.den: list[int] = []
         self.slope: list[list[tuple[int, ...]]] = []     # per layer, per neuron, per piece
         self.offset: list[list[tuple[int, ...]]] = []
@@ -57,11 +64,13 @@ class PatternMaps:
             flat = [x for row in layer.weight for x in row] + list(layer.bias)
             d = _common_denominator(flat)
             self.den.append(d)
+            self.Wrows.append([[int(x * d) for x in row] for row in layer.weight])
+            self.brows.append([int(b * d) for b in layer.bias])
             self.W.append(fmpz_mat(layer.out_dim, layer.in_dim,
-                                   [int(x * d) for row in layer.weight for x in row]))
+                                   [x for row in self.Wrows[-1] for x in row]))
             self.B.append(fmpz_mat(layer.out_dim, n + 1,
-                                   [int(b * d) if j == n else 0
-                                    for b in layer.bias for j in range(n + 1)]))
+                                   [b if j == n else 0 for b in self.brows[-1]
+                                    for j in range(n + 1)]))
             acts = layer.activations
             a_den = _common_denominator([x for a in set(acts) for x in a.slopes + a.offsets])
             self.act_den.append(a_den)
@@ -70,33 +79,67 @@ class PatternMaps:
             self.relu_like.append(a_den == 1 and all(
                 q in (0, 1) for a in set(acts) for q in a.slopes) and not any(
                 p for a in set(acts) for p in a.offsets))
-        # per prefix: the denominator D and the rows (the integer matrix is not kept: FLINT's
-        # memory would outlive the maps, and the rows give it back cheaply when needed)
-        self.cache: dict[Pattern, tuple[int, list[list[mpq]]]] = {}
+        # per prefix: the denominator D and the rows, as rationals and as Python integers over D
+        # (not the FLINT matrix: its memory would outlive the maps)
+        self.cache: dict[Pattern, tuple[int, list[list[mpq]], list[list[int]]]] = {}
 
-    def _post(self, l: int, D: int, Z: list[list[mpq]], pieces: tuple[int, ...]
-              ) -> tuple[fmpz_mat, int]:
-        """Layer l's post-activation map on these pieces, as (integer matrix, denominator), from
-        its pre-activation rows Z over their common denominator D."""
-        m = self.width
-        zero = [0] * m
-        out: list = []
+    def _post(self, l: int, D: int, E: list[list[int]], pieces: tuple[int, ...]
+              ) -> tuple[list[list[int] | None], int]:
+        """Layer l's post-activation map on these pieces, as (integer rows, None for a zero row;
+        denominator), from its pre-activation rows E over their common denominator D."""
         if self.relu_like[l]:
-            for z, s in zip(Z, (self.slope[l][i][j] for i, j in enumerate(pieces))):
-                out.extend([int(x.numerator * (D // x.denominator)) for x in z] if s else zero)
-            return fmpz_mat(len(pieces), m, out), D
-        for i, (z, j) in enumerate(zip(Z, pieces)):
+            return [e if self.slope[l][i][j] else None
+                    for i, (e, j) in enumerate(zip(E, pieces))], D
+        out: list[list[int] | None] = []
+        for i, (e, j) in enumerate(zip(E, pieces)):
             q, p = self.slope[l][i][j], self.offset[l][i][j]
-            row = [int(q * x.numerator * (D // x.denominator)) for x in z]
+            if q == 0 and p == 0:
+                out.append(None)
+                continue
+            row = [q * x for x in e]
             row[-1] += p * D
-            out.extend(row)
-        return fmpz_mat(len(pieces), m, out), D * self.act_den[l]
+            out.append(row)
+        return out, D * self.act_den[l]
+
+    def _compose(self, l: int, H: list[list[int] | None], DH: int) -> list[list[int]]:
+        """Layer l's pre-activation rows in integers over den[l]·DH: W·H + [0 | b]·DH (in Python
+        integers for a small product, such as the output neuron's, one FLINT product beyond)."""
+        live = [i for i, h in enumerate(H) if h is not None]
+        m = self.width
+        if len(self.Wrows[l]) * len(live) <= PYTHON_PRODUCT_MAX:
+            rows = []
+            for wr, b in zip(self.Wrows[l], self.brows[l]):
+                row = [0] * m
+                for i in live:
+                    w = wr[i]
+                    if w:
+                        row = [x + w * y for x, y in zip(row, H[i])]  # type: ignore[arg-type]
+                row[-1] += b * DH
+                rows.append(row)
+            return rows
+        zero = [0] * m
+        Hm = fmpz_mat(len(H), m, [x for h in H for x in (zero if h is None else h)])
+        E = [int(x) for x in (self.W[l] * Hm + self.B[l] * DH).entries()]
+        return [E[i:i + m] for i in range(0, len(E), m)]
 
     def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
         """Every layer's exact pre-activation map on the region of ``pattern``."""
+        return [hit[1] for hit in self.layers(pattern)]
+
+    def layers(self, pattern: Pattern) -> list[tuple[int, list[list[mpq]], list[list[int]]]]:
+        """Every layer's map on the region of ``pattern`` as ``(D, rows, integer rows)``: the
+        rows of :meth:`of`, and the same rows times their common denominator D.
+
+        >>> from exactregions.exact.netfile import network_from_dict
+        >>> net = network_from_dict({"format": "exactregions-network", "version": 1,
+        ...   "input_dim": 1, "layers": [{"weight": [["1/2"]], "bias": ["1/3"],
+        ...   "activation": "relu"}, {"weight": [[1]], "bias": [0], "activation": "identity"}]})
+        >>> D, rows, ints = PatternMaps(net).layers(((1,), (0,)))[0]     # z = x/2 + 1/3
+        >>> D, [str(x) for x in rows[0]], ints
+        (6, ['1/2', '1/3'], [[3, 2]])
+        """
         out = []
-        prev: tuple[int, list] | None = None
-        m = self.width
+        prev: tuple | None = None
         for l in range(len(self.net.layers)):
             key = pattern[:l]
             hit = self.cache.get(key)
@@ -104,12 +147,10 @@ class PatternMaps:
                 if prev is None:
                     H, DH = self.identity, 1
                 else:
-                    H, DH = self._post(l - 1, prev[0], prev[1], pattern[l - 1])
-                Zi = self.W[l] * H + self.B[l] * DH
+                    H, DH = self._post(l - 1, prev[0], prev[2], pattern[l - 1])
+                rows = self._compose(l, H, DH)    # type: ignore[arg-type]
                 D = self.den[l] * DH
-                E = [int(x) for x in Zi.entries()]
-                rows = [[mpq(x, D) for x in E[i:i + m]] for i in range(0, len(E), m)]
-                hit = self.cache[key] = (D, rows)
-            out.append(hit[1])
+                hit = self.cache[key] = (D, [[mpq(x, D) for x in r] for r in rows], rows)
+            out.append(hit)
             prev = hit
         return out

@@ -46,7 +46,9 @@ exactregions.exact.decide.ProposalRejected: a proposed vertex is on the wrong si
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from math import lcm
+from operator import mul
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from gmpy2 import mpq
@@ -58,7 +60,7 @@ from exactregions.exact.enumerate import CellArrangement, _require_exact, canoni
 from exactregions.exact.floatfilter import (AFFINE_CHUNK, affine_values, affine_values_each,
                                             error_bound, safe_float_matrix, safe_floats)
 from exactregions.exact.network import Network
-from exactregions.exact.polytope import ZERO, Cell, Constraint
+from exactregions.exact.polytope import Cell, Constraint
 
 __all__ = ["ProposalRejected", "arrangement_from_proposal"]
 
@@ -69,23 +71,54 @@ class ProposalRejected(Exception):
     """A proposal failed an exact test (internal: the engine falls back to exact splitting)."""
 
 
-def _solve(M: list[list[mpq]], rhs: list[mpq]) -> tuple[mpq, ...]:
-    """The unique solution of M x = rhs (n × n, exact), or ProposalRejected if singular."""
-    n = len(rhs)
-    A = [row[:] + [r] for row, r in zip(M, rhs)]
-    for c in range(n):
-        piv = next((i for i in range(c, n) if A[i][c] != 0), None)
-        if piv is None:
-            raise ProposalRejected("a proposed vertex's constraints are not independent")
-        A[c], A[piv] = A[piv], A[c]
-        inv = 1 / A[c][c]
-        rowc = [x * inv for x in A[c]]
-        A[c] = rowc
-        for i in range(n):
-            if i != c and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [x - f * y for x, y in zip(A[i], rowc)]
-    return tuple(A[i][n] for i in range(n))
+def _det(M: list[list[int]]) -> int:
+    """The determinant of a square integer matrix (closed forms up to 3 × 3, fraction-free
+    Bareiss elimination beyond: every division exact, no rationals).
+
+    >>> _det([[2, 0, 1], [1, 3, 2], [1, 1, 2]])
+    6
+    >>> _det([[0, 2, 3, 4], [1, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]])   # a row swap on the way
+    -6
+    """
+    n = len(M)
+    if n == 1:
+        return M[0][0]
+    if n == 2:
+        return M[0][0] * M[1][1] - M[0][1] * M[1][0]
+    if n == 3:
+        (a, b, c), (d, e, f), (g, h, i) = M
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    A = [row[:] for row in M]
+    sign, prev = 1, 1
+    for k in range(n - 1):
+        if A[k][k] == 0:
+            piv = next((i for i in range(k + 1, n) if A[i][k] != 0), None)
+            if piv is None:
+                return 0
+            A[k], A[piv] = A[piv], A[k]
+            sign = -sign
+        akk = A[k][k]
+        for i in range(k + 1, n):
+            aik = A[i][k]
+            A[i] = [(x * akk - aik * y) // prev if j > k else x
+                    for j, (x, y) in enumerate(zip(A[i], A[k]))]
+        prev = akk
+    return sign * A[n - 1][n - 1]
+
+
+def _solve(M: list[list[int]], rhs: list[int]) -> tuple[int, ...]:
+    """The unique solution of M x = rhs (n × n integers) by Cramer's rule, in homogeneous
+    integers ``(X_1, …, X_n, d)``, x = X / d with d > 0; ProposalRejected if M is singular.
+
+    >>> _solve([[2, 0], [1, 3]], [1, 1])          # x = (1/2, 1/6)
+    (3, 1, 6)
+    """
+    det = _det(M)
+    if det == 0:
+        raise ProposalRejected("a proposed vertex's constraints are not independent")
+    sign = 1 if det > 0 else -1
+    return tuple(sign * _det([row[:k] + [r] + row[k + 1:] for row, r in zip(M, rhs)])
+                 for k in range(len(M))) + (sign * det,)
 
 
 @paused_gc()
@@ -123,6 +156,9 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     bpf = [safe_floats(b) for b in bps]
     KA = [tuple(mpq(x) for x in a) for a in domain.A]
     Kb = [mpq(x) for x in domain.b]
+    KI = [[int(x * d) for x in (*a, b)] for a, b in zip(KA, Kb)    # K's rows (a, b) in integers
+          for d in [lcm(*(int(x.denominator) for x in (*a, b)))]]
+    bpi = [[(int(x.numerator), int(x.denominator)) for x in b] for b in bps]
     zeros = np.asarray(zeros, dtype=np.int64)
     ptr = np.asarray(region_ptr, dtype=np.int64)
     rverts = np.asarray(region_vertices, dtype=np.int64)
@@ -133,11 +169,13 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     R = len(ptr) - 1
     # ----- every region's exact maps, every vertex's exact solution ------------------------
     exact: list[tuple[mpq, ...] | None] = [None] * len(zeros)
+    hom: list[tuple[int, ...]] = [()] * len(zeros)        # the same in homogeneous integers
     # the equations each vertex was solved from: ("K", f) or (id of the layer's map, i, j) —
     # zero by construction wherever a region uses that very map (a shared prefix), so those
     # entries need no exact re-evaluation
     known: list[frozenset] = [frozenset()] * len(zeros)
     region_maps: list[list[list[list[mpq]]]] = []
+    region_ints: list[list[tuple[int, list, list[list[int]]]]] = []
     region_patterns: list[Pattern] = []
     seen: set[Pattern] = set()
     bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
@@ -147,35 +185,43 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
         if P in seen:
             raise ProposalRejected("two proposed regions have one pattern")
         seen.add(P)
-        Zs = maps.of(P)
+        hits = maps.layers(P)
+        Zs = [hit[1] for hit in hits]
         region_maps.append(Zs)
+        region_ints.append(hits)
         region_patterns.append(P)
         for v in rverts[ptr[r]:ptr[r + 1]].tolist():
             if exact[v] is None:
                 M, rhs, used = [], [], []
-                for c in zeros[v].tolist():
+                for c in zeros[v].tolist():   # each equation in integers
                     lab = cols[c]
                     if lab[0] == "domain":
-                        M.append(list(KA[lab[1]]))
-                        rhs.append(Kb[lab[1]])
+                        M.append(KI[lab[1]][:-1])
+                        rhs.append(KI[lab[1]][-1])
                         used.append(("K", lab[1]))
                     else:
                         _, l, i, j = lab
-                        z = Zs[l][i]
-                        M.append(list(z[:-1]))
-                        rhs.append(bps[l][j] - z[-1])
+                        D, _, ints = hits[l]
+                        e = ints[i]
+                        p, q = bpi[l][j]      # (e[:-1]·x + e[-1]) / D = p / q
+                        M.append(e[:-1] if q == 1 else [q * x for x in e[:-1]])
+                        rhs.append(p * D - q * e[-1])
                         used.append((id(Zs[l]), i, j))
-                exact[v] = _solve(M, rhs)
+                h = hom[v] = _solve(M, rhs)
+                exact[v] = tuple(mpq(x, h[-1]) for x in h[:-1])
                 known[v] = frozenset(used)
     # ----- the clear signs, all regions at once (floats with a proven bound) ---------------
-    kclear, kunclear, layer_clear, layer_todo = _clear_signs(
+    kunclear, layer_unclear = _unclear_signs(
         exact, ptr, rverts, n, KA, Kb, bps, bpf, region_maps, region_patterns, widths)
-    # ----- the exact decisions, region by region --------------------------------------------
+    # ----- the exact decisions, region by region, in integers: the sign of a·v + c - ξ is
+    # that of q·(A·X + C·d) - p·D·d for the row (A, C) / D, v = X / d and ξ = p / q -----------
+    KH = [tuple(r[:-1]) + (-r[-1],) for r in KI]       # a·v - b <= 0 as (a | -b)·(X, d)
     table: list[Constraint] = [Constraint(a, b, ("domain", i)) for i, (a, b) in
                                enumerate(zip(KA, Kb))]
     cells: list[Cell] = []
     shared: dict[tuple, int] = {}
-    cuts = [np.searchsorted(t[:, 0], np.arange(R + 1)) for t in layer_todo]
+    kcuts = np.searchsorted(kunclear[:, 0], np.arange(R + 1))
+    cuts = [np.searchsorted(u[:, 0], np.arange(R + 1)) for u in layer_unclear]
     for r in range(R):
         lo, hi = int(ptr[r]), int(ptr[r + 1])
         vids = rverts[lo:hi].tolist()
@@ -183,16 +229,14 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
         if len(set(verts)) != len(verts):
             raise ProposalRejected("a proposed region repeats a vertex")
         vknown = [known[v] for v in vids]
+        vhom = [hom[v] for v in vids]
         tight: list[set[int]] = [set() for _ in vids]
         cons: list[int] = []
-        for f in np.flatnonzero(kunclear[r]).tolist():    # K's facets: a·v <= b
-            a, b = KA[f], Kb[f]
+        for (f,), rows in _grouped(kunclear[kcuts[r]:kcuts[r + 1], 1:].tolist(), lo):
+            kh = KH[f]             # K's facets: a·v <= b
             on = False
-            for vi in np.flatnonzero(~kclear[lo:hi, f]).tolist():
-                if ("K", f) in vknown[vi]:
-                    s = ZERO
-                else:
-                    s = sum((x * y for x, y in zip(a, verts[vi])), ZERO) - b
+            for vi in rows:
+                s = 0 if ("K", f) in vknown[vi] else sum(map(mul, kh, vhom[vi]))
                 if s > 0:
                     raise ProposalRejected("a proposed vertex lies outside K")
                 if s == 0:
@@ -202,24 +246,24 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                 cons.append(f)
         P = region_patterns[r]
         Zs = region_maps[r]
-        for l, Z in enumerate(Zs):
-            clear = layer_clear[l]
-            if clear is None:
+        for l, (D, Z, ints) in enumerate(region_ints[r]):
+            unclear = layer_unclear[l]
+            if not len(unclear):
                 continue
-            xs = bps[l]
-            todo = layer_todo[l]
-            for _, i, j in todo[cuts[l][r]:cuts[l][r + 1]].tolist():
-                z = Z[i]
-                a = z[:-1]
-                xi = xs[j]
+            for (i, j), rows in _grouped(unclear[cuts[l][r]:cuts[l][r + 1], 1:].tolist(), lo):
+                e = ints[i]
+                p, q = bpi[l][j]
                 up = j < P[l][i]
                 zero_at = []
                 mine = (id(Z), i, j)
-                for vi in np.flatnonzero(~clear[lo:hi, i, j]).tolist():
+                for vi in rows:
                     if mine in vknown[vi]:
                         zero_at.append(vi)
                         continue
-                    s = sum((x * y for x, y in zip(a, verts[vi])), z[-1]) - xi
+                    h = vhom[vi]
+                    s = sum(map(mul, e, h))
+                    if p:
+                        s = q * s - p * D * h[-1]
                     if s == 0:
                         zero_at.append(vi)
                     elif (s > 0) != up:
@@ -232,10 +276,12 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                     cid = shared.get((mine, sd))
                     if cid is None:
                         cid = shared[(mine, sd)] = len(table)
+                        z, xi = Z[i], bps[l][j]
                         if sd < 0:
-                            table.append(Constraint(tuple(a), xi - z[-1], ("neuron", l, i, j, -1)))
+                            table.append(Constraint(tuple(z[:-1]), xi - z[-1],
+                                                    ("neuron", l, i, j, -1)))
                         else:
-                            table.append(Constraint(tuple(-x for x in a), z[-1] - xi,
+                            table.append(Constraint(tuple(-x for x in z[:-1]), z[-1] - xi,
                                                     ("neuron", l, i, j, 1)))
                     cons.append(cid)
                     for vi in zero_at:
@@ -250,21 +296,39 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     return CellArrangement(net, reduced, domain, cells, table)
 
 
-def _clear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
-                 KA: list[tuple[mpq, ...]], Kb: list[mpq], bps: list[list[mpq]],
-                 bpf: list[np.ndarray | None], region_maps: list, region_patterns: list[Pattern],
-                 widths: list[int]) -> tuple[np.ndarray, np.ndarray, list, list[np.ndarray]]:
-    """Which signs floats settle, for every vertex of every region at once (one batched kernel
-    a layer, each vertex against its own region's map, with floatfilter's proven bound).
+def _grouped(entries: list[list[int]], lo: int) -> Iterator[tuple[tuple[int, ...], list[int]]]:
+    """Sorted entries ``[key…, row]`` as (key, the rows minus lo) for every key in turn.
 
-    Returns ``kclear`` (rows × K's facets: clearly inside), ``kunclear`` (regions × facets: some
-    vertex not clear), and per layer ``clear`` (rows × neurons × breakpoints: clearly on the
-    pattern's side; None for a layer without breakpoints) and the (region, neuron, breakpoint)
-    triples, in order, that the exact pass must look at (a vertex unclear, the neuron live).
-    A row is one (region, vertex) entry of ``rverts``."""
+    >>> list(_grouped([[0, 1, 5], [0, 1, 7], [2, 0, 6]], 5))
+    [((0, 1), [0, 2]), ((2, 0), [1])]
+    """
+    key: tuple[int, ...] | None = None
+    rows: list[int] = []
+    for *k, row in entries:
+        t = tuple(k)
+        if t != key:
+            if key is not None:
+                yield key, rows
+            key, rows = t, []
+        rows.append(row - lo)
+    if key is not None:
+        yield key, rows
+
+
+def _unclear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
+                   KA: list[tuple[mpq, ...]], Kb: list[mpq], bps: list[list[mpq]],
+                   bpf: list[np.ndarray | None], region_maps: list,
+                   region_patterns: list[Pattern], widths: list[int]
+                   ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The signs floats do not settle, for every vertex of every region at once (one batched
+    kernel a layer, each vertex against its own region's map, with floatfilter's proven bound).
+
+    A row is one (region, vertex) entry of ``rverts``.  Returns the (region, K's facet, row)
+    entries not clearly inside K, and per layer the (region, neuron, breakpoint, row) entries
+    not clearly on the pattern's side of a live neuron (none for a layer without breakpoints),
+    each sorted, so that an entry's group of rows is contiguous."""
     R = len(ptr) - 1
     row_region = np.repeat(np.arange(R), np.diff(ptr))
-    starts = ptr[:-1]
     used_v = np.unique(rverts)
     VF = np.zeros((len(exact), n))
     vsafe = np.zeros(len(exact), bool)
@@ -279,12 +343,11 @@ def _clear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
         kclear = (kv < -error_bound(km, n)) & rows_safe[:, None]
     else:
         kclear = np.zeros((len(rverts), len(KA)), bool)
-    layer_clear: list[np.ndarray | None] = []
-    layer_todo: list[np.ndarray] = []
+    kunclear = _sorted_entries(row_region, np.argwhere(~kclear))
+    layer_unclear: list[np.ndarray] = []
     for l, xs in enumerate(bps):
         if not xs or R == 0:
-            layer_clear.append(None)
-            layer_todo.append(np.zeros((0, 3), np.int64))
+            layer_unclear.append(np.zeros((0, 4), np.int64))
             continue
         T = len(xs)
         index: dict[int, int] = {}
@@ -315,12 +378,17 @@ def _clear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
                 up = np.arange(T)[None, None, :] < pieces[row_region[lo:hi]][:, :, None]
                 clear[lo:hi] = (np.where(up, d > bound, d < -bound)
                                 & (rows_safe[lo:hi] & msafe[which[lo:hi]])[:, None, None])
-        # (region, neuron, breakpoint) with a vertex not clearly placed, on a live neuron
-        unclear = ~np.logical_and.reduceat(clear, starts, axis=0) if len(rverts) else clear
-        layer_clear.append(clear)
-        layer_todo.append(np.argwhere(unclear & live[cmap][:, :, None]))
-    kunclear = ~np.logical_and.reduceat(kclear, starts, axis=0) if len(rverts) else kclear
-    return kclear, kunclear, layer_clear, layer_todo
+        # a vertex not clearly placed, on a live neuron
+        clear |= ~live[cmap[row_region]][:, :, None]
+        layer_unclear.append(_sorted_entries(row_region, np.argwhere(~clear)))
+    return kunclear, layer_unclear
+
+
+def _sorted_entries(row_region: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Entries ``(row, key…)`` as ``(region, key…, row)``, sorted: by region, then key, then
+    row."""
+    out = np.concatenate([row_region[at[:, 0]][:, None], at[:, 1:], at[:, :1]], axis=1)
+    return out[np.lexsort(out.T[::-1])] if len(out) else out.reshape(0, at.shape[1] + 1)
 
 
 def _check_shapes(zeros: np.ndarray, ptr: np.ndarray, rverts: np.ndarray, pats: np.ndarray,
