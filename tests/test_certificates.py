@@ -511,17 +511,27 @@ def test_a_wrong_piece_volume_is_refused(which, codim, doc2, doc3, doc4):
         er.certify(missing)
 
 
+@pytest.mark.parametrize("cut", [False, True], ids=["", "cut by a neuron off B_N"])
 @pytest.mark.parametrize("dim", [2, 3, 4])
-def test_piece_volumes_match_closed_forms(dim):
+def test_piece_volumes_match_closed_forms(dim, cut):
     """relu(x1 + x2) + relu(x1 − x2) on [-1,1]^n: B_N is two orthogonal planes through the
     (n−2)-face {x1 = x2 = 0}; B_N,1 is their four half-planes, each of (n−1)-volume
     √2·2^(n−2) (a half-diagonal of length √2 times the [-1,1]^(n−2) box), B_N,2 that face
-    (volume 2^(n−2), a point counting 1).  Both the enumerator and the checker must say so."""
+    (volume 2^(n−2), a point counting 1).  Both the enumerator and the checker must say so.
+
+    ``cut``: a third neuron, its hyperplane x_n = 0 (x1 = 0 in 2-D) through that face, with
+    output weight 0, is not good (Proposition 9): it splits regions, faces and the line of
+    B_N,2 (in 3-D a vertex in its middle, where only two collinear edges of B_N,2 meet), but
+    B_N and its pieces are the same."""
     w = [[1, 1] + [0] * (dim - 2), [1, -1] + [0] * (dim - 2)]
+    b, out = [0, 0], [1, 1]
+    if cut:
+        w.append([1, 0] if dim == 2 else [0] * (dim - 1) + [1])
+        b, out = b + [0], out + [0]
     net = er.network_from_dict({"format": "exactregions-network", "version": 1,
                                 "input_dim": dim,
-                                "layers": [{"weight": w, "bias": [0, 0], "activation": "relu"},
-                                           {"weight": [[1, 1]], "bias": [0],
+                                "layers": [{"weight": w, "bias": b, "activation": "relu"},
+                                           {"weight": [out], "bias": [0],
                                             "activation": "identity"}]})
     rc = er.region_complex(net, er.box([(-1, 1)] * dim))
     doc = er.certificate_document(rc)

@@ -479,20 +479,28 @@ class _Builder:
         vs = sorted(face.verts)
         ts = self.tight_at(face.cells[0], vs)
         common = frozenset.intersection(*ts)
-        rows, piv = _echelon([[*self.table[c].a, self.table[c].b] for c in sorted(common)])
+        rows, piv = _integer_echelon([[*a, b] for a, b in map(self.integer_row, sorted(common))])
         free = [j for j in range(n) if j not in piv]
         if len(free) == d:
             cols = list(zip(*(self.vfloat(g) for g in vs)))
             others = frozenset.union(*ts) - common
             for wf in _dyadic_near([sum(cols[j]) / len(vs) for j in free],
                                    min(max(cols[j]) - min(cols[j]) for j in free)):
-                w = [mpq(0)] * n
+                # back substitution in homogeneous integers: w = X / D, D > 0
+                D = max(x.denominator for x in wf)   # powers of two: their lcm
+                X = [0] * n
                 for j, x in zip(free, wf):
-                    w[j] = x
-                for r, p in zip(reversed(rows), reversed(piv)):   # back substitution
-                    w[p] = (r[n] - sum((r[j] * w[j] for j in range(p + 1, n)), mpq(0))) / r[p]
-                if self.strictly_inside(w, others):
-                    return tuple(_fr(x) for x in w)
+                    X[j] = x.numerator * (D // x.denominator)
+                for r, p in zip(reversed(rows), reversed(piv)):
+                    N = r[n] * D - sum(r[j] * X[j] for j in range(p + 1, n))
+                    rp = r[p]
+                    if rp < 0:
+                        rp, N = -rp, -N
+                    X = [x * rp for x in X]
+                    X[p] = N
+                    D *= rp
+                if self.strictly_inside_homogeneous(X, D, others):
+                    return tuple(_fr(mpq(x, D)) for x in X)
         wv: list[int] = []
         for v in vs:
             if len(wv) < 3 or self.affine_dim(wv + [v]) == len(wv):   # any 3 are independent
@@ -506,6 +514,12 @@ class _Builder:
         """Whether a·w < b for each of these constraints, exactly (in integers: w = W/D with
         D > 0, each row scaled to integers by a positive factor)."""
         *W, D = _integers(w)
+        return self.strictly_inside_homogeneous(W, D, cons)
+
+    def strictly_inside_homogeneous(self, W: list, D: int, cons: Iterable[int]) -> bool:
+        """Whether a·W < b·D for each of these constraints (the point W / D, D > 0)."""
+        if D <= 0:
+            raise ValueError("a homogeneous point needs a positive denominator")
         for c in cons:
             a, b = self.integer_row(c)
             if sum(map(mul, a, W)) >= b * D:
@@ -704,6 +718,8 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                                       for g in others):
                     continue
             else:
+                if n - j == 1 and len(top) > 2:
+                    continue   # a line through F holds at most two of its edges
                 pts = set(face.verts)
                 for g in S:
                     pts |= faces[g].verts
@@ -1099,9 +1115,14 @@ def _dyadic_near(values: list[float], extent: float) -> Iterable[list[mpq]]:
             return
 
 
-def _echelon(rows: list[list[mpq]]) -> tuple[list[list[mpq]], list[int]]:
-    """Row echelon form of the augmented rows [a | b] of a linear system over its first
-    len - 1 columns (zero rows dropped) and the pivot columns."""
+def _integer_echelon(rows: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+    """Row echelon form of the augmented integer rows [a | b] of a linear system over its
+    first len - 1 columns, fraction-free (each new row divided by its content), zero rows
+    dropped, and the pivot columns.
+
+    >>> _integer_echelon([[2, 4, 6], [1, 3, 1]])
+    ([[2, 4, 6], [0, 1, -2]], [0, 1])
+    """
     m = [list(r) for r in rows]
     out, piv = [], []
     for c in range(len(m[0]) - 1 if m else 0):
@@ -1109,7 +1130,17 @@ def _echelon(rows: list[list[mpq]]) -> tuple[list[list[mpq]], list[int]]:
         if i is None:
             continue
         r0 = m.pop(i)
-        m = [[x - r[c] / r0[c] * y for x, y in zip(r, r0)] if r[c] != 0 else r for r in m]
+        p = r0[c]
+        nxt = []
+        for r in m:
+            if r[c] != 0:
+                f = r[c]
+                r = [p * x - f * y for x, y in zip(r, r0)]
+                g = math.gcd(*r)
+                if g > 1:
+                    r = [x // g for x in r]
+            nxt.append(r)
+        m = nxt
         out.append(r0)
         piv.append(c)
     return out, piv
