@@ -12,12 +12,13 @@ import json
 from fractions import Fraction
 
 import pytest
+from gmpy2 import mpq
 from hypothesis import example, given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
-                                            safe_floats)
+                                            safe_float_rows, safe_floats)
 
 from oracles import brute_force_1d, brute_force_regions
 
@@ -95,6 +96,21 @@ def test_a_sliver_next_to_a_vertex_that_is_no_float_is_split():
     assert brute_force_1d(net, Fraction(-1), Fraction(1)) == (3, 2)
     rc = er.region_complex(net, er.box([(-1, 1)]))
     assert (len(rc.activation_regions), len(rc.linear_regions)) == (3, 2)
+
+
+@MANY
+@given(st.lists(st.lists(rationals_at_any_scale(), min_size=3, max_size=3), max_size=6),
+       st.sampled_from([mpq, Fraction]))
+def test_batched_safe_rows_equal_safe_floats_row_by_row(rows, kind):
+    """``safe_float_rows`` (one conversion for all rows, the range tests vectorised) keeps
+    exactly the rows that ``safe_floats`` keeps, with the same floats; the others are 0.0."""
+    rows = [[kind(x) for x in r] for r in rows]
+    F, ok = safe_float_rows(rows, 3)
+    assert F.shape == (len(rows), 3) and ok.shape == (len(rows),)
+    for r, f, good in zip(rows, F.tolist(), ok.tolist()):
+        want = safe_floats(r)
+        assert good == (want is not None)
+        assert f == (want.tolist() if good else [0.0] * 3)
 
 
 def test_the_filter_refuses_what_it_cannot_bound():

@@ -58,7 +58,8 @@ from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.enumerate import CellArrangement, _require_exact, canonical_order
 from exactregions.exact.floatfilter import (AFFINE_CHUNK, affine_values, affine_values_each,
-                                            error_bound, safe_float_matrix, safe_floats)
+                                            error_bound, safe_float_matrix, safe_float_rows,
+                                            safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint
 
@@ -332,10 +333,7 @@ def _unclear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
     used_v = np.unique(rverts)
     VF = np.zeros((len(exact), n))
     vsafe = np.zeros(len(exact), bool)
-    for v in used_v.tolist():
-        f = safe_floats(exact[v])
-        if f is not None:
-            VF[v], vsafe[v] = f, True
+    VF[used_v], vsafe[used_v] = safe_float_rows([exact[v] for v in used_v.tolist()], n)
     rows_safe = vsafe[rverts]
     KF = safe_float_matrix([list(a) + [-b] for a, b in zip(KA, Kb)])
     if KF is not None and len(rverts):
@@ -363,10 +361,10 @@ def _unclear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
             len(distinct), widths[l])
         pieces = np.array([P[l] for P in region_patterns], np.int64).reshape(R, widths[l])
         clear = np.zeros((len(rverts), widths[l], T), bool)
-        Zf = [safe_float_matrix(Z) for Z in distinct] if bpf[l] is not None else None
-        if Zf is not None and len(rverts):
-            msafe = np.array([z is not None for z in Zf])
-            stack = np.stack([z if z is not None else np.zeros((widths[l], n + 1)) for z in Zf])
+        if bpf[l] is not None and len(rverts):
+            stack, msafe = safe_float_rows([[x for z in Z for x in z] for Z in distinct],
+                                           widths[l] * (n + 1))
+            stack = stack.reshape(len(distinct), widths[l], n + 1)
             which = cmap[row_region]
             step = max(1, AFFINE_CHUNK // max(1, widths[l] * T))
             for lo in range(0, len(rverts), step):   # chunks bound the float temporaries

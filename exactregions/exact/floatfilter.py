@@ -40,7 +40,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_matrix",
+__all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_rows",
+           "safe_float_matrix",
            "affine_values", "affine_values_each", "error_bound", "display_float"]
 
 SAFE_EXP = 500
@@ -107,6 +108,35 @@ def safe_floats(values: Sequence[Any]) -> np.ndarray | None:
             if values[i] != 0 or mag[i] != 0.0:
                 return None
     return arr
+
+
+def safe_float_rows(rows: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`safe_floats` of many rows of one width at once: ``(floats, ok)`` of shapes
+    (len(rows), width) and (len(rows),); a row not ok (some value outside the safe range) is
+    left 0.0 and must be decided exactly.
+
+    >>> from gmpy2 import mpq
+    >>> F, ok = safe_float_rows([[mpq(1, 4), mpq(0)], [mpq(1, 2**600), mpq(1)]], 2)
+    >>> F.tolist(), ok.tolist()
+    ([[0.25, 0.0], [0.0, 0.0]], [True, False])
+    """
+    m = len(rows)
+    try:
+        F = np.array([float(x) for r in rows for x in r], np.float64).reshape(m, width)
+    except OverflowError:         # some value beyond the float range: row by row
+        F, ok = np.zeros((m, width)), np.zeros(m, bool)
+        for i, r in enumerate(rows):
+            f = safe_floats(r)
+            if f is not None:
+                F[i], ok[i] = f, True
+        return F, ok
+    mag = np.abs(F)
+    ok = ~(mag > _HI).any(axis=1)
+    for i, k in np.argwhere(mag < _LO).tolist():   # 0.0 is safe only for an exact 0
+        if mag[i, k] != 0.0 or rows[i][k] != 0:
+            ok[i] = False
+    F[~ok] = 0.0
+    return F, ok
 
 
 def safe_float_matrix(rows: Iterable[Sequence[Any]]) -> np.ndarray | None:
