@@ -218,7 +218,7 @@ class _Builder:
         self.fq_cache: dict[int, tuple] = {}
         self.vf_cache: dict[int, tuple[float, ...]] = {}
         self.neuron_ids: dict[NeuronId, NeuronId] = {}
-        self.face_cons: dict[int, frozenset[int]] = {}   # a simple cell's constraints on a face
+        self.face_cons: dict[int, tuple[int, ...]] = {}   # a simple cell's constraints on a face
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
         """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
@@ -355,17 +355,20 @@ class _Builder:
         set S of constraints common to some vertex is a face of dimension n - |S| (every
         tight constraint a facet), and the faces just above S are S minus one constraint."""
         n = self.n
-        sub: dict[frozenset[int], set[int]] = defaultdict(set)
+        # keys: the constraint sets as sorted tuples (combinations of a sorted tuple are sorted)
+        sub: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for g, t in zip(local, cell.tight):
-            ts = sorted(t)
-            for r in range(1, n + 1):
+            ts = tuple(sorted(t))
+            for r in range(1, n):
                 for S in combinations(ts, r):
-                    sub[frozenset(S)].add(g)
-        fid_of: dict[frozenset[int], int] = {}
+                    sub[S].append(g)
+            sub[ts].append(g)       # all n: the vertex itself
+        fid_of: dict[tuple[int, ...], int] = {}
         new = []
+        fid = self.fid
         for S, vs in sub.items():
             fv = frozenset(vs)
-            f = self.fid.get(fv)
+            f = fid.get(fv)
             if f is None:
                 new.append((sorted(fv), fv, S))
             else:
@@ -376,17 +379,18 @@ class _Builder:
             f = fid_of[S] = self._face(fv, n - len(S))
             self.face_cons[f] = S
             if len(S) == 1:
-                self.facet_key.setdefault(fv, self.table[next(iter(S))])
+                self.facet_key.setdefault(fv, self.table[S[0]])
         ids = list(fid_of.values())
+        faces = self.faces
         for f in ids:
-            self.faces[f].cells.append(ci)
+            faces[f].cells.append(ci)
         for S, f in fid_of.items():
-            parents = self.faces[f].parents
+            parents = faces[f].parents
             if len(S) == 1:
                 parents.add(top)
             else:
-                for c in S:
-                    parents.add(fid_of[S - {c}])
+                for i in range(len(S)):
+                    parents.add(fid_of[S[:i] + S[i + 1:]])
         return ids
 
     def tight_labels(self, face: Face) -> set[NeuronId]:
