@@ -6,11 +6,12 @@ nothing of it is trusted:
 
 * every vertex is the exact solution of its n constraint equations, written with the exact
   affine maps of a region that contains it (the equations of a bent hyperplane agree on both
-  sides of the bend, so any such region gives the same point);
+  sides of the bend, so any such region gives the same point) — solved in integers by
+  Cramer's rule and kept homogeneous, x = X / d;
 * every vertex of every region is placed exactly (a rigorous float bound decides the clear
-  cases, exact rationals the rest) against every neuron's hyperplanes in the region's maps and
-  against K: inside the closed pieces of the region's pattern, and exactly on the constraints
-  it is tight at;
+  cases, integer dot products with the maps' integer rows the rest) against every neuron's
+  hyperplanes in the region's maps and against K: inside the closed pieces of the region's
+  pattern, and exactly on the constraints it is tight at;
 * the proposed patterns are distinct.
 
 Any failure raises :class:`ProposalRejected`; the caller then runs the exact splitting engine.
