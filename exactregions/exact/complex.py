@@ -461,10 +461,10 @@ class _Builder:
         cell = self.arr.cells[ci]
         pts = [self.vfloat(g) for g in self.cell_local[ci]]
         cols = list(zip(*pts))
-        for w in _dyadic_near([sum(x) / len(x) for x in cols],
-                              min(max(x) - min(x) for x in cols)):
-            if self.strictly_inside(w, cell.cons):
-                return tuple(_fr(x) for x in w)
+        for W, D in _dyadic_near([sum(x) / len(x) for x in cols],
+                                 min(max(x) - min(x) for x in cols)):
+            if self.strictly_inside_homogeneous(W, D, cell.cons):
+                return tuple(_fr(mpq(x, D)) for x in W)
         return tuple(_fr(x) for x in cell.centroid())
 
     def face_witness(self, face: Face, d: int) -> tuple[Fraction, ...]:
@@ -488,13 +488,12 @@ class _Builder:
         if len(free) == d:
             cols = list(zip(*(self.vfloat(g) for g in vs)))
             others = frozenset.union(*ts) - common
-            for wf in _dyadic_near([sum(cols[j]) / len(vs) for j in free],
-                                   min(max(cols[j]) - min(cols[j]) for j in free)):
+            for M, D in _dyadic_near([sum(cols[j]) / len(vs) for j in free],
+                                     min(max(cols[j]) - min(cols[j]) for j in free)):
                 # back substitution in homogeneous integers: w = X / D, D > 0
-                D = max(x.denominator for x in wf)   # powers of two: their lcm
                 X = [0] * n
-                for j, x in zip(free, wf):
-                    X[j] = x.numerator * (D // x.denominator)
+                for j, m in zip(free, M):
+                    X[j] = m
                 for r, p in zip(reversed(rows), reversed(piv)):
                     N = r[n] * D - sum(r[j] * X[j] for j in range(p + 1, n))
                     rp = r[p]
@@ -514,14 +513,9 @@ class _Builder:
         return tuple(_fr(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1))
                      for i in range(n))
 
-    def strictly_inside(self, w: list[mpq], cons: Iterable[int]) -> bool:
-        """Whether a·w < b for each of these constraints, exactly (in integers: w = W/D with
-        D > 0, each row scaled to integers by a positive factor)."""
-        *W, D = _integers(w)
-        return self.strictly_inside_homogeneous(W, D, cons)
-
     def strictly_inside_homogeneous(self, W: list, D: int, cons: Iterable[int]) -> bool:
-        """Whether a·W < b·D for each of these constraints (the point W / D, D > 0)."""
+        """Whether a·W < b·D for each of these constraints (the point W / D, D > 0), exactly,
+        each row scaled to integers by a positive factor."""
         if D <= 0:
             raise ValueError("a homogeneous point needs a positive denominator")
         for c in cons:
@@ -1104,19 +1098,24 @@ def shoelace(P: list[tuple[mpz, ...]], u: int, w: int) -> mpq:
     return abs(mpq(total, den))
 
 
-def _dyadic_near(values: list[float], extent: float) -> Iterable[list[mpq]]:
+def _dyadic_near(values: list[float], extent: float) -> Iterable[tuple[list[int], int]]:
     """Points with small numbers near a float point (a guide for witnesses, which the caller
-    checks exactly): its coordinates rounded to dyadic grids 2^7 and 2^39 times finer than
-    ``extent``; none when the floats are not finite or the extent is not positive."""
+    checks exactly), as homogeneous integers (M, D), the point M / D: its coordinates rounded
+    to dyadic grids 2^7 and 2^39 times finer than ``extent``; none when the floats are not
+    finite or the extent is not positive.
+
+    >>> list(_dyadic_near([0.3, -0.55], 1.0))      # 1 >= 2^0: grids of 2^-7 and 2^-39
+    [([38, -70], 128), ([164926744166, -302365697638], 549755813888)]
+    """
     if not (extent > 0 and math.isfinite(extent) and all(map(math.isfinite, values))):
         return
     e = math.frexp(extent)[1]   # extent >= 2^(e-1)
     for k in (8 - e, 40 - e):
         try:
-            yield [mpq(round(math.ldexp(x, k)), 2 ** k) if k > 0
-                   else mpq(round(math.ldexp(x, k)) * 2 ** -k) for x in values]
+            M = [round(math.ldexp(x, k)) for x in values]
         except OverflowError:   # far from the origin for its size: no small numbers there
             return
+        yield (M, 1 << k) if k > 0 else ([m << -k for m in M], 1)
 
 
 def _integer_echelon(rows: list[list[int]]) -> tuple[list[list[int]], list[int]]:
