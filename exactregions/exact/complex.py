@@ -922,7 +922,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         if d == 0:
             volume = SurdSum.of(Fraction(1))
         else:
-            volume = SurdSum.of(_fr(rational), _fr(gram) if gram is not None else Fraction(1))
+            volume = SurdSum.of(rational, gram if gram is not None else 1)
         top0 = faces[tops[0]]
         if len(top0.verts) == 1:
             witness = fverts[next(iter(top0.verts))]

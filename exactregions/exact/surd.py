@@ -35,8 +35,9 @@ class SurdSum:
     terms: tuple[tuple[int, Fraction], ...] = ()
 
     @staticmethod
-    def of(coefficient: Fraction, radicand: Fraction = Fraction(1)) -> "SurdSum":
-        """coefficient · √radicand (radicand ≥ 0)."""
+    def of(coefficient: "Fraction | gmpy2.mpq", radicand: "Fraction | gmpy2.mpq" = Fraction(1)
+           ) -> "SurdSum":
+        """coefficient · √radicand (radicand ≥ 0; Fractions, gmpy2 rationals or ints)."""
         c = gmpy2.mpq(coefficient)
         R = gmpy2.mpq(radicand)
         if R < 0:
