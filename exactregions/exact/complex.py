@@ -32,8 +32,7 @@ from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import coprime_fraction, mpq_to_fraction
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.lawrence import SimpleVolumes
-from exactregions.exact.polytope import (Cell, affine_basis_rref, affine_dim, hyperplane_key,
-                                         polygon_area,
+from exactregions.exact.polytope import (Cell, affine_dim, hyperplane_key, polygon_area,
                                          polytope_volume)
 
 __all__ = ["Face", "ActivationRegion", "LinearRegion", "BoundaryPiece", "RegionComplex",
@@ -495,7 +494,7 @@ class _Builder:
                 for j, m in zip(free, M):
                     X[j] = m
                 for r, p in zip(reversed(rows), reversed(piv)):
-                    N = r[n] * D - sum(r[j] * X[j] for j in range(p + 1, n))
+                    N = r[n] * D - sum(map(mul, r[p + 1:n], X[p + 1:n]))
                     rp = r[p]
                     if rp < 0:
                         rp, N = -rp, -N
@@ -899,13 +898,15 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         if not tops_done and d == 1:
             # a straight piece: one direction for all its edges; length = Σ |Δ pivot coordinate|
             # times √(Gram) of the line's reduced direction, computed once
-            p0 = [b.vcoords[v] for v in sorted(faces[tops[0]].verts)]
-            basis = affine_basis_rref(p0)
-            j = next(i for i, x in enumerate(basis[0]) if x != 0)
+            # (the reduced direction of an edge p q is (q - p) / (q - p)[j], j its first non-zero
+            # coordinate: its Gram determinant is |q - p|² / (q - p)[j]²)
+            p, q = (b.vcoords[v] for v in sorted(faces[tops[0]].verts))
+            dv = [y - x for x, y in zip(p, q)]
+            j = next(i for i, x in enumerate(dv) if x != 0)
             for f in tops:
                 a_, b_ = (b.vcoords[v] for v in faces[f].verts)
                 rational += abs(a_[j] - b_[j])
-            gram = _gram(basis)
+            gram = sum((x * x for x in dv), mpq(0)) / (dv[j] * dv[j])
             tops_done = True
         for f in ([] if tops_done else tops):
             pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
