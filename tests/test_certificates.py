@@ -12,13 +12,15 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
-from exactregions.exact import certificates
+from exactregions.exact import certificates, checker
 from exactregions.exact.certificates import certify_complex
 from exactregions.exact.complex import build_complex
 from exactregions.exact.enumerate import enumerate_cells
@@ -91,21 +93,75 @@ def test_a_dropped_region_is_refused(which, doc2, doc3):
 def test_a_point_inside_an_edge_among_a_regions_vertices_is_refused(doc2):
     """The midpoint of an edge of region 0, recorded as one more of its vertices (as a glue
     that kept a tile face's cut point would): volumes, facets and pattern are unchanged, and
-    only the comparison with cddlib's vertex set sees it."""
-    rc, doc = doc2
+    only the vertex certificate sees it (the point lies on one row, not on two)."""
+    _refused(_with_an_edge_midpoint(doc2[1]), "is no vertex of its H-polytope")
+
+
+def _with_an_edge_midpoint(doc, region=0):
     bad = copy.deepcopy(doc)
-    reg = bad["regions"][0]
+    reg = bad["regions"][region]
     pts = [[Fraction(x) for x in bad["vertices"][j]] for j in reg["vertices"]]
     A = [[Fraction(x) for x in row] for row in reg["A"]]
     b = [Fraction(x) for x in reg["b"]]
     on = [{i for i, (a, bb) in enumerate(zip(A, b)) if sum(x * y for x, y in zip(a, p)) == bb}
           for p in pts]
+    n = len(pts[0])
     i, j = next((i, j) for i in range(len(pts)) for j in range(i + 1, len(pts))
-                if on[i] & on[j])                          # two ends of one edge (2-D)
+                if len(on[i] & on[j]) >= n - 1)            # two ends of one edge
     mid = [format_rational((x + y) / 2) for x, y in zip(pts[i], pts[j])]
     bad["vertices"].append(mid)
     reg["vertices"].append(len(bad["vertices"]) - 1)
-    _refused(bad, "recorded vertices are not the vertices")
+    return bad
+
+
+@pytest.mark.parametrize("which", ["2d", "3d"])
+def test_a_missing_vertex_is_refused(which, doc2, doc3):
+    """One vertex left out of a region's list: what is left is not closed under the
+    polytope's edges."""
+    bad = copy.deepcopy({"2d": doc2, "3d": doc3}[which][1])
+    bad["regions"][3]["vertices"].pop(1)
+    _refused(bad, "not closed under the polytope's edges")
+
+
+def test_a_vertex_recorded_twice_is_refused(doc2):
+    """A vertex left out and every other one listed twice (under new indices of the file's
+    vertex list): counted by index, each edge would be closed by the copy of its own end."""
+    bad = copy.deepcopy(doc2[1])
+    reg = bad["regions"][3]
+    reg["vertices"].pop()
+    for j in list(reg["vertices"]):
+        bad["vertices"].append(list(bad["vertices"][j]))
+        reg["vertices"].append(len(bad["vertices"]) - 1)
+    _refused(bad, "region 3: a vertex is recorded twice")
+
+
+def test_a_point_outside_among_a_regions_vertices_is_refused(doc2):
+    """A vertex of another region recorded as one of region 0's."""
+    bad = copy.deepcopy(doc2[1])
+    mine = set(bad["regions"][0]["vertices"])
+    other = next(v for r in bad["regions"] for v in r["vertices"] if v not in mine)
+    bad["regions"][0]["vertices"][0] = other
+    _refused(bad, "outside its H-polytope")
+
+
+def test_a_region_with_a_degenerate_vertex_is_checked_by_cddlib():
+    """Zero biases put every first-layer plane through the origin: a cone region with more
+    than three facets has its apex on more than three rows (degenerate), so the checker takes
+    that region's vertices from cddlib and compares them with the recorded ones; a point inside
+    an edge is refused there too."""
+    net = er.random_network([3, 8, 1], seed=0, bias_std=0.0)
+    rc = er.region_complex(net, er.box([(-1, 1)] * 3), independent_check=False)
+    doc = er.certificate_document(rc)
+    assert er.certify(doc)["ok"]
+
+    def rows_on(reg, j):
+        p = [Fraction(x) for x in doc["vertices"][j]]
+        return sum(sum(Fraction(a) * x for a, x in zip(row, p)) == Fraction(bb)
+                   for row, bb in zip(reg["A"], reg["b"]))
+
+    ri = next(i for i, r in enumerate(doc["regions"])
+              if any(rows_on(r, j) > 3 for j in r["vertices"]))
+    _refused(_with_an_edge_midpoint(doc, ri), "recorded vertices are not the vertices")
 
 
 def test_a_facet_moved_inward_by_2_to_the_minus_60_is_refused(doc2):
@@ -114,7 +170,9 @@ def test_a_facet_moved_inward_by_2_to_the_minus_60_is_refused(doc2):
     bad = copy.deepcopy(doc)
     reg = bad["regions"][r1]
     reg["b"][row] = format_rational(Fraction(reg["b"][row]) - Fraction(1, 2 ** 60))
-    _refused(bad, "check 'volume' failed")   # its recorded volume no longer matches
+    _refused(bad, "a recorded vertex is outside its H-polytope")
+    del reg["vertices"]              # cddlib's vertices then: the volume no longer matches
+    _refused(bad, "check 'volume' failed")
     del reg["volume"]
     _refused(bad, "volume-sum")      # and without it, the sum is short
 
@@ -568,3 +626,56 @@ def test_a_witness_outside_fails_the_witness_certificate():
                               rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
     with pytest.raises(er.CertificateError, match="witness of region 0 is not strictly inside"):
         certify_complex(broken, arr)
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_the_vertex_certificate_agrees_with_cddlib(data):
+    """Random polytopes (a box cut by random integer rows, often through shared points, so
+    degenerate vertices and redundant rows occur): for cddlib's vertex set the certificate
+    returns cddlib's incidence, or None exactly when a vertex lies on more than n rows; with a
+    vertex left out, or a point inside an edge added, it raises."""
+    n = data.draw(st.integers(1, 4), label="n")
+    small = st.integers(-3, 3)
+    rows = []
+    for k in range(n):   # |u_k| <= 2
+        e = [0] * n
+        e[k] = 1
+        rows.append(tuple(e) + (2,))
+        e[k] = -1
+        rows.append(tuple(e) + (2,))
+    for _ in range(data.draw(st.integers(0, 4), label="cuts")):
+        a = data.draw(st.lists(small, min_size=n, max_size=n).filter(any), label="a")
+        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))   # keeps 0 inside
+    verts, inc = checker._cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
+    cols = []
+    for v in verts:
+        d = math.lcm(*(x.denominator for x in v))
+        cols.append(tuple(x.numerator * (d // x.denominator) for x in v) + (d,))
+    degenerate = any(sum(sum(Fraction(a) * x for a, x in zip(r[:n], v)) == r[n] for r in rows) > n
+                     for v in verts)
+    got = checker._proved_vertices(rows, cols, n, 0)
+    if degenerate:
+        assert got is None
+        return
+    assert got == [set(s) for s in inc]
+    drop = data.draw(st.integers(0, len(cols) - 1), label="dropped vertex")
+    with pytest.raises(er.CertificateError, match="not closed under the polytope's edges"):
+        checker._proved_vertices(rows, cols[:drop] + cols[drop + 1:], n, 0)
+    i, j = next((i, j) for i in range(len(verts)) for j in range(i + 1, len(verts))
+                if len(set(c for c, s in enumerate(inc) if i in s)
+                       & set(c for c, s in enumerate(inc) if j in s)) >= n - 1)
+    mid = tuple(a * cols[j][n] + b * cols[i][n] for a, b in zip(cols[i][:n], cols[j][:n]))
+    with pytest.raises(er.CertificateError, match="no vertex of its H-polytope"):
+        checker._proved_vertices(rows, cols + [mid + (2 * cols[i][n] * cols[j][n],)], n, 0)
+
+
+def test_a_lazy_document_is_the_same_document(doc3):
+    """``certificate_document(rc, lazy=True)`` (what the in-process independent check reads)
+    holds the same entries as the written document, and the checker's report is the same."""
+    rc, doc = doc3
+    lazy = er.certificate_document(rc, lazy=True)
+    assert lazy.keys() == doc.keys()
+    for key in doc:
+        assert (list(lazy[key]) if key in ("regions", "pieces") else lazy[key]) == doc[key], key
+    assert er.certify(lazy) == er.certify(doc)

@@ -143,11 +143,12 @@ def test_the_checkers_triangulation_of_a_non_simple_5_polytope():
     traces as big as a facet that are not facets: in the prism over the 4-D cross-polytope
     (|x1|+…+|x4| <= 1, 0 <= x5 <= 1) two side facets meet in a 2-face with 4 vertices.
     Closed form: vol = (2^4/4!)·1 = 2/3."""
-    from exactregions.exact.checker import _cdd_vertices, _facets, _volume
+    from exactregions.exact.checker import _cdd_vertices, _f, _facets, _volume
     A = [tuple(Fraction(s) for s in signs) + (Fraction(0),)
          for signs in itertools.product((1, -1), repeat=4)]
     A += [(Fraction(0),) * 4 + (Fraction(1),), (Fraction(0),) * 4 + (Fraction(-1),)]
     b = [Fraction(1)] * 16 + [Fraction(1), Fraction(0)]
     verts, inc = _cdd_vertices(A, b)
     assert len(verts) == 16
-    assert _volume(verts, list(_facets(verts, inc, 5)), 5) == Fraction(2, 3)
+    q = [tuple(map(_f, v)) for v in verts]   # the checker's flint rationals
+    assert _volume(q, list(_facets(q, inc, 5)), 5) == Fraction(2, 3)

@@ -10,10 +10,13 @@ What it checks (in this order; the first failure raises :class:`CertificateError
 check and the region):
 
 ``K``            K's vertices by cddlib GMP; K bounded; vol(K) by the checker's own method.
-``vertices``     each region's vertices recomputed from its H-polytope ``A u <= b`` with cddlib
-                 GMP; the region is non-empty and bounded, and inside K (every vertex satisfies
-                 K's inequalities exactly); the region's recorded vertex list is exactly that
-                 set.
+``vertices``     each region's recorded vertex list proved to be exactly the vertex set of its
+                 H-polytope ``A u <= b`` (:func:`_proved_vertices`: every point inside, on n
+                 independent rows, the set closed under the polytope's edges, which also proves
+                 it bounded); where a vertex lies on more than n rows, or the file has no vertex
+                 lists, the vertices are recomputed with cddlib GMP and compared with the
+                 recorded ones.  The region is non-empty, bounded and inside K (every vertex
+                 satisfies K's inequalities exactly).
 ``witness``      the witness satisfies every row of ``A u <= b`` strictly, and an exact forward
                  pass of the network at it gives the region's pattern.
 ``vertex-sides`` every vertex lies in the closed piece of its region's pattern, for every
@@ -75,6 +78,7 @@ from typing import Any, Mapping, Sequence
 import cdd
 import cdd.gmp
 from flint import fmpq, fmpq_mat, fmpz_mat
+from gmpy2 import mpz
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
 from exactregions.exact._runtime import fork_has_room, several_cores
@@ -114,6 +118,76 @@ def _vec(xs: Any) -> Point:
     return tuple(_q(x) for x in xs)
 
 
+def _digits(text: str) -> int:
+    """An integer from decimal digits, however many (gmpy2 past CPython's digit limit)."""
+    return int(text) if len(text) < 4000 else int(mpz(text))
+
+
+def _pq(x: Any) -> tuple[int, int]:
+    """A number of the file as integers (p, q), q > 0, not necessarily in lowest terms: the
+    ``"p/q"`` we write read straight into integers, anything else through the rational door.
+
+    >>> _pq("-6/4"), _pq("-7"), _pq("0.5"), _pq(3)
+    ((-6, 4), (-7, 1), (1, 2), (3, 1))
+    """
+    if type(x) is str:
+        num, slash, den = x.partition("/")
+        digits = num[1:] if num[:1] == "-" else num
+        if digits.isascii() and digits.isdigit():
+            if not slash:
+                return _digits(num), 1
+            if den.isascii() and den.isdigit() and den.strip("0"):
+                return _digits(num), _digits(den)
+    q = _q(x)   # the door: other forms, and the errors (a zero denominator, not a number)
+    return q.numerator, q.denominator
+
+
+def _fq(x: Any) -> fmpq:
+    """A number of the file as a flint rational (lowest terms)."""
+    return fmpq(*_pq(x))
+
+
+def _file_point(v: Any, n: int) -> tuple[tuple[fmpq, ...], tuple[int, ...], tuple[int, ...]]:
+    """A point of the file's vertex list: its coordinates as flint rationals, as a homogeneous
+    integer column (X, d) with d > 0, and its :func:`_key` (lowest terms, as cddlib's).
+
+    >>> _file_point(["1/2", "-2/6"], 2)[1:]
+    ((3, -2, 6), (1, 2, -1, 3))
+    """
+    if not isinstance(v, list) or len(v) != n:
+        raise FormatError(f"a vertex must have {n} coordinates")
+    q = tuple(map(_fq, v))
+    d = math.lcm(*(int(x.q) for x in q))
+    return (q, tuple(int(x.p) * (d // int(x.q)) for x in q) + (d,),
+            tuple(c for x in q for c in (int(x.p), int(x.q))))
+
+
+def _int_row(a: Any, b: Any, n: int) -> tuple[int, ...]:
+    """The row ``a·u <= b`` of the file as the primitive integer row (a', b') of the same
+    half-space: denominators cleared and the gcd divided out, both by positive factors.
+
+    >>> _int_row(["1/2", "-3/4"], "1/4", 2)
+    (2, -3, 1)
+    """
+    if not isinstance(a, list) or len(a) != n:
+        raise FormatError(f"a row of A must have {n} entries")
+    pqs = [_pq(x) for x in a]
+    pqs.append(_pq(b))
+    den = math.lcm(*(q for _, q in pqs))
+    ints = [p * (den // q) for p, q in pqs]
+    g = math.gcd(*ints)
+    if g == 0:
+        raise FormatError("a row of A is zero")
+    return tuple(x // g for x in ints)
+
+
+def _int_rows(A: Any, b: Any, n: int, what: str) -> list[tuple[int, ...]]:
+    """All rows of an H-polytope ``A u <= b`` of the file, as :func:`_int_row`."""
+    if not isinstance(A, list) or not isinstance(b, list) or not A or len(b) != len(A):
+        raise FormatError(f"{what}: A must be m x {n} with b of length m")
+    return [_int_row(a, bb, n) for a, bb in zip(A, b)]
+
+
 def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
@@ -133,8 +207,10 @@ def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, An
 
 # ----- exact geometry of its own ------------------------------------------------------------
 
-def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point], list[set[int]]]:
-    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP)."""
+def _cdd_vertices(A: Sequence[Sequence[Fraction | int]], b: Sequence[Fraction | int]
+                  ) -> tuple[list[Point], list[set[int]]]:
+    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP; integer rows,
+    as the regions' are given, make its arithmetic cheaper)."""
     rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
     m = cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY)
     poly = cdd.gmp.polyhedron_from_matrix(m)
@@ -144,6 +220,64 @@ def _cdd_vertices(A: Sequence[Point], b: Sequence[Fraction]) -> tuple[list[Point
     verts = [tuple(r[1:]) for r in gen.array]  # cdd.gmp gives Fractions
     inc = cdd.gmp.copy_input_incidence(poly)[:len(rows)]
     return verts, [set(s) for s in inc]
+
+
+def _proved_vertices(rows: Sequence[tuple[int, ...]], cols: Sequence[tuple[int, ...]], n: int,
+                     ri: int) -> list[set[int]] | None:
+    r"""Prove that the points ``cols`` (homogeneous integer columns (X, d), d > 0, distinct) are
+    exactly the vertices of the polytope {u : a·u <= b} of the integer ``rows`` (a, b); return
+    each row's incidence (the points on it).  ``None`` when a point lies on more than n rows
+    (a degenerate vertex, or a redundant row through it): cddlib then computes the vertices.
+    A point outside, or on rows of rank < n, raises.
+
+    Why it proves it: a point inside on n rows of rank n is a vertex.  If every vertex is simple
+    (on exactly n rows), the edges at a vertex v are its n lines {a_i·u = b_i, i ∈ T(v) \ {j}}
+    inside P; a second given vertex w with T(w) ⊇ T(v) \ {j} lies on that edge, hence is its
+    other end.  So the given set is closed under the polytope's edges; the graph of a polytope
+    is connected, so the set is all of its vertices.  An unbounded P has an unbounded edge at
+    some vertex (a linear function unbounded on P increases along one), which no second given
+    vertex closes: it fails the same test.
+
+    >>> square = [(1, 0, 1), (-1, 0, 1), (0, 1, 1), (0, -1, 1)]    # |x| <= 1, |y| <= 1
+    >>> corners = [(1, 1, 1), (-1, 1, 1), (-1, -1, 1), (1, -1, 1)]
+    >>> _proved_vertices(square, corners, 2, 0)
+    [{0, 3}, {1, 2}, {0, 1}, {2, 3}]
+    >>> _proved_vertices(square, corners[:3], 2, 0)
+    Traceback (most recent call last):
+    ...
+    exactregions.errors.CertificateError: check 'vertices' failed: region 0: the recorded vertices are not closed under the polytope's edges (a vertex missing, or the region unbounded)
+    """
+    m, k = len(rows), len(cols)
+    vals = (fmpz_mat(m, n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+            * fmpz_mat(n + 1, k, [c[i] for i in range(n + 1) for c in cols])).entries()
+    if max(vals) > 0:
+        raise _fail("vertices", f"region {ri}: a recorded vertex is outside its H-polytope")
+    tight: list[tuple[int, ...]] = [() for _ in range(k)]
+    pos = -1
+    while True:
+        try:
+            pos = vals.index(0, pos + 1)
+        except ValueError:
+            break
+        i, c = divmod(pos, k)
+        tight[c] += (i,)
+    if max(map(len, tight)) > n:
+        return None
+    by_ridge: dict[tuple[int, ...], int] = defaultdict(int)
+    for c, T in enumerate(tight):
+        if len(T) < n or fmpz_mat(n, n, [x for i in T for x in rows[i][:n]]).det() == 0:
+            raise _fail("vertices", f"region {ri}: a recorded vertex is no vertex of its "
+                                    "H-polytope (on fewer than n independent rows)")
+        for j in range(n):
+            by_ridge[T[:j] + T[j + 1:]] += 1
+    if min(by_ridge.values()) < 2:
+        raise _fail("vertices", f"region {ri}: the recorded vertices are not closed under the "
+                                "polytope's edges (a vertex missing, or the region unbounded)")
+    inc: list[set[int]] = [set() for _ in range(m)]
+    for c, T in enumerate(tight):
+        for i in T:
+            inc[i].add(c)
+    return inc
 
 
 def _rank(points: Sequence[Point]) -> int:
@@ -250,16 +384,14 @@ def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]]) -> list[
     return out
 
 
-def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int,
-            qp: Sequence[tuple[fmpq, ...]] | None = None) -> Fraction:
-    """Exact n-volume: Σ |det(v_1 − v_0, …, v_n − v_0)| / n! over a pulling triangulation
-    (``qp``: the same points as flint rationals, if already at hand)."""
-    if n == 1:
-        xs = [p[0] for p in pts]
-        return max(xs) - min(xs)
-    if qp is None:
-        qp = [tuple(_f(x) for x in p) for p in pts]   # flint rationals: the same numbers, faster
+def _volume(qp: Sequence[tuple[fmpq, ...]], facets: list[frozenset[int]], n: int) -> Fraction:
+    """Exact n-volume of the polytope with these vertices (flint rationals) and facets (vertex
+    index sets): Σ |det(v_1 − v_0, …, v_n − v_0)| / n! over a pulling triangulation."""
     total = fmpq(0)
+    if n == 1:
+        xs = [p[0] for p in qp]
+        total = max(xs) - min(xs)
+        return Fraction(int(total.p), int(total.q))
     if n == 2:  # the fan from vertex 0 over the edges that miss it
         (x0, y0) = qp[0]
         for e in facets:
@@ -269,34 +401,37 @@ def _volume(pts: Sequence[Point], facets: list[frozenset[int]], n: int,
                 total += abs((xa - x0) * (yb - y0) - (ya - y0) * (xb - x0))
         total /= 2
         return Fraction(int(total.p), int(total.q))
-    for s in _simplices(frozenset(range(len(pts))), n, facets):
+    for s in _simplices(frozenset(range(len(qp))), n, facets):
         v0 = qp[s[0]]
         total += abs(fmpq_mat([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]).det())
     total /= math.factorial(n)
     return Fraction(int(total.p), int(total.q))
 
 
-def _facets(verts: Sequence[Point], inc: list[set[int]], n: int) -> dict[frozenset[int], int]:
-    """The facets (vertex index sets) among the rows' incidence sets, each with one row on it."""
+def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int
+            ) -> dict[frozenset[int], int]:
+    """The facets (vertex index sets) among the rows' incidence sets, each with one row on it
+    (``qverts``: the vertices as flint rationals)."""
     out: dict[frozenset[int], int] = {}
     for i, s in enumerate(inc):
         if len(s) >= n:
             fs = frozenset(s)
-            if fs not in out and (n <= 3 or _rank([verts[j] for j in s]) == n - 1):
+            if fs not in out and (n <= 3 or len(_echelon([qverts[j] for j in s])[0]) == n - 1):
                 out[fs] = i
     return out
 
 
-def _hyperplane(a: Point, b: Fraction) -> tuple[int, ...]:
-    """Canonical key of the hyperplane a·u = b: the primitive integer row (denominators cleared,
-    divided by the gcd, first non-zero entry positive)."""
-    row = tuple(a) + (b,)
-    den = math.lcm(*(x.denominator for x in row))
-    ints = [x.numerator * (den // x.denominator) for x in row]
-    g = math.gcd(*ints)
-    if next(x for x in ints if x != 0) < 0:
+def _hyperplane(row: Sequence[int]) -> tuple[int, ...]:
+    """Canonical key of the hyperplane a·u = b of an integer row (a, b): the primitive row
+    with its first non-zero entry positive.
+
+    >>> _hyperplane((-2, 4, -6))
+    (1, -2, 3)
+    """
+    g = math.gcd(*row)
+    if next(x for x in row if x != 0) < 0:
         g = -g
-    return tuple(x // g for x in ints)
+    return tuple(x // g for x in row)
 
 
 def _edges_3d(facets: Mapping[frozenset[int], int], nv: int) -> list[tuple[int, int]]:
@@ -378,11 +513,12 @@ def _strata_3d(edges: set[frozenset[int]], ng_at: dict[int, list[frozenset[int]]
     return two, three
 
 
-def _face_dim(F: frozenset[int], keys: list[tuple[int, ...]]) -> int:
-    """Affine dimension of the points with these (distinct) vertex ids."""
+def _face_dim(F: frozenset[int], vq: Any) -> int:
+    """Affine dimension of the points with these (distinct) vertex ids (``vq``: a vertex id's
+    point as flint rationals)."""
     if len(F) <= 2:
         return len(F) - 1
-    return _rank([_from_key(keys[v]) for v in F])
+    return len(_echelon([vq(v) for v in F])[0])
 
 
 def _in_relative_interior(R: fmpq_mat, face: Sequence[tuple[fmpq, ...]],
@@ -454,7 +590,7 @@ class _Net:
             for i in range(first.nrows()):
                 first[i, self.d] += self.b[0][i]
         self.first = first  # layer-0 pre-activations as a map of (u, 1)
-        self.cache: dict[tuple, tuple] = {}
+        self.last: list[tuple | None] = [None] * self.L   # per layer: (prefix, its layer())
 
     def piece(self, l: int, z: fmpq) -> int:
         return bisect_right(self.bps[l], z)
@@ -479,12 +615,13 @@ class _Net:
               ) -> tuple[fmpq_mat, fmpz_mat | None]:
         """Layer l's pre-activation map on the pattern's region and, for a layer with
         breakpoints, the piece bounds of :meth:`piece_bounds` as integer matrices (each scaled by
-        one positive common denominator, so every sign is kept).  Depends only on pattern[:l+1]
-        and is computed once per such prefix."""
+        one positive common denominator, so every sign is kept).  Depends only on pattern[:l+1];
+        the last one asked for is kept per layer (the regions come sorted by pattern, so a
+        prefix is computed once, and memory stays a few maps however many regions)."""
         key = pattern[:l + 1]
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
+        last = self.last[l]
+        if last is not None and last[0] == key:
+            return last[1]
         if l == 0:
             Z = self.first
         else:
@@ -494,7 +631,7 @@ class _Net:
                 if bb != 0:
                     Z[i, self.d] += bb
         hit = (Z, self.piece_bounds(l, pattern[l], Z) if self.bps[l] else None)
-        self.cache[key] = hit
+        self.last[l] = (key, hit)
         return hit
 
     def maps(self, pattern: tuple[tuple[int, ...], ...]) -> list[fmpq_mat]:
@@ -606,36 +743,59 @@ class _Net:
 
 # ----- the check ----------------------------------------------------------------------------
 
-def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain: bool) -> tuple:
+def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain: bool,
+                points: Sequence[tuple] | None) -> tuple:
     """Every check that concerns one region alone; returns what the global checks need, in
-    local vertex numbering (picklable, so that halves can run in two processes)."""
+    local vertex numbering (picklable, so that halves can run in two processes).  ``points``:
+    the file's vertex list, each as (flint rationals, homogeneous integer column, key)."""
     n = N.d
-    A = [_vec(r) for r in reg["A"]]
-    b = list(_vec(reg["b"]))
-    if not A or any(len(r) != n for r in A) or len(b) != len(A):
-        raise FormatError(f"region {ri}: A must be m x {n} with b of length m")
+    rows = _int_rows(reg["A"], reg["b"], n, f"region {ri}")
     pattern = tuple(tuple(int(j) for j in p) for p in reg["pattern"])
     if len(pattern) != N.L or any(len(p) != len(bb) for p, bb in zip(pattern, N.b)):
         raise FormatError(f"region {ri}: the pattern does not fit the network's widths")
     if any(not 0 <= j <= len(N.bps[l]) for l, p in enumerate(pattern) for j in p):
         raise FormatError(f"region {ri}: a pattern entry is not a piece of its activation")
-    w = _vec(reg["witness"])
-    if len(w) != n:
-        raise FormatError(f"region {ri}: the witness has dimension {len(w)}, not {n}")
-    try:
-        verts, inc = _cdd_vertices(A, b)
-    except ValueError:
-        raise _fail("vertices", f"region {ri} is unbounded") from None
-    if len(verts) <= n:
-        raise _fail("vertices", f"region {ri} has {len(verts)} vertices: not full-dimensional")
-    # the witness strictly inside every row, the vertices inside K
-    R = fmpq_mat([[_f(x) for x in a] + [-_f(bb)] for a, bb in zip(A, b)])
-    wcol = fmpq_mat(n + 1, 1, [_f(x) for x in w] + [1])
+    if not isinstance(reg["witness"], list) or len(reg["witness"]) != n:
+        raise FormatError(f"region {ri}: the witness must have {n} coordinates")
+    qw = [_fq(x) for x in reg["witness"]]
+    # the vertices: the recorded ones proved to be the vertex set, or cddlib's (a degenerate
+    # vertex, or no vertex list in the file)
+    inc = idx = None
+    recorded = reg.get("vertices")
+    if recorded is not None:
+        if not isinstance(recorded, list):
+            raise FormatError(f"region {ri}: 'vertices' must be a list of vertex indices")
+        try:
+            idx = [int(j) for j in recorded]
+        except (TypeError, ValueError):
+            raise FormatError(f"region {ri}: a vertex index is not an integer") from None
+        if not all(0 <= j < len(points or ()) for j in idx):
+            raise FormatError(f"region {ri}: a vertex index is not in the vertex list")
+        pts = [points[j] for j in idx]   # type: ignore[index]
+        # distinct by value: a point listed twice in the file would close each of its edges
+        if len({p[2] for p in pts}) != len(pts):
+            raise _fail("vertices", f"region {ri}: a vertex is recorded twice")
+        if len(pts) > n:
+            inc = _proved_vertices(rows, [p[1] for p in pts], n, ri)
+        if inc is not None:
+            qverts = [p[0] for p in pts]
+            keys = [p[2] for p in pts]
+    if inc is None:
+        try:
+            verts, inc = _cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
+        except ValueError:
+            raise _fail("vertices", f"region {ri} is unbounded") from None
+        qverts = [tuple(_f(x) for x in v) for v in verts]
+        keys = [_key(v) for v in verts]
+    if len(qverts) <= n:
+        raise _fail("vertices", f"region {ri} has {len(qverts)} vertices: not full-dimensional")
+    # the witness strictly inside every row (integer rows: the same signs), the vertices
+    # inside K
+    R = fmpq_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+    wcol = fmpq_mat(n + 1, 1, qw + [1])
     if not max((R * wcol).entries()) < 0:
         raise _fail("witness", f"region {ri}: the witness is not strictly inside")
-    nv = len(verts)
-    qverts = [tuple(_f(x) for x in v) for v in verts]
-    qw = [_f(x) for x in w]
+    nv = len(qverts)
     VW = fmpq_mat(n + 1, nv + 1, [x for k in range(n) for x in [v[k] for v in qverts] + [qw[k]]]
                   + [1] * (nv + 1))
     KV = (KR * VW).table()
@@ -673,11 +833,11 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
             r, c = divmod(pos, step)
             if c < nv:
                 zeros[c].add((l,) + info[r])
-    facets = _facets(verts, inc, n)
-    vol = _volume(verts, list(facets), n, qverts)
+    facets = _facets(qverts, inc, n)
+    vol = _volume(qverts, list(facets), n)
     if vol <= 0:
         raise _fail("volume", f"region {ri} has volume {describe_rational(vol)}")
-    if "volume" in reg and _q(reg["volume"]) != vol:
+    if "volume" in reg and _fq(reg["volume"]) != _f(vol):
         raise _fail("volume", f"region {ri}: recorded volume "
                                f"{describe_rational(reg['volume'])} != {describe_rational(vol)}")
     out = None
@@ -687,8 +847,8 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
     # string parsed again)
     if out is not None:
         out = tuple(x for q in out for x in (int(q.p), int(q.q)))
-    return ([_key(v) for v in verts], ktight,
-            [(fs, _hyperplane(A[i], b[i])) for fs, i in facets.items()],
+    return (keys, ktight, idx, rows,
+            [(fs, _hyperplane(rows[i])) for fs, i in facets.items()],
             (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out,
             _edges_3d(facets, nv) if n == 3 else [])
 
@@ -816,15 +976,16 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail("K", "the domain is unbounded") from None
     if len(Kv) <= n:
         raise _fail("K", "the domain is not full-dimensional")
-    volK = _volume(Kv, list(_facets(Kv, Kinc, n)), n)
+    qK = [tuple(_f(x) for x in v) for v in Kv]
+    volK = _volume(qK, list(_facets(qK, Kinc, n)), n)
     if volK <= 0:
         raise _fail("K", "the domain has no volume")
 
     KR = fmpq_mat([[_f(x) for x in a] + [-_f(bb)] for a, bb in zip(KA, Kb)])
 
     # ----- regions --------------------------------------------------------------------------
-    regions = data["regions"]
-    if not isinstance(regions, list) or not regions:
+    regions = data["regions"]   # a list, or the LazyEntries of an in-memory document
+    if not isinstance(regions, Sequence) or isinstance(regions, (str, bytes)) or not regions:
         raise FormatError("'regions' must be a non-empty list (write it with --regions)")
     vid: dict[tuple[int, ...], int] = {}   # a vertex's key: its numerators and denominators
     gkeys: list[tuple[int, ...]] = []   # global vertex -> its key
@@ -834,12 +995,20 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     rfacets: list[list[tuple[frozenset[int], tuple]]] = []
     rzeros: list[dict[int, set[tuple[int, int, int]]]] = []  # per vertex: (layer, neuron, ξ index)
     routs: list[tuple | None] = []
+    rrecorded: list[list[int] | None] = []   # the file's vertex indices of each region
+    rrows: list[list[tuple[int, ...]]] = []  # each region's rows as primitive integer rows
     patterns: list[tuple[tuple[int, ...], ...]] = []
     labels: list[int] = []
     total = Fraction(0)
-    for res in _map_halves(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None),
+    # the file's vertex list (optional): flint rationals, homogeneous integer columns, keys
+    points = None
+    if data.get("vertices") is not None:
+        if not isinstance(data["vertices"], list):
+            raise FormatError("'vertices' must be a list of points")
+        points = [_file_point(v, n) for v in data["vertices"]]
+    for res in _map_halves(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None, points),
                             len(regions)):
-        keys, ktight, facets, (vn, vd), zeros, pattern, label, out, edges = res
+        keys, ktight, idx, rows, facets, (vn, vd), zeros, pattern, label, out, edges = res
         ids = []
         for key, kt in zip(keys, ktight):
             g = vid.get(key)
@@ -854,6 +1023,8 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         rfacets.append([(frozenset(ids[i] for i in fs), key) for fs, key in facets])
         rzeros.append({ids[c]: z for c, z in zeros.items()})
         routs.append(out)
+        rrecorded.append(idx)
+        rrows.append(rows)
         patterns.append(pattern)
         labels.append(label)
     if len(set(patterns)) != len(patterns):
@@ -929,18 +1100,14 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     # ----- pieces of B_N,k --------------------------------------------------------------------
     pieces = data.get("pieces", [])
     # the file's vertex list, as the checker's own vertex ids (None: no region has it)
-    file_ids = [vid.get(_key(_vec(v))) for v in data.get("vertices", [])]
+    file_ids = [vid.get(p[2]) for p in points or ()]
     # each region's recorded vertex list is its polytope's vertex set, no point more or less
     # (a point inside an edge keeps volumes, facets and the Euler characteristic: only this
     # comparison with cddlib's vertices sees it)
-    for ri, reg in enumerate(regions):
-        recorded = reg.get("vertices")
+    for ri, recorded in enumerate(rrecorded):
         if recorded is None:
             continue
-        try:
-            got = [file_ids[int(j)] for j in recorded]
-        except (IndexError, TypeError, ValueError):
-            raise FormatError(f"region {ri}: a vertex index is not in the vertex list") from None
+        got = [file_ids[j] for j in recorded]
         if None in got or len(set(got)) != len(got) or set(got) != rverts[ri]:
             raise _fail("vertices", f"region {ri}: the recorded vertices are not the vertices "
                                     f"of its H-polytope ({len(recorded)} recorded, "
@@ -1010,16 +1177,11 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             g = good_cache[ri] = N.good(patterns[ri])
         return g
 
-    rows_cache: dict[int, fmpq_mat] = {}
-
     def region_rows(ri: int) -> fmpq_mat:
-        """Region ri's rows [A | -b] as read from the file (parsed once)."""
-        R = rows_cache.get(ri)
-        if R is None:
-            reg = regions[ri]
-            R = rows_cache[ri] = fmpq_mat([[_f(x) for x in _vec(a)] + [-_f(bb)]
-                                           for a, bb in zip(reg["A"], _vec(reg["b"]))])
-        return R
+        """Region ri's rows [A | -b] as read from the file, each scaled to its primitive
+        integer row (the same signs at every point)."""
+        rows = rrows[ri]
+        return fmpq_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
 
     vq_cache: dict[int, tuple[fmpq, ...]] = {}
 
@@ -1047,7 +1209,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             raise FormatError(f"piece {pi} has no faces")
         inside = [set.intersection(*(regions_at[v] for v in F)) for F in faces]
         for F, rs in zip(faces, inside):
-            if _face_dim(F, gkeys) != n - k:
+            if _face_dim(F, vq) != n - k:
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face of the wrong dimension")
             if frozenset.intersection(*(vkt[v] for v in F)):
                 raise _fail("pieces", f"piece {pi} has a face on the boundary of K")
@@ -1075,17 +1237,15 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         sq = _piece_volume_squared(faces, around, vq, n, n - k, normal)
         if sq is None:
             raise _fail("pieces", f"piece {pi}: its faces do not lie in one {n - k}-plane")
-        rec = _q(pc["volume_squared"])   # both in lowest terms
-        if (int(sq.p), int(sq.q)) != (rec.numerator, rec.denominator):
+        if sq != _fq(pc["volume_squared"]):
             raise _fail("pieces", f"piece {pi}: its volume squared is {describe_rational(sq)} "
                                   f"by the checker's triangulation, "
                                   f"{describe_rational(pc['volume_squared'])} recorded")
         # its witness: in the relative interior of one of its faces (the first, as written)
         if "witness" in pc:
-            w = _vec(pc["witness"])
-            if len(w) != n:
-                raise FormatError(f"piece {pi}: the witness has dimension {len(w)}, not {n}")
-            wq = [_f(x) for x in w]
+            if not isinstance(pc["witness"], list) or len(pc["witness"]) != n:
+                raise FormatError(f"piece {pi}: the witness must have {n} coordinates")
+            wq = [_fq(x) for x in pc["witness"]]
             if not any(_in_relative_interior(region_rows(min(rs)), [vq(v) for v in F], wq)
                        for F, rs in zip(faces, inside)):
                 raise _fail("pieces", f"piece {pi}: its witness is in the relative interior of "

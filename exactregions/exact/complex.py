@@ -1178,7 +1178,7 @@ def region_complex(net: Network, domain: Domain,
 
     Besides the enumerator's own certificates, the whole result is written as a certificate
     document and re-checked by the independent checker (:func:`~exactregions.exact.checker.
-    certify`: its own cddlib vertices, volumes, exact vertex sides, gluing and pieces); its
+    certify`: its own vertex-set proofs, volumes, exact vertex sides, gluing and pieces); its
     report is ``rc.certificate["independent"]``.  ``independent_check=False`` skips it (it
     takes ~2× the build in 2-D, 3–4× in 3-D and 4-D; the enumerator's certificates still
     run).
@@ -1206,6 +1206,6 @@ def check_independently(rc: RegionComplex) -> RegionComplex:
     CertificateError); returns ``rc``."""
     from exactregions.exact.checker import certify
     from exactregions.exact.summary import certificate_document
-    report = certify(certificate_document(rc))
+    report = certify(certificate_document(rc, lazy=True))   # entries written as read
     object.__setattr__(rc, "certificate", {**rc.certificate, "independent": report})
     return rc

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from exactregions.exact._runtime import paused_gc
 from exactregions.exact.floatfilter import display_float
@@ -11,7 +12,7 @@ from exactregions.exact.rational import format_rational
 if TYPE_CHECKING:
     from exactregions.exact.complex import RegionComplex
 
-__all__ = ["complex_summary", "certificate_document"]
+__all__ = ["complex_summary", "certificate_document", "LazyEntries"]
 
 
 def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[str, Any]:
@@ -66,12 +67,44 @@ def complex_summary(rc: "RegionComplex", include_regions: bool = False) -> dict[
     return out
 
 
+class LazyEntries(Sequence):
+    """A read-only list whose i-th entry is made each time it is asked for, never kept: the
+    regions and pieces of an in-memory certificate document (``certificate_document(rc,
+    lazy=True)``), so that checking a big complex does not hold all of it as strings at once.
+
+    >>> squares = LazyEntries(4, lambda i: {"i": i * i})
+    >>> len(squares), squares[3], squares[-1], squares[1:3]
+    (4, {'i': 9}, {'i': 9}, [{'i': 1}, {'i': 4}])
+    """
+
+    __slots__ = ("_n", "_make")
+
+    def __init__(self, n: int, make: Callable[[int], Any]):
+        self._n = n
+        self._make = make
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._n))]
+        j = i + self._n if i < 0 else i
+        if not 0 <= j < self._n:
+            raise IndexError(f"entry {i} of {self._n}")
+        return self._make(j)
+
+
 @paused_gc()
-def certificate_document(rc: "RegionComplex") -> dict[str, Any]:
+def certificate_document(rc: "RegionComplex", lazy: bool = False) -> dict[str, Any]:
     """The self-contained certificate: the summary plus everything the independent checker
     (:func:`exactregions.exact.checker.certify`) needs — the network embedded exactly, K as
     ``A u <= b``, every region's H-polytope, pattern, witness, volume, vertices and output map,
     the linear regions' members, and every B_N,k piece with its faces and neurons.
+
+    ``lazy=True`` gives the regions and pieces as :class:`LazyEntries` (each entry written when
+    read): the same document for :func:`~exactregions.exact.checker.certify`, in a fraction of
+    the memory, but not one ``json.dump`` takes.
 
     Examples
     --------
@@ -90,11 +123,11 @@ def certificate_document(rc: "RegionComplex") -> dict[str, Any]:
     out["network"] = network_to_dict(rc.net)
     out["K"] = {"A": [[format_rational(x) for x in row] for row in rc.domain.A],
                 "b": [format_rational(x) for x in rc.domain.b]}
-    out.update(_regions_part(rc))
+    out.update(_regions_part(rc, lazy))
     return out
 
 
-def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
+def _regions_part(rc: "RegionComplex", lazy: bool = False) -> dict[str, Any]:
     n = rc.dim
     # a region's vertices are the complex's own vertex tuples: look them up by identity first
     # (hashing tuples of Fractions costs a modular inverse per coordinate), by value otherwise
@@ -110,26 +143,30 @@ def _regions_part(rc: "RegionComplex") -> dict[str, Any]:
             by_value = {w: j for j, w in enumerate(rc.vertices)}
         return by_value[v]
 
-    regions = [
-        {"index": r.index, "linear_region": r.linear_region,
-         "pattern": [list(p) for p in r.pattern],
-         "A": [[format_rational(x) for x in row] for row in r.A],
-         "b": [format_rational(x) for x in r.b],
-         "labels": [[list(lab) for lab in labs] for labs in r.labels],
-         "witness": [format_rational(x) for x in r.witness],
-         "volume": format_rational(r.volume),
-         "vertices": [vid(v) for v in r.vertices],
-         "output_map": [[format_rational(x) for x in row] for row in r.output_map]}
-        for r in rc.activation_regions]
-    pieces = []
-    for p in rc.pieces:
+    def region(i: int) -> dict[str, Any]:
+        r = rc.activation_regions[i]
+        return {"index": r.index, "linear_region": r.linear_region,
+                "pattern": [list(p) for p in r.pattern],
+                "A": [[format_rational(x) for x in row] for row in r.A],
+                "b": [format_rational(x) for x in r.b],
+                "labels": [[list(lab) for lab in labs] for labs in r.labels],
+                "witness": [format_rational(x) for x in r.witness],
+                "volume": format_rational(r.volume),
+                "vertices": [vid(v) for v in r.vertices],
+                "output_map": [[format_rational(x) for x in row] for row in r.output_map]}
+
+    def piece(i: int) -> dict[str, Any]:
+        p = rc.pieces[i]
         tops = [f for f in sorted(p.faces) if rc.faces[f].dim == n - p.codim]
-        pieces.append({"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
-                       "all_neurons": [list(z) for z in p.all_neurons],
-                       "volume": str(p.volume),
-                       "volume_squared": format_rational(p.volume.square()), "witness": [format_rational(x) for x in p.witness],
-                       "faces": [sorted(rc.faces[f].verts) for f in tops]})
+        return {"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
+                "all_neurons": [list(z) for z in p.all_neurons],
+                "volume": str(p.volume),
+                "volume_squared": format_rational(p.volume.square()),
+                "witness": [format_rational(x) for x in p.witness],
+                "faces": [sorted(rc.faces[f].verts) for f in tops]}
+
+    m, k = len(rc.activation_regions), len(rc.pieces)
     return {"vertices": [[format_rational(x) for x in v] for v in rc.vertices],
-            "regions": regions,
+            "regions": LazyEntries(m, region) if lazy else [region(i) for i in range(m)],
             "linear_region_members": [list(lr.members) for lr in rc.linear_regions],
-            "pieces": pieces}
+            "pieces": LazyEntries(k, piece) if lazy else [piece(i) for i in range(k)]}
