@@ -807,7 +807,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu", help="torch device of the propose engine")
     e.add_argument("--no-independent-check", action="store_true",
                    help="skip the independent checker here (the enumerator's own certificates "
-                        "still run): it takes 3-4x the build in 3-D and 4-D (161,373 regions: "
+                        "still run): it takes 2.5-4x the build in 3-D and 4-D (161,373 regions: "
                         "11 min, 9 GB); check the --regions --json file later with "
                         "`exactregions certify`")
     e.add_argument("--tiles", metavar="K[,K...]",

@@ -521,14 +521,25 @@ def _face_dim(F: frozenset[int], vq: Any) -> int:
     return len(_echelon([vq(v) for v in F])[0])
 
 
-def _in_relative_interior(R: fmpq_mat, face: Sequence[tuple[fmpq, ...]],
-                          w: Sequence[fmpq]) -> bool:
+def _homogeneous(key: tuple[int, ...]) -> tuple[int, ...]:
+    """The point of a key (numerators and denominators) as a homogeneous integer column
+    (X, d), d > 0: the same sign against any integer row.
+
+    >>> _homogeneous((1, 2, -1, 3))
+    (3, -2, 6)
+    """
+    d = math.lcm(*key[1::2])
+    return tuple(p * (d // q) for p, q in zip(key[::2], key[1::2])) + (d,)
+
+
+def _in_relative_interior(R: fmpz_mat, face: Sequence[tuple[int, ...]],
+                          w: tuple[int, ...]) -> bool:
     """Whether w is in the relative interior of the face with these vertices of the region
-    {u : [A | -b]·(u, 1) <= 0} = R: on every row tight on the whole face, strictly inside
-    every other row."""
-    k, n = len(face), len(w)
-    cols = fmpq_mat(n + 1, k + 1, [x for c in range(n) for x in [p[c] for p in face] + [w[c]]]
-                    + [1] * (k + 1))
+    {u : [A | -b]·(u, 1) <= 0} = R (integer rows): on every row tight on the whole face,
+    strictly inside every other row.  The vertices and w are homogeneous integer columns
+    (:func:`_homogeneous`), so only signs are compared."""
+    k, n = len(face), len(w) - 1
+    cols = fmpz_mat(n + 1, k + 1, [x for c in range(n + 1) for x in [p[c] for p in face] + [w[c]]])
     for row in (R * cols).table():
         tight = all(x == 0 for x in row[:k])
         if (row[k] != 0) if tight else not row[k] < 0:
@@ -1177,11 +1188,11 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             g = good_cache[ri] = N.good(patterns[ri])
         return g
 
-    def region_rows(ri: int) -> fmpq_mat:
+    def region_rows(ri: int) -> fmpz_mat:
         """Region ri's rows [A | -b] as read from the file, each scaled to its primitive
         integer row (the same signs at every point)."""
         rows = rrows[ri]
-        return fmpq_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+        return fmpz_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
 
     vq_cache: dict[int, tuple[fmpq, ...]] = {}
 
@@ -1245,8 +1256,9 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
         if "witness" in pc:
             if not isinstance(pc["witness"], list) or len(pc["witness"]) != n:
                 raise FormatError(f"piece {pi}: the witness must have {n} coordinates")
-            wq = [_fq(x) for x in pc["witness"]]
-            if not any(_in_relative_interior(region_rows(min(rs)), [vq(v) for v in F], wq)
+            wh = _homogeneous(tuple(c for x in pc["witness"] for c in _pq(x)))
+            if not any(_in_relative_interior(region_rows(min(rs)),
+                                             [_homogeneous(gkeys[v]) for v in F], wh)
                        for F, rs in zip(faces, inside)):
                 raise _fail("pieces", f"piece {pi}: its witness is in the relative interior of "
                                       "none of its faces")
