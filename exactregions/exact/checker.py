@@ -73,7 +73,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import cdd
 import cdd.gmp
@@ -222,6 +222,31 @@ def _cdd_vertices(A: Sequence[Sequence[Fraction | int]], b: Sequence[Fraction | 
     return verts, [set(s) for s in inc]
 
 
+def _row_matrix(rows: Sequence[tuple[int, ...]], n: int) -> fmpz_mat:
+    """The integer rows (a, b) of ``a·u <= b`` as the matrix [A | -b], for products with
+    homogeneous columns (u, 1) or (X, d).
+
+    >>> _row_matrix([(2, -3, 1)], 2).entries()
+    [2, -3, -1]
+    """
+    return fmpz_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+
+
+def _zeros(vals: list, width: int) -> Iterator[tuple[int, int]]:
+    """(row, column) of every zero entry of a matrix given as its row-major entries.
+
+    >>> list(_zeros([0, 1, 2, 0], 2))
+    [(0, 0), (1, 1)]
+    """
+    pos = -1
+    while True:
+        try:
+            pos = vals.index(0, pos + 1)
+        except ValueError:
+            return
+        yield divmod(pos, width)
+
+
 def _proved_vertices(rows: Sequence[tuple[int, ...]], cols: Sequence[tuple[int, ...]], n: int,
                      ri: int) -> list[set[int]] | None:
     r"""Prove that the points ``cols`` (homogeneous integer columns (X, d), d > 0, distinct) are
@@ -248,18 +273,12 @@ def _proved_vertices(rows: Sequence[tuple[int, ...]], cols: Sequence[tuple[int, 
     exactregions.errors.CertificateError: check 'vertices' failed: region 0: the recorded vertices are not closed under the polytope's edges (a vertex missing, or the region unbounded)
     """
     m, k = len(rows), len(cols)
-    vals = (fmpz_mat(m, n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+    vals = (_row_matrix(rows, n)
             * fmpz_mat(n + 1, k, [c[i] for i in range(n + 1) for c in cols])).entries()
     if max(vals) > 0:
         raise _fail("vertices", f"region {ri}: a recorded vertex is outside its H-polytope")
     tight: list[tuple[int, ...]] = [() for _ in range(k)]
-    pos = -1
-    while True:
-        try:
-            pos = vals.index(0, pos + 1)
-        except ValueError:
-            break
-        i, c = divmod(pos, k)
+    for i, c in _zeros(vals, k):
         tight[c] += (i,)
     if max(map(len, tight)) > n:
         return None
@@ -802,7 +821,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
         raise _fail("vertices", f"region {ri} has {len(qverts)} vertices: not full-dimensional")
     # the witness strictly inside every row (integer rows: the same signs), the vertices
     # inside K
-    R = fmpq_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+    R = fmpq_mat(_row_matrix(rows, n))
     wcol = fmpq_mat(n + 1, 1, qw + [1])
     if not max((R * wcol).entries()) < 0:
         raise _fail("witness", f"region {ri}: the witness is not strictly inside")
@@ -835,13 +854,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
             raise _fail("vertex-sides", f"region {ri}: a vertex lies outside the piece of "
                                         f"neuron ({l}, {info[r][0]})")
         # which vertices sit at which breakpoint (for the pieces' neurons)
-        pos = -1
-        while True:
-            try:
-                pos = vals.index(0, pos + 1)
-            except ValueError:
-                break
-            r, c = divmod(pos, step)
+        for r, c in _zeros(vals, step):
             if c < nv:
                 zeros[c].add((l,) + info[r])
     facets = _facets(qverts, inc, n)
@@ -1191,8 +1204,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     def region_rows(ri: int) -> fmpz_mat:
         """Region ri's rows [A | -b] as read from the file, each scaled to its primitive
         integer row (the same signs at every point)."""
-        rows = rrows[ri]
-        return fmpz_mat(len(rows), n + 1, [x for r in rows for x in r[:n] + (-r[n],)])
+        return _row_matrix(rrows[ri], n)
 
     vq_cache: dict[int, tuple[fmpq, ...]] = {}
 
