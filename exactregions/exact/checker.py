@@ -209,8 +209,8 @@ def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, An
 
 def _cdd_vertices(A: Sequence[Sequence[Fraction | int]], b: Sequence[Fraction | int]
                   ) -> tuple[list[Point], list[set[int]]]:
-    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP; integer rows,
-    as the regions' are given, make its arithmetic cheaper)."""
+    """Vertices of {u : A u <= b} and, per row, the vertices on it (cddlib GMP; for K, and for
+    a region with a degenerate vertex or without a recorded vertex list)."""
     rows = [[bi] + [-x for x in a] for a, bi in zip(A, b)]
     m = cdd.gmp.matrix_from_array(rows, rep_type=cdd.RepType.INEQUALITY)
     poly = cdd.gmp.polyhedron_from_matrix(m)
