@@ -157,12 +157,11 @@ def _file_point(v: Any, n: int) -> tuple[tuple[fmpq, ...], tuple[int, ...], tupl
     if not isinstance(v, list) or len(v) != n:
         raise FormatError(f"a vertex must have {n} coordinates")
     q = tuple(map(_fq, v))
-    d = math.lcm(*(int(x.q) for x in q))
-    return (q, tuple(int(x.p) * (d // int(x.q)) for x in q) + (d,),
-            tuple(c for x in q for c in (int(x.p), int(x.q))))
+    key = tuple(c for x in q for c in (int(x.p), int(x.q)))
+    return q, _homogeneous(key), key
 
 
-def _int_row(a: Any, b: Any, n: int) -> tuple[int, ...]:
+def _int_row(a: Any, b: Any, n: int, what: str = "a row") -> tuple[int, ...]:
     """The row ``a·u <= b`` of the file as the primitive integer row (a', b') of the same
     half-space: denominators cleared and the gcd divided out, both by positive factors.
 
@@ -170,14 +169,14 @@ def _int_row(a: Any, b: Any, n: int) -> tuple[int, ...]:
     (2, -3, 1)
     """
     if not isinstance(a, list) or len(a) != n:
-        raise FormatError(f"a row of A must have {n} entries")
+        raise FormatError(f"{what}: a row of A must have {n} entries")
     pqs = [_pq(x) for x in a]
     pqs.append(_pq(b))
     den = math.lcm(*(q for _, q in pqs))
     ints = [p * (den // q) for p, q in pqs]
     g = math.gcd(*ints)
     if g == 0:
-        raise FormatError("a row of A is zero")
+        raise FormatError(f"{what}: a row of A u <= b is all zero")
     return tuple(x // g for x in ints)
 
 
@@ -185,7 +184,7 @@ def _int_rows(A: Any, b: Any, n: int, what: str) -> list[tuple[int, ...]]:
     """All rows of an H-polytope ``A u <= b`` of the file, as :func:`_int_row`."""
     if not isinstance(A, list) or not isinstance(b, list) or not A or len(b) != len(A):
         raise FormatError(f"{what}: A must be m x {n} with b of length m")
-    return [_int_row(a, bb, n) for a, bb in zip(A, b)]
+    return [_int_row(a, bb, n, what) for a, bb in zip(A, b)]
 
 
 def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
