@@ -613,6 +613,19 @@ def test_a_piece_face_that_is_no_face_is_refused(doc3):
     _refused(bad, "is not a face of a region around it")
 
 
+@pytest.mark.parametrize("which, new", [("doc3", 2), ("doc3", 1), ("doc2", 2), ("doc2", 1)])
+def test_a_piece_of_the_wrong_codimension_is_refused(which, new, request):
+    """A piece relabelled to another codimension: its faces (a polygon of B_N,1 called a piece
+    of B_N,2, an edge of B_N,2 called one of B_N,1; in 2-D an edge and a point) have the wrong
+    dimension, whether or not they are facets of regions."""
+    _, doc = request.getfixturevalue(which)
+    bad = copy.deepcopy(doc)
+    old = 3 - new
+    p = next(i for i, pc in enumerate(bad["pieces"]) if pc["codim"] == old)
+    bad["pieces"][p]["codim"] = new
+    _refused(bad, f"(codim {new}) has a face of the wrong dimension")
+
+
 def test_a_witness_outside_fails_the_witness_certificate():
     """The enumerator's own witness certificate reads each region's recorded witness: one moved
     to another region's witness is refused (strictly inside fails before the forward pass)."""

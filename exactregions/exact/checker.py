@@ -371,11 +371,15 @@ def _piece_volume_squared(faces: Sequence[frozenset[int]], facets: Sequence[list
             a, b = F
             total += abs(vq(a)[j] - vq(b)[j])
     for F, fl in zip(faces, facets if d >= 2 else ()):
+        if d == 2:   # the fan from the apex min(F) (see _simplices), projected onto J
+            j0, j1 = J
+            p0 = vq(min(F))
+            xy = {i: (vq(i)[j0] - p0[j0], vq(i)[j1] - p0[j1]) for i in F}
+            for _, b, c in _simplices(F, d, fl):
+                (x1, y1), (x2, y2) = xy[b], xy[c]
+                total += abs(x1 * y2 - y1 * x2)
+            continue
         for s in _simplices(F, d, fl):
-            if d == 2:
-                (x0, y0), (x1, y1), (x2, y2) = ((vq(i)[J[0]], vq(i)[J[1]]) for i in s)
-                total += abs((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0))
-                continue
             v0 = vq(s[0])
             total += abs(fmpq_mat([[vq(i)[c] - v0[c] for c in J] for i in s[1:]]).det())
     return total * total * scale / math.factorial(d) ** 2
@@ -419,9 +423,13 @@ def _volume(qp: Sequence[tuple[fmpq, ...]], facets: list[frozenset[int]], n: int
                 total += abs((xa - x0) * (yb - y0) - (ya - y0) * (xb - x0))
         total /= 2
         return Fraction(int(total.p), int(total.q))
+    # every simplex has the apex 0 (the smallest vertex, see _simplices): the edge vectors
+    # from it are computed once
+    edge = [[x - y for x, y in zip(p, qp[0])] for p in qp]
     for s in _simplices(frozenset(range(len(qp))), n, facets):
-        v0 = qp[s[0]]
-        total += abs(fmpq_mat([[x - y for x, y in zip(qp[i], v0)] for i in s[1:]]).det())
+        if s[0] != 0:
+            raise AssertionError("a pulling triangulation from vertex 0 has the apex 0")
+        total += abs(fmpq_mat([edge[i] for i in s[1:]]).det())
     total /= math.factorial(n)
     return Fraction(int(total.p), int(total.q))
 
@@ -772,7 +780,7 @@ class _Net:
 
 # ----- the check ----------------------------------------------------------------------------
 
-def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain: bool,
+def _one_region(N: "_Net", KR: fmpz_mat, ri: int, reg: Mapping[str, Any], plain: bool,
                 points: Sequence[tuple] | None) -> tuple:
     """Every check that concerns one region alone; returns what the global checks need, in
     local vertex numbering (picklable, so that halves can run in two processes).  ``points``:
@@ -786,7 +794,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
         raise FormatError(f"region {ri}: a pattern entry is not a piece of its activation")
     if not isinstance(reg["witness"], list) or len(reg["witness"]) != n:
         raise FormatError(f"region {ri}: the witness must have {n} coordinates")
-    qw = [_fq(x) for x in reg["witness"]]
+    wh = _homogeneous(tuple(c for x in reg["witness"] for c in _pq(x)))
     # the vertices: the recorded ones proved to be the vertex set, or cddlib's (a degenerate
     # vertex, or no vertex list in the file)
     inc = idx = None
@@ -809,6 +817,7 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
         if inc is not None:
             qverts = [p[0] for p in pts]
             keys = [p[2] for p in pts]
+            cols = [p[1] for p in pts]
     if inc is None:
         try:
             verts, inc = _cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
@@ -816,27 +825,25 @@ def _one_region(N: "_Net", KR: fmpq_mat, ri: int, reg: Mapping[str, Any], plain:
             raise _fail("vertices", f"region {ri} is unbounded") from None
         qverts = [tuple(_f(x) for x in v) for v in verts]
         keys = [_key(v) for v in verts]
+        cols = [_homogeneous(k) for k in keys]
     if len(qverts) <= n:
         raise _fail("vertices", f"region {ri} has {len(qverts)} vertices: not full-dimensional")
-    # the witness strictly inside every row (integer rows: the same signs), the vertices
-    # inside K
-    R = fmpq_mat(_row_matrix(rows, n))
-    wcol = fmpq_mat(n + 1, 1, qw + [1])
-    if not max((R * wcol).entries()) < 0:
-        raise _fail("witness", f"region {ri}: the witness is not strictly inside")
+    # the vertices and the witness as homogeneous integer columns (X, d), each with its own
+    # d > 0 (a common denominator of all would multiply their sizes): against an integer row
+    # [a | -b] the sign of a·X - b·d is that of a·x - b
     nv = len(qverts)
-    VW = fmpq_mat(n + 1, nv + 1, [x for k in range(n) for x in [v[k] for v in qverts] + [qw[k]]]
-                  + [1] * (nv + 1))
-    KV = (KR * VW).table()
+    VWi = fmpz_mat(n + 1, nv + 1, [c[k] for k in range(n + 1) for c in cols + [wh]])
+    # the witness strictly inside every row, the vertices inside K
+    if not max((_row_matrix(rows, n) * fmpz_mat(n + 1, 1, wh)).entries()) < 0:
+        raise _fail("witness", f"region {ri}: the witness is not strictly inside")
+    KV = (KR * VWi).table()
     if any(x > 0 for row in KV for x in row[:nv]):
         raise _fail("vertices", f"region {ri} has a vertex outside K")
     ktight = [frozenset(i for i, row in enumerate(KV) if row[c] == 0) for c in range(nv)]
     # layer by layer under the pattern's own maps: every vertex in the closed piece of every
     # neuron, and the witness in the piece itself (ties go up, as in the forward pass) — by
-    # induction on the layers this is the exact forward pass at the witness.  Integer matrices:
-    # the vertices and the witness as homogeneous columns (one positive common denominator),
-    # the bounds likewise, so only signs are compared.
-    VWi = VW.numer_denom()[0]
+    # induction on the layers this is the exact forward pass at the witness.  The bounds are
+    # integer rows too (one positive scale), so only signs are compared.
     zeros: dict[int, set[tuple[int, int, int]]] = {c: set() for c in range(nv)}
     for l in range(N.L):
         if not N.bps[l]:
@@ -889,7 +896,8 @@ The child reads its half of the (lazy) document, so it copies the pages of the e
 3-32-32-32-1 (161,373 regions, 1,110,798 pieces): the two forks took 4.6 and 6.7 GB of the
 memory available at the fork (17.4 GB at 7.3 GB resident, 16.1 GB at 8.8 GB), that is 0.63× and
 0.76× the parent's size; 1.5 leaves twice that.  The default 2× of :func:`fork_has_room` kept
-the pieces' half of that check in one process (545 s with this factor, 648 s before)."""
+the pieces of that check in one process (16.1 < 2 × 8.8 GB): the check took 648 s then, 545 s
+with both halves forked."""
 
 
 def _map_halves(fn: Any, m: int) -> list:
@@ -1015,7 +1023,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     if volK <= 0:
         raise _fail("K", "the domain has no volume")
 
-    KR = fmpq_mat([[_f(x) for x in a] + [-_f(bb)] for a, bb in zip(KA, Kb)])
+    KR = _row_matrix([_int_row(list(a), bb, n, "K") for a, bb in zip(KA, Kb)], n)
 
     # ----- regions --------------------------------------------------------------------------
     regions = data["regions"]   # a list, or the LazyEntries of an in-memory document
@@ -1033,7 +1041,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     rrows: list[list[tuple[int, ...]]] = []  # each region's rows as primitive integer rows
     patterns: list[tuple[tuple[int, ...], ...]] = []
     labels: list[int] = []
-    total = Fraction(0)
+    total = fmpq(0)   # in flint: 1.0 s, not 4.7 s as Fractions, for 3-24-24-24-1's 42,448
     # the file's vertex list (optional): flint rationals, homogeneous integer columns, keys
     points = None
     if data.get("vertices") is not None:
@@ -1051,7 +1059,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
                 gkeys.append(key)
                 vkt.append(kt)
             ids.append(g)
-        total += Fraction(vn, vd)
+        total += fmpq(vn, vd)
         rverts.append(frozenset(ids))
         all_edges.update(frozenset((ids[i], ids[j])) for i, j in edges)
         rfacets.append([(frozenset(ids[i] for i in fs), key) for fs, key in facets])
@@ -1067,6 +1075,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             if p in seen:
                 raise _fail("patterns", f"regions {seen[p]} and {ri} share an activation pattern")
             seen[p] = ri
+    total = Fraction(int(total.p), int(total.q))
     if total != volK:
         raise _fail("volume-sum", f"the regions' volumes add up to {describe_rational(total)}, "
                                   f"vol(K) = {describe_rational(volK)}")
@@ -1242,7 +1251,11 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             raise FormatError(f"piece {pi} has no faces")
         inside = [set.intersection(*(regions_at[v] for v in F)) for F in faces]
         for F, rs in zip(faces, inside):
-            if _face_dim(F, vq) != n - k:
+            # an interior facet of a region (``plane_of``) has dimension n - 1: its vertices
+            # are those of a proved vertex set on one row, and :func:`_facets` kept them as a
+            # facet (n <= 3: more than n - 1 vertices of a face make it n - 1-dimensional)
+            dim = n - 1 if F in plane_of else _face_dim(F, vq)
+            if dim != n - k:
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face of the wrong dimension")
             if frozenset.intersection(*(vkt[v] for v in F)):
                 raise _fail("pieces", f"piece {pi} has a face on the boundary of K")
