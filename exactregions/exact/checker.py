@@ -896,8 +896,8 @@ The child reads its half of the (lazy) document, so it copies the pages of the e
 3-32-32-32-1 (161,373 regions, 1,110,798 pieces): the two forks took 4.6 and 6.7 GB of the
 memory available at the fork (17.4 GB at 7.3 GB resident, 16.1 GB at 8.8 GB), that is 0.63× and
 0.76× the parent's size; 1.5 leaves twice that.  The default 2× of :func:`fork_has_room` kept
-the pieces of that check in one process (16.1 < 2 × 8.8 GB): the check took 648 s then, 545 s
-with both halves forked."""
+the pieces of that check in one process (16.1 < 2 × 8.8 GB); with both halves forked it took
+545 s (648 s in an earlier run with the 2× test)."""
 
 
 def _map_halves(fn: Any, m: int) -> list:
