@@ -7,13 +7,14 @@ inner loop; :meth:`SurdSum.to_sympy` gives the sympy expression when it is wante
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterable
 
 import gmpy2
 
-from exactregions.exact.rational import mpq_to_fraction
+from exactregions.exact.rational import coprime_fraction, mpq_to_fraction
 
 if TYPE_CHECKING:
     import sympy
@@ -80,15 +81,20 @@ class SurdSum:
         """The square of a single term c·√r, c²·r (what a certificate records of a boundary
         piece's volume: exact, no radicals).
 
-        >>> SurdSum.of(Fraction(3, 2), Fraction(2)).square()
-        Fraction(9, 2)
+        With c = p/q in lowest terms, gcd(p²r, q²) = gcd(r, q²): one small gcd, no
+        normalisation of the big products.
+
+        >>> SurdSum.of(Fraction(3, 2), Fraction(2)).square(), SurdSum.of(Fraction(-1, 6), Fraction(3)).square()
+        (Fraction(9, 2), Fraction(1, 12))
         """
         if len(self.terms) > 1:
             raise ValueError("the square of a sum of several surds is not rational in general")
         if not self.terms:
             return Fraction(0)
         r, c = self.terms[0]
-        return c * c * r
+        p, qq = c.numerator, c.denominator ** 2
+        g = math.gcd(r, qq)
+        return coprime_fraction(p * p * (r // g), qq // g)
 
     def is_rational(self) -> bool:
         return all(r == 1 for r, _ in self.terms)
