@@ -1180,7 +1180,7 @@ def region_complex(net: Network, domain: Domain,
     document and re-checked by the independent checker (:func:`~exactregions.exact.checker.
     certify`: its own vertex-set proofs, volumes, exact vertex sides, gluing and pieces); its
     report is ``rc.certificate["independent"]``.  ``independent_check=False`` skips it (it
-    takes ~1.5× the build in 2-D, 2.5–4× in 3-D and 4-D; the enumerator's certificates still
+    takes ~1.3× the build in 2-D, 2–2.5× in 3-D and 4-D; the enumerator's certificates still
     run).
 
     Examples
