@@ -3,6 +3,7 @@ independent oracles, and reports are deterministic and honest about failure."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -91,6 +92,66 @@ def test_theorem3_integrand_k2_matches_bias_sampling():
             x = np.linalg.solve(A, -b[:, [i, j]].T).T
             total += np.mean(np.all(np.abs(x) <= 1, axis=1))
     assert formula == pytest.approx(total, rel=0.05)
+
+
+def _integrand_at(fn, x, zs, xis, bias_std, goodness, conditional):
+    """Y(x) of one k-set and breakpoint tuple at one point, by a plain pass with the Jacobian
+    carried as a matrix (a per-point oracle for :func:`theorem3_integrand`)."""
+    a, J = np.array(x, float), np.eye(len(x))
+    forced = dict(zip(zs, xis))
+    bstar, grads, opens = {}, {}, []
+    for l, (W, b) in enumerate(zip(fn.W, fn.b)):
+        h, Jh = W @ a + b, W @ J
+        bps, qs, offs = fn.breakpoints[l], fn.slopes[l], fn.offsets[l]
+        piece = np.searchsorted(bps, h, side="right")
+        live = qs[piece] != 0
+        slope = qs[piece].copy()
+        for (fl, i), xi in forced.items():
+            if fl == l:
+                bstar[(fl, i)], grads[(fl, i)] = xi - (h[i] - b[i]), Jh[i].copy()
+                if conditional:
+                    j = int(np.searchsorted(bps, xi))
+                    h[i], piece[i], slope[i] = xi, j + 1, 0.0
+                    live[i] = qs[j] != 0 or qs[j + 1] != 0
+        a = qs[piece] * h + offs[piece]
+        J = slope[:, None] * Jh
+        opens.append(live)
+    y = math.sqrt(max(np.linalg.det(np.array([[g @ h for h in grads.values()]
+                                               for g in grads.values()])), 0.0))
+    for z in zs:
+        y *= math.exp(-0.5 * (bstar[z] / bias_std) ** 2) / (bias_std * math.sqrt(2 * math.pi))
+    if goodness:   # good: a path of non-zero weights through open neurons to the output
+        good = [None] * len(fn.W)
+        good[-1] = np.ones(fn.W[-1].shape[0], bool)
+        for l in range(len(fn.W) - 2, -1, -1):
+            good[l] = np.array([any(good[l + 1][o] and opens[l + 1][o] and fn.W[l + 1][o, i] != 0
+                                    for o in range(fn.W[l + 1].shape[0]))
+                                for i in range(fn.W[l].shape[0])])
+        y *= all(good[l][i] for (l, i) in zs)
+    return y
+
+
+@pytest.mark.parametrize("widths, act, k", [((2, 4, 3, 1), "relu", 1), ((2, 4, 3, 1), "relu", 2),
+                                            ((2, 3, 3, 1), "zigzag", 2), ((3, 3, 2, 2), "abs", 3),
+                                            ((1, 3, 3, 1), "leaky_relu", 1), ("dead", "relu", 1),
+                                            ("dead", "relu", 2)])
+@pytest.mark.parametrize("goodness, conditional", [(True, True), (False, True), (True, False)])
+def test_the_forced_passes_equal_a_per_point_oracle(widths, act, k, goodness, conditional):
+    """The co-area integrand's forced passes (all points at once, one per k-set and breakpoint
+    tuple) equal a plain per-point pass (deep nets, several breakpoints, the two ablations, a
+    net with neurons that are never good), set by set; the bias-sampling tests above cover one
+    hidden layer only.  Where the gradients are parallel (det Gram = 0 exactly), each
+    side's √det is rounding noise of order √eps · |∇u|², hence the absolute tolerance."""
+    net = dead_neuron_net(2) if widths == "dead" else make_net(widths, act, 3, 0.5)
+    fn = FloatNet.of(net)
+    X = np.random.default_rng(1).uniform(-1, 1, size=(7, net.input_dim))
+    got = theorem3_integrand(fn, X, k, 0.5, goodness, conditional, per_set=True)
+    assert len(got) == math.comb(len(fn.neurons()), k)
+    for zs, y in got.items():
+        want = [sum(_integrand_at(fn, x, zs, xis, 0.5, goodness, conditional)
+                    for xis in itertools.product(*[fn.breakpoints[l] for (l, _) in zs]))
+                for x in X]
+        np.testing.assert_allclose(y, want, rtol=1e-9, atol=1e-6)
 
 
 def test_tube_area_encloses_a_stadium():
