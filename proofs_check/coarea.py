@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -57,45 +58,75 @@ class FloatNet:
                 for i in range(self.W[l].shape[0])]
 
 
-def _forced_pass(net: FloatNet, X: np.ndarray, forced: dict[tuple[int, int], float],
-                 conditional: bool = True):
-    """Forward pass with each forced neuron's pre-activation set to its breakpoint (with
-    ``conditional=False``, the plain pass: forced neurons keep their own value downstream, the
-    ablation that drops the theorem's conditioning).
+def _forced_passes(net: FloatNet, X: np.ndarray, k: int, conditional: bool = True,
+                   opens_needed: bool = True
+                   ) -> Iterator[tuple[tuple[tuple[int, int], ...], dict, dict, list[np.ndarray]]]:
+    """Every forced forward pass of k distinct neurons at breakpoints, all points at once: yields
+    (the k-set in layer order, b*, ∇u of each forced neuron, per-layer open masks) for every
+    k-set and breakpoint tuple, k-sets in :func:`itertools.combinations` order and each set's
+    tuples in :func:`itertools.product` order.
 
-    Returns (b*, ∇u of each forced neuron in order of ``forced``, per-layer open masks)."""
-    P, n = X.shape
-    a = X
-    G = np.broadcast_to(np.eye(n), (P, n, n))
-    bstar: dict[tuple[int, int], np.ndarray] = {}
-    grad: dict[tuple[int, int], np.ndarray] = {}
-    opens = []
-    for l, (W, b) in enumerate(zip(net.W, net.b)):
+    Each forced neuron's pre-activation is set to its breakpoint (with ``conditional=False``,
+    the plain pass: forced neurons keep their own value downstream, the ablation that drops the
+    theorem's conditioning).  The passes share their prefixes: the layers before a set's first
+    neuron are computed once for all sets, and so on down a tree of choices, layer by layer
+    (each pass's arithmetic is the same as a pass of its own).  Once a set is complete, the
+    rest of its pass computes only what goodness reads (the open masks; none if not
+    ``opens_needed``)."""
+    L = len(net.W)
+    units = [net.W[l].shape[0] if net.breakpoints[l].size else 0 for l in range(L)]
+    later = [sum(units[l + 1:]) for l in range(L)]   # neurons that can still be chosen
+
+    def finish(l: int, a: np.ndarray, opens: list[np.ndarray]) -> list[np.ndarray]:
+        for m in range(l, L if opens_needed else l):
+            h = a @ net.W[m].T + net.b[m]
+            piece = np.searchsorted(net.breakpoints[m], h, side="right")
+            q = net.slopes[m][piece]
+            opens = opens + [q != 0]
+            a = q * h + net.offsets[m][piece]
+        return opens
+
+    def layer(l: int, a: np.ndarray, G: np.ndarray, chosen: tuple, bstar: dict, grad: dict,
+              opens: list[np.ndarray]) -> Iterator:
+        W, b = net.W[l], net.b[l]
+        bps, qs, offs = net.breakpoints[l], net.slopes[l], net.offsets[l]
         h = a @ W.T + b
         Gh = np.einsum("oi,pin->pon", W, G)
-        bps, qs, offs = net.breakpoints[l], net.slopes[l], net.offsets[l]
         piece = np.searchsorted(bps, h, side="right")
         q = qs[piece]
-        is_open = q != 0
-        for (fl, i), xi in forced.items():
-            if fl != l:
-                continue
-            bstar[(fl, i)] = xi - (h[:, i] - b[i])
-            grad[(fl, i)] = Gh[:, i, :].copy()
-            if not conditional:
-                continue
-            j = int(np.searchsorted(bps, xi))
-            h[:, i] = xi
-            piece[:, i] = j + 1
-            is_open[:, i] = (qs[j] != 0) or (qs[j + 1] != 0)
-        a = qs[piece] * h + offs[piece]
-        qg = qs[piece]
-        for (fl, i) in forced:
-            if fl == l and conditional:
-                qg[:, i] = 0.0
-        G = qg[:, :, None] * Gh
-        opens.append(is_open)
-    return bstar, grad, opens
+        plain = None   # the unforced continuation, made once
+        r = k - len(chosen)
+        for m in range(max(0, r - later[l]), min(r, units[l]) + 1):
+            for S in itertools.combinations(range(units[l]), m):
+                for xis in itertools.product(bps.tolist(), repeat=m):
+                    bs, gs = dict(bstar), dict(grad)
+                    for i, xi in zip(S, xis):
+                        bs[(l, i)] = xi - (h[:, i] - b[i])
+                        gs[(l, i)] = Gh[:, i, :]
+                    if m and conditional:
+                        h2, piece2, is_open = h.copy(), piece.copy(), q != 0
+                        for i, xi in zip(S, xis):
+                            j = int(np.searchsorted(bps, xi))
+                            h2[:, i] = xi
+                            piece2[:, i] = j + 1
+                            is_open[:, i] = (qs[j] != 0) or (qs[j + 1] != 0)
+                        a2 = qs[piece2] * h2 + offs[piece2]
+                        qg = qs[piece2]
+                        qg[:, list(S)] = 0.0
+                        step = (a2, qg, is_open)
+                    else:
+                        if plain is None:
+                            plain = (q * h + offs[piece], q, q != 0)
+                        step = plain
+                    now = chosen + tuple((l, i) for i in S)
+                    if m == r:
+                        yield now, bs, gs, finish(l + 1, step[0], opens + [step[2]])
+                    else:
+                        yield from layer(l + 1, step[0], step[1][:, :, None] * Gh, now, bs, gs,
+                                         opens + [step[2]])
+
+    P, n = X.shape
+    yield from layer(0, X, np.broadcast_to(np.eye(n), (P, n, n)), (), {}, {}, [])
 
 
 def _good(net: FloatNet, opens: list[np.ndarray]) -> list[np.ndarray]:
@@ -129,22 +160,21 @@ def theorem3_integrand(net: FloatNet, X: np.ndarray, k: int, bias_std: float,
     total = np.zeros(P)
     sets: dict[tuple, np.ndarray] = {}
     norm = 1.0 / (bias_std * math.sqrt(2 * math.pi))
-    for zs in itertools.combinations(net.neurons(), k):
-        part = np.zeros(P)
-        for xis in itertools.product(*[net.breakpoints[l] for (l, _) in zs]):
-            forced = dict(zip(zs, map(float, xis)))
-            bstar, grad, opens = _forced_pass(net, X, forced, conditional)
-            Gm = np.stack([grad[z] for z in zs], axis=1)  # (P, k, n)
-            gram = np.einsum("pkn,pjn->pkj", Gm, Gm)
-            vol = np.sqrt(np.clip(np.linalg.det(gram), 0.0, None))
-            dens = np.prod([norm * np.exp(-0.5 * (bstar[z] / bias_std) ** 2) for z in zs], axis=0)
-            if goodness:
-                good = _good(net, opens)
-                vol = vol * np.all([good[l][:, i] for (l, i) in zs], axis=0)
-            part += vol * dens
-        total += part
+    parts: dict[tuple, np.ndarray] = {}
+    for zs, bstar, grad, opens in _forced_passes(net, X, k, conditional, goodness):
+        Gm = np.stack([grad[z] for z in zs], axis=1)  # (P, k, n)
+        gram = np.einsum("pkn,pjn->pkj", Gm, Gm)
+        vol = np.sqrt(np.clip(np.linalg.det(gram), 0.0, None))
+        dens = np.prod([norm * np.exp(-0.5 * (bstar[z] / bias_std) ** 2) for z in zs], axis=0)
+        if goodness:
+            good = _good(net, opens)
+            vol = vol * np.all([good[l][:, i] for (l, i) in zs], axis=0)
+        part = parts.get(zs)
+        parts[zs] = vol * dens if part is None else part + vol * dens
+    for zs in sorted(parts):   # combinations order, as the sums were always made
+        total += parts[zs]
         if per_set:
-            sets[zs] = part
+            sets[zs] = parts[zs]
     return sets if per_set else total
 
 
