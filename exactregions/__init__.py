@@ -26,6 +26,7 @@ _EXACT = (
     "read_graph", "hasse_view", "adjacency_view", "load_network", "save_network",
     "network_from_dict", "network_to_dict", "Layer", "Network", "random_network",
     "exact_rational", "format_rational", "complex_summary", "certificate_document", "certify",
+    "write_document",
 )
 
 __all__ = ["ExactRegionsError", "InvalidNetworkError", "UnsupportedActivationError",

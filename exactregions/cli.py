@@ -247,7 +247,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if args.regions:
         from exactregions.exact.summary import certificate_document
-        summary = certificate_document(rc)
+        summary = certificate_document(rc, lazy=True)   # each entry written as made
     else:
         summary = complex_summary(rc)
     summary["seconds"] = round(elapsed, 3)
@@ -259,7 +259,9 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     with _staged(args.json, args.graph, figure, args.geojson) as (json_tmp, graph_tmp, fig_tmp,
                                                                    geo_tmp):
         if args.json:
-            Path(json_tmp).write_text(json.dumps(summary, indent=1) + "\n")
+            from exactregions.exact.summary import write_document
+            with open(json_tmp, "w") as fp:
+                write_document(summary, fp)
         if args.graph:
             write_graph(region_graph(rc), graph_tmp)
         if figure:

@@ -10,6 +10,7 @@ raise.
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import json
 import math
@@ -694,3 +695,8 @@ def test_a_lazy_document_is_the_same_document(doc3):
     assert lazy["boundary_volumes"]._value is None
     for key in doc:
         assert (list(lazy[key]) if key in ("regions", "pieces") else lazy[key]) == doc[key], key
+    # written entry by entry (what `enumerate --regions --json` does), it reads back as the
+    # whole document written at once
+    out = io.StringIO()
+    er.write_document(lazy, out)
+    assert json.loads(out.getvalue()) == json.loads(json.dumps(doc))

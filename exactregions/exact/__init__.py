@@ -12,7 +12,7 @@ from exactregions.exact.netfile import load_network, network_from_dict, network_
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.random import random_network
 from exactregions.exact.rational import exact_rational, format_rational
-from exactregions.exact.summary import certificate_document, complex_summary
+from exactregions.exact.summary import certificate_document, complex_summary, write_document
 
 __all__ = [
     "Activation", "activation_from_spec", "ActivationRegion", "BoundaryPiece", "LinearRegion",
@@ -21,4 +21,5 @@ __all__ = [
     "read_graph", "hasse_view", "adjacency_view", "load_network", "save_network",
     "network_from_dict", "network_to_dict", "Layer", "Network", "random_network",
     "exact_rational", "format_rational", "complex_summary", "certificate_document", "certify",
+    "write_document",
 ]
