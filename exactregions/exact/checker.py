@@ -63,7 +63,6 @@ none split.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import pickle
@@ -72,7 +71,6 @@ import threading
 from bisect import bisect_right
 from collections import defaultdict
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import cdd
@@ -82,6 +80,7 @@ from gmpy2 import mpz
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
 from exactregions.exact._runtime import fork_has_room, several_cores
+from exactregions.exact.certfile import read_certificate
 from exactregions.exact.netfile import network_from_dict
 from exactregions.exact.rational import describe_rational, exact_rational
 
@@ -190,18 +189,7 @@ def _int_rows(A: Any, b: Any, n: int, what: str) -> list[tuple[int, ...]]:
 def _load(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
-    p = Path(source)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read certificate {str(p)!r}: {exc.strerror}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{p}: not a JSON certificate file ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise FormatError(f"{p}: a certificate file holds a JSON object")
-    return data
+    return read_certificate(source)   # regions and pieces a line at a time where it can
 
 
 # ----- exact geometry of its own ------------------------------------------------------------
