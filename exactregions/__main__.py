@@ -1,7 +1,5 @@
 """``python -m exactregions`` runs the CLI."""
 
-import sys
+from exactregions.cli import run
 
-from exactregions.cli import main
-
-sys.exit(main())
+run()

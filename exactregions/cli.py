@@ -995,5 +995,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``exactregions`` console script (and ``python -m exactregions``): :func:`main`, then
+    exit without tearing the heap down object by object, which on a big complex takes a good
+    part of the run (3-32-32-32-1: 34 s after a 180 s build; 2-32-32-32-1: 0.8 s after 3 s).
+    Every output is written and closed by then; the process flushes its streams and ends.
+    Where Dask ran (proofs_check, tiles: its clusters close in exit handlers) it exits as usual.
+    """
+    code = main()
+    if "distributed" in sys.modules:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:   # the reader went away: nothing more to tell it
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

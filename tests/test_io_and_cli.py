@@ -180,6 +180,27 @@ def test_help_is_fast_because_nothing_heavy_is_imported():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_console_script_flushes_everything_before_it_skips_the_teardown(tmp_path):
+    """``python -m exactregions`` (the console script's :func:`run`) ends with ``os._exit``:
+    its output through a pipe, its files and its exit codes are all there, for a run that
+    passes and for bad input."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}   # pipes buffered
+    out = tmp_path / "s.json"
+    ok = subprocess.run([sys.executable, "-m", "exactregions", "enumerate", "data/pwl_2d.json",
+                         "--box", "-1:1", "--json", str(out), "--no-progress"],
+                        capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.rstrip().endswith(f"wrote {out}") and "activation regions:" in ok.stdout
+    assert json.loads(out.read_text())["certificate"]["ok"]
+    bad = subprocess.run([sys.executable, "-m", "exactregions", "enumerate", "data/pwl_2d.json",
+                          "--box", "1:-1"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert bad.stderr.startswith("exactregions: error:")
+
+
 def test_graph_edges_name_the_switching_neurons_and_nodes_have_positions(tmp_path):
     net = er.random_network([2, 5, 5, 1], seed=3)
     rc = er.region_complex(net, er.box([(-1, 1), (-1, 1)]))
