@@ -74,7 +74,8 @@ def _domain_from_args(args: argparse.Namespace, input_dim: int):
 @contextlib.contextmanager
 def _bar(args: argparse.Namespace, desc: str, unit: str):
     """A tqdm progress bar on stderr (when it is a terminal, or with --progress; never with
-    --no-progress or without tqdm); yields ``update(done, total)`` for a kernel's callback."""
+    --no-progress or without tqdm); yields ``update(done, total[, desc])`` for a kernel's
+    callback (``desc`` renames the bar, for a kernel with several steps)."""
     want = getattr(args, "progress", None)
     show = want if want is not None else sys.stderr.isatty()
     bar = None
@@ -85,8 +86,10 @@ def _bar(args: argparse.Namespace, desc: str, unit: str):
         except ImportError:
             bar = None
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, desc: str | None = None) -> None:
         if bar is not None:
+            if desc is not None and desc != bar.desc:
+                bar.set_description(desc, refresh=False)
             bar.total = total
             bar.n = done
             bar.refresh()
@@ -237,13 +240,17 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
                                engine=args.engine or "propose", device=device,
                                independent_check=check)
         elif args.engine == "split" or (args.engine is None and not _has_torch()):
-            rc = region_complex(net, dom, progress=progress, independent_check=check)
+            rc = region_complex(net, dom, progress=progress, independent_check=False)
             object.__setattr__(rc, "certificate", {**rc.certificate, "engine": "split"})
         else:
             device = _device(args.device)
             from exactregions.floating.propose import propose_complex
             rc = propose_complex(net, dom, device=device, progress=progress,
-                                 independent_check=check)
+                                 independent_check=False)
+    if check and not args.tiles:   # with a bar of its own (it can take longer than the build)
+        from exactregions.exact.complex import check_independently
+        with _check_bar(args) as check_progress:
+            check_independently(rc, check_progress)
     elapsed = time.perf_counter() - t0
     if args.regions:
         from exactregions.exact.summary import certificate_document
@@ -323,7 +330,8 @@ def _draw_complex(rc, path: str, labels: list[str], args: argparse.Namespace) ->
 def cmd_certify(args: argparse.Namespace) -> int:
     from exactregions.exact.checker import certify
     t0 = time.perf_counter()
-    rep = certify(args.certificate)
+    with _check_bar(args) as progress:
+        rep = certify(args.certificate, progress)
     el = time.perf_counter() - t0
     pieces = ", ".join(f"B_N,{k}: {c}" for k, c in rep["pieces"].items())
     print(f"{args.certificate}: ok — {rep['regions']} activation regions, "
@@ -750,6 +758,14 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
     return 1
 
 
+@contextlib.contextmanager
+def _check_bar(args: argparse.Namespace):
+    """A progress bar for the independent checker: yields its ``progress(what, done, total)``
+    (the regions, then the pieces)."""
+    with _bar(args, "independent check", "item") as update:
+        yield lambda what, done, total: update(done, total, f"independent check: {what}")
+
+
 def _progress_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_mutually_exclusive_group()
     g.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -827,6 +843,7 @@ def build_parser() -> argparse.ArgumentParser:
     ce = sub.add_parser("certify", help="re-check a certificate file (enumerate --regions --json) "
                                         "exactly, independently of the enumerator")
     ce.add_argument("certificate", help="the JSON written by enumerate … --regions --json OUT.json")
+    _progress_options(ce)
     ce.set_defaults(func=cmd_certify)
 
     ln = sub.add_parser("lines", help="float: regions along lines (Theorem 1), batched torch")

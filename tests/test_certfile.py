@@ -136,10 +136,10 @@ def test_damaged_files_are_read_as_json_reads_them_or_refused(tmp_path_factory, 
     assert want is not None and got == want
 
 
-def test_enumerate_writes_a_file_certify_reads_by_lines(tmp_path):
+def test_enumerate_writes_a_file_certify_reads_by_lines(tmp_path, capsys):
     """`enumerate --regions --json` writes the line layout: `certify` reads its regions and
-    pieces as FileEntries (one line each when read), and still refuses a piece whose recorded
-    volume was changed."""
+    pieces as FileEntries (one line each when read), shows its progress when asked, and still
+    refuses a piece whose recorded volume was changed."""
     net = tmp_path / "n.json"
     assert main(["net", "random", "--widths", "2,6,6,1", "--seed", "3", "-o", str(net)]) == 0
     out = tmp_path / "c.json"
@@ -149,6 +149,10 @@ def test_enumerate_writes_a_file_certify_reads_by_lines(tmp_path):
     assert isinstance(doc["regions"], FileEntries) and isinstance(doc["pieces"], FileEntries)
     assert doc["regions"][-1] == json.loads(out.read_text())["regions"][-1]
     assert er.certify(out)["ok"]
+    capsys.readouterr()
+    assert main(["certify", str(out), "--progress"]) == 0   # a bar: the regions, the pieces
+    err = capsys.readouterr().err
+    assert "independent check: regions" in err and "independent check: pieces" in err
     lines = out.read_text().split("\n")
     at = next(i for i, line in enumerate(lines) if '"volume_squared"' in line)
     lines[at] = lines[at].replace('"volume_squared": "', '"volume_squared": "1', 1)

@@ -322,7 +322,8 @@ def test_the_independent_check_can_be_deferred(engine, tmp_path, capsys, monkeyp
     out = tmp_path / "c.json"
     calls = []
     real = checker.certify
-    monkeypatch.setattr(checker, "certify", lambda src: calls.append(1) or real(src))
+    monkeypatch.setattr(checker, "certify",
+                        lambda src, progress=None: calls.append(1) or real(src, progress))
     assert main(["enumerate", str(net), "--box", "-1:1", "--regions", "--json", str(out),
                  "--engine", engine, "--no-independent-check"]) == 0
     text = capsys.readouterr().out
@@ -700,3 +701,36 @@ def test_a_lazy_document_is_the_same_document(doc3):
     out = io.StringIO()
     er.write_document(lazy, out)
     assert json.loads(out.getvalue()) == json.loads(json.dumps(doc))
+
+
+def test_the_checker_reports_progress_of_both_halves():
+    """``_map_halves`` reports items done in both processes: while the parent waits for a slow
+    child, the child's own count shows (some report strictly between the parent's half and
+    the end), and the values only grow, ending at the total.  Then ``certify`` reports the
+    regions and then the pieces of a real certificate, each up to its count."""
+    import os
+    import time
+    m = checker.FORK_MIN_REGIONS
+    h = m // 2
+    seen: list[int] = []
+
+    def item(i: int) -> tuple[int, int]:
+        if i >= h:
+            time.sleep(0.01)   # the second half (the child's, where it forks) takes ~2 s
+        return i * i, os.getpid()
+
+    out = checker._map_halves(item, m, lambda done, total: seen.append(done))
+    assert [v for v, _ in out] == [i * i for i in range(m)]
+    assert seen == sorted(seen) and seen[-1] == m
+    assert any(h < d < m for d in seen), seen
+    rc = er.region_complex(er.load_network("data/demo_2d.json"), er.box([(-1, 1), (-1, 1)]),
+                           independent_check=False)
+    calls: list[tuple[str, int, int]] = []
+    report = er.certify(er.certificate_document(rc, lazy=True),
+                        lambda what, done, total: calls.append((what, done, total)))
+    assert report == er.certify(er.certificate_document(rc, lazy=True))
+    phases = [w for i, (w, _, _) in enumerate(calls) if i == 0 or calls[i - 1][0] != w]
+    assert phases == ["regions", "pieces"]
+    for what, count in (("regions", len(rc.activation_regions)), ("pieces", len(rc.pieces))):
+        done = [d for w, d, t in calls if w == what and t == count]
+        assert done and done == sorted(done) and done[-1] == count, what

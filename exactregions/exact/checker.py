@@ -64,14 +64,16 @@ from __future__ import annotations
 
 import gc
 import math
+import mmap
 import os
 import pickle
+import select
 import signal
 import threading
 from bisect import bisect_right
 from collections import defaultdict
 from fractions import Fraction
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import cdd
 import cdd.gmp
@@ -888,14 +890,25 @@ the pieces of that check in one process (16.1 < 2 × 8.8 GB); with both halves f
 545 s (648 s in an earlier run with the 2× test)."""
 
 
-def _map_halves(fn: Any, m: int) -> list:
+def _map_halves(fn: Any, m: int, report: Any = None) -> list:
     """``[fn(i) for i in range(m)]``, the second half in a forked child when it pays.  The
-    first exception in item order is raised (the parent's half comes first)."""
+    first exception in item order is raised (the parent's half comes first).  ``report(done,
+    m)``, if given, is called as items are done (both halves: the child counts into a page
+    shared with the parent), about a hundred times in all."""
+    every = max(1, m // 100)
     if (m < FORK_MIN_REGIONS or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
             or threading.active_count() > 1 or not several_cores()
             or not fork_has_room(CHECK_FORK_ROOM)):
-        return [fn(i) for i in range(m)]
+        if report is None:
+            return [fn(i) for i in range(m)]
+        out = []
+        for i in range(m):
+            out.append(fn(i))
+            if (i + 1) % every == 0 or i + 1 == m:
+                report(i + 1, m)
+        return out
     h = m // 2
+    shared = mmap.mmap(-1, 8)   # anonymous and shared: the child's count of its done items
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: the second half, pickled back, then leave at once
@@ -903,7 +916,12 @@ def _map_halves(fn: Any, m: int) -> list:
         try:
             os.close(r)
             try:
-                payload = pickle.dumps((True, [fn(i) for i in range(h, m)]))
+                second = []
+                for i in range(h, m):
+                    second.append(fn(i))
+                    if (i + 1 - h) % every == 0:
+                        shared[:8] = (i + 1 - h).to_bytes(8, "little")
+                payload = pickle.dumps((True, second))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the parent
                 try:
                     payload = pickle.dumps((False, exc))
@@ -916,8 +934,18 @@ def _map_halves(fn: Any, m: int) -> list:
         finally:
             os._exit(code)
     os.close(w)
+
+    def child_done() -> int:
+        return int.from_bytes(shared[:8], "little")
+
     try:
-        first = [fn(i) for i in range(h)]
+        first = []
+        for i in range(h):
+            first.append(fn(i))
+            if report is not None and (i + 1) % every == 0:
+                report(i + 1 + child_done(), m)
+        while report is not None and not select.select([r], [], [], 0.5)[0]:
+            report(h + child_done(), m)   # the parent's half done: the child's count alone
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.close(r)
@@ -931,16 +959,22 @@ def _map_halves(fn: Any, m: int) -> list:
     ok, value = pickle.loads(data)
     if not ok:
         raise value
+    if report is not None:
+        report(m, m)
     return first + value
 
 
-def certify(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+def certify(source: str | os.PathLike[str] | Mapping[str, Any],
+            progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Re-check a certificate file (or its parsed object) exactly; return the report.
 
     Parameters
     ----------
     source : path or mapping
         What ``exactregions enumerate … --regions --json OUT.json`` wrote.
+    progress : callable, optional
+        ``progress(what, done, total)`` as the regions (``what == "regions"``) and then the
+        pieces (``"pieces"``) are checked, about a hundred calls each.
 
     Returns
     -------
@@ -975,7 +1009,7 @@ def certify(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
     was = gc.isenabled()
     gc.disable()
     try:
-        return _certify(data)
+        return _certify(data, progress)
     except ExactRegionsError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -985,7 +1019,11 @@ def certify(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
             gc.enable()
 
 
-def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
+def _certify(data: Mapping[str, Any],
+             progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    def reporter(what: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(what, done, total))
+
     if data.get("format") != CERTIFICATE_FORMAT or data.get("version") != CERTIFICATE_VERSION:
         raise FormatError(f"not an {CERTIFICATE_FORMAT} (version {CERTIFICATE_VERSION}) file; "
                           "write one with `exactregions enumerate … --regions --json OUT.json`")
@@ -1037,7 +1075,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
             raise FormatError("'vertices' must be a list of points")
         points = [_file_point(v, n) for v in data["vertices"]]
     for res in _map_halves(lambda ri: _one_region(N, KR, ri, regions[ri], emb is None, points),
-                            len(regions)):
+                            len(regions), reporter("regions")):
         keys, ktight, idx, rows, facets, (vn, vd), zeros, pattern, label, out, edges = res
         ids = []
         for key, kt in zip(keys, ktight):
@@ -1306,7 +1344,7 @@ def _certify(data: Mapping[str, Any]) -> dict[str, Any]:
     # the pieces' own checks in two processes on big complexes, as the regions' are
     got: dict[int, list[frozenset[frozenset[int]]]] = defaultdict(list)
     counts: dict[int, int] = defaultdict(int)
-    for k, faces_k in _map_halves(one_piece, len(pieces)):
+    for k, faces_k in _map_halves(one_piece, len(pieces), reporter("pieces")):
         got[k].append(faces_k)
         counts[k] += 1
     if set(got[1]) != expected_1 or len(got[1]) != len(expected_1):

@@ -1200,12 +1200,15 @@ def region_complex(net: Network, domain: Domain,
     return check_independently(rc) if independent_check else rc
 
 
-def check_independently(rc: RegionComplex) -> RegionComplex:
+def check_independently(rc: RegionComplex,
+                        progress: Callable[[str, int, int], None] | None = None
+                        ) -> RegionComplex:
     """Write ``rc`` as a certificate document, re-check it with the independent checker and
     attach its report as ``rc.certificate["independent"]`` (a failure raises
-    CertificateError); returns ``rc``."""
+    CertificateError); returns ``rc``.  ``progress(what, done, total)`` follows the checker's
+    regions and pieces (:func:`~exactregions.exact.checker.certify`)."""
     from exactregions.exact.checker import certify
     from exactregions.exact.summary import certificate_document
-    report = certify(certificate_document(rc, lazy=True))   # entries written as read
+    report = certify(certificate_document(rc, lazy=True), progress)   # entries written as read
     object.__setattr__(rc, "certificate", {**rc.certificate, "independent": report})
     return rc
