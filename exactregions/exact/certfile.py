@@ -15,7 +15,8 @@ checker reads every region and piece (a line that is not one value is refused as
 error when it is read).
 
 >>> import json, tempfile, os
->>> text = '{\\n "n": 2,\\n "regions": [\\n  {"i": 0},\\n  {"i": 1}\\n ],\\n "k": [\\n  1\\n ]\\n}\\n'
+>>> text = ('{\\n "n": 2,\\n "regions": [\\n  {"i": 0},\\n  {"i": 1}\\n ],\\n'
+...         ' "k": [\\n  1\\n ]\\n}\\n')
 >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
 ...     _ = f.write(text)
 >>> doc = read_certificate(f.name)

@@ -890,7 +890,7 @@ the pieces of that check in one process (16.1 < 2 × 8.8 GB); with both halves f
 545 s (648 s in an earlier run with the 2× test)."""
 
 
-def _map_halves(fn: Any, m: int, report: Any = None) -> list:
+def _map_halves(fn: Any, m: int, report: Callable[[int, int], None] | None = None) -> list:
     """``[fn(i) for i in range(m)]``, the second half in a forked child when it pays.  The
     first exception in item order is raised (the parent's half comes first).  ``report(done,
     m)``, if given, is called as items are done (both halves: the child counts into a page
