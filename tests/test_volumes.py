@@ -152,3 +152,25 @@ def test_the_checkers_triangulation_of_a_non_simple_5_polytope():
     assert len(verts) == 16
     q = [tuple(map(_f, v)) for v in verts]   # the checker's flint rationals
     assert _volume(q, list(_facets(q, inc, 5)), 5) == Fraction(2, 3)
+
+
+@given(st.lists(st.tuples(st.integers(-2**3000, 2**3000), st.integers(1, 2**3000)), max_size=17),
+       st.integers(1, 2**200))
+def test_the_fraction_free_sum_is_the_sum_of_fractions(terms, divisor):
+    # the oracle: Python's Fraction, normalised after every addition
+    from exactregions.exact.rational import sum_of_fractions
+    expected = sum((Fraction(p, q) for p, q in terms), Fraction(0)) / divisor
+    assert sum_of_fractions(terms, divisor) == mpq(expected.numerator, expected.denominator)
+
+
+@given(st.integers(-2**9000, 2**9000), st.integers(1, 2**9000))
+def test_rationals_of_every_size_go_to_decimal_and_back(p, q):
+    # below and above the size where gmpy2 takes over the decimal conversions (BIG_BITS)
+    from exactregions.exact.checker import _pq
+    from exactregions.exact.rational import format_rational, parse_rational_string
+    x = Fraction(p, q)
+    text = format_rational(x)
+    assert parse_rational_string(text) == x
+    assert Fraction(*_pq(text)) == x
+    num, _, den = text.partition("/")
+    assert int(num) == x.numerator and int(den or 1) == x.denominator   # CPython's own reading

@@ -120,8 +120,9 @@ def _vec(xs: Any) -> Point:
 
 
 def _digits(text: str) -> int:
-    """An integer from decimal digits, however many (gmpy2 past CPython's digit limit)."""
-    return int(text) if len(text) < 4000 else int(mpz(text))
+    """An integer from decimal digits, however many (gmpy2 for long ones: subquadratic, and
+    past CPython's digit limit)."""
+    return int(text) if len(text) < 400 else int(mpz(text))
 
 
 def _pq(x: Any) -> tuple[int, int]:

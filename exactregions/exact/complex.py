@@ -29,7 +29,7 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact._runtime import WorkQueue, fork_call, paused_gc, several_cores
 from exactregions.exact.floatfilter import display_float
-from exactregions.exact.rational import coprime_fraction, mpq_to_fraction
+from exactregions.exact.rational import coprime_fraction, mpq_to_fraction, sum_of_fractions
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.lawrence import SimpleVolumes
 from exactregions.exact.polytope import (Cell, affine_dim, hyperplane_key, polygon_area,
@@ -784,17 +784,21 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         return a
 
     def lasserre3(ci: int, local: list[int], rows: dict[frozenset[int], list[int]]) -> mpq:
-        # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped
-        apex = b.vcoords[local[0]]
-        vol = mpq(0)
+        # vol = Σ_F (1/3)·|b_F − a_F·apex|·area_j(F)/|a_F[j]|, facets through the apex skipped;
+        # with the row in integers (a, b) (any positive scale cancels) and apex = X / D, a
+        # term is |b D − a·X| area_j(F) / (D |a_j|): integer fractions over the common 3 D,
+        # summed fraction-free
+        *X, D = b.homogeneous(local[0])
+        terms = []
         for vs, cs in rows.items():
             if local[0] in vs:
                 continue
-            con = arr.table[cs[0]]
-            j = next(i for i, x in enumerate(con.a) if x != 0)
-            h = con.b - sum((x * y for x, y in zip(con.a, apex)), mpq(0))
-            vol += abs(h) * facet_area(vs, j, ci) / abs(con.a[j])
-        return vol / 3
+            a, bi = b.integer_row(cs[0])
+            j = next(i for i, x in enumerate(a) if x != 0)
+            area = facet_area(vs, j, ci)
+            terms.append((abs(bi * D - sum(map(mul, a, X))) * area.numerator,
+                          abs(a[j]) * area.denominator))
+        return sum_of_fractions(terms, 3 * D)
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
     for g, face in enumerate(faces if n >= 4 else ()):      # (read by n >= 4 volumes only)

@@ -31,6 +31,8 @@ from typing import Hashable, Sequence
 
 from gmpy2 import gcd, lcm, mpq, mpz
 
+from exactregions.exact.rational import sum_of_fractions
+
 __all__ = ["SimpleVolumes", "simple_volume", "primitive_row"]
 
 # fixed generic directions (constants, the same on every run): the first with no zero in any
@@ -112,7 +114,7 @@ class SimpleVolumes:
         self.cs = [d[:n] if n <= len(d) else
                    tuple(d[i % len(d)] * (i // len(d) + 1) + i for i in range(n))
                    for d in _DIRECTIONS]
-        self.dots: list[dict[Hashable, mpq]] = [{} for _ in _DIRECTIONS]
+        self.dots: list[dict[Hashable, tuple[mpz, mpz]]] = [{} for _ in _DIRECTIONS]
         self.rows: list[tuple[mpz, ...]] = []
         self.row_ids: dict[tuple[mpz, ...], int] = {}
         self.fact = math.factorial(n)
@@ -148,21 +150,46 @@ class SimpleVolumes:
                     sign *= s
                 terms.append(f if sign > 0 else -f)
             else:
+                # c·v as homogeneous integers (N, D), D > 0: c is an integer vector
                 if keys is None:
-                    cv = [sum((ci * x for ci, x in zip(c, p)), mpq(0)) for p in points]
+                    cv = [_dot(c, p) for p in points]
                 else:
                     cv = []
                     for k, p in zip(keys, points):
                         d = dots.get(k)
                         if d is None:
-                            d = dots[k] = sum((ci * x for ci, x in zip(c, p)), mpq(0))
+                            d = dots[k] = _dot(c, p)
                         cv.append(d)
-                d0 = cv[0]
-                total = mpq(0)
-                for d, t in zip(cv[1:], terms[1:]):
-                    total += (d - d0) ** n * t
-                return total / self.fact
+                return _vertex_sum(cv, terms, n, self.fact)
         return None
+
+
+def _dot(c: Sequence[int], p: Sequence[mpq]) -> tuple[mpz, mpz]:
+    """c·p as homogeneous integers ``(N, D)``, c·p = N / D, D > 0 (not necessarily coprime).
+
+    >>> _dot((1, 2), (mpq(1, 2), mpq(1, 3)))
+    (mpz(7), mpz(6))
+    """
+    D = mpz(1)
+    for x in p:
+        D = lcm(D, x.denominator)
+    return sum((ci * x.numerator * (D // x.denominator) for ci, x in zip(c, p)), mpz(0)), D
+
+
+def _vertex_sum(cv: Sequence[tuple[mpz, mpz]], terms: Sequence[mpq], n: int, divisor: int = 1
+                ) -> mpq:
+    """Σ_{v > 0} (c·v − c·v₀)^n · t_v / divisor, the c·v as homogeneous integers (N_v, D_v)
+    and the t_v rationals: each term the integer fraction (N_v D₀ − N₀ D_v)^n t_v / D_v^n,
+    over the common D₀^n, all summed fraction-free
+    (:func:`~exactregions.exact.rational.sum_of_fractions`).
+
+    >>> _vertex_sum([(mpz(0), mpz(1)), (mpz(1), mpz(2)), (mpz(3), mpz(1))],
+    ...             [mpq(5), mpq(1, 3), mpq(-1, 2)], 2)       # (1/2)²/3 − 3²/2
+    mpq(-53,12)
+    """
+    N0, D0 = cv[0]
+    return sum_of_fractions([((N * D0 - N0 * D) ** n * t.numerator, D ** n * t.denominator)
+                             for (N, D), t in zip(cv[1:], terms[1:])], D0 ** n * divisor)
 
 
 def simple_volume(points: Sequence[Sequence[mpq]],

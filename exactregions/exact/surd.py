@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import gmpy2
 
-from exactregions.exact.rational import coprime_fraction, mpq_to_fraction
+from exactregions.exact.rational import BIG_BITS, coprime_fraction, mpq_to_fraction
 
 if TYPE_CHECKING:
     import sympy
@@ -117,6 +117,8 @@ class SurdSum:
         out = []
         for r, c in self.terms:
             num, den = c.numerator, c.denominator
+            if num.bit_length() > BIG_BITS or den.bit_length() > BIG_BITS:
+                num, den = gmpy2.mpz(num), gmpy2.mpz(den)   # subquadratic decimal digits
             s = str(num) if r == 1 else (f"sqrt({r})" if num == 1 else f"{num}*sqrt({r})")
             out.append(s if den == 1 else f"{s}/{den}")
         return " + ".join(out).replace("+ -", "- ")
