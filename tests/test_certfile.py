@@ -94,6 +94,8 @@ _HEAD = '{\n "n": 2,\n "regions": [\n  {"i": 0},\n  {"i": 1}\n ],\n'
     '{\n "regions": [\n  {"i": 0}\n',                                   # cut short
     '{\n "regions": [\n  {"i": "}"\n ]\n}\n',                           # a brace in a string
     '{\n "n": 1,\n "regions": [\n  {"i": 0}\n ]\n,}\n',                  # a stray comma
+    '{\n "n": 1\n "regions": [\n  {"i": 0}\n ]\n}\n',                   # no comma before a
+    '{\n "k": [\n  {"a": []}\n ]\n "pieces": [\n  {"a": []}\n ]\n}\n',  # line member
 ])
 def test_odd_and_damaged_files_are_read_as_json_reads_them_or_refused(tmp_path, text):
     """Hand-made files around each rule of the line reading: the same document as json.loads

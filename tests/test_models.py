@@ -54,6 +54,8 @@ def test_a_module_object_goes_in_everywhere():
     assert TorchNet.from_network(model).widths == net.widths
 
 
+# users still hold TorchScript files, which torch 2.13 deprecates writing (not reading)
+@pytest.mark.filterwarnings("ignore:`torch.jit.(script|save)` is deprecated:DeprecationWarning")
 def test_saved_modules_torchscript_and_state_dicts(tmp_path):
     model = nn.Sequential(nn.Linear(2, 6), nn.ReLU(), nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 1))
     whole, script, sd = tmp_path / "m.pt", tmp_path / "s.pt", tmp_path / "sd.pt"

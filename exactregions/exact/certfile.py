@@ -106,6 +106,7 @@ def _by_lines(buf: Any) -> dict[str, Any] | None:
     pos, closed = first + 1, False
     promised = False   # a region or piece array closed with " ],": another member follows
     final = False      # one closed with " ]": it was the last member
+    prev = b"{"        # the line before, at the top level
     while pos < size:
         end = buf.find(b"\n", pos)
         end = size if end < 0 else end
@@ -126,7 +127,10 @@ def _by_lines(buf: Any) -> dict[str, Any] | None:
         key = _array_key(line)
         if key is None:
             header.append(line)
+            prev = line
             continue
+        if prev != b"{" and not prev.endswith(b","):
+            return None            # the member before does not promise this one
         starts, ends = array("q"), array("q")
         while True:                # the entries, up to " ]" (last member) or " ]," (more follow)
             if pos >= size:
@@ -148,6 +152,7 @@ def _by_lines(buf: Any) -> dict[str, Any] | None:
         if buf[ends[-1]:ends[-1] + 1] == b"," or any(buf[e:e + 1] != b"," for e in ends[:-1]):
             return None            # commas between entries, none after the last
         lazy[key] = FileEntries(buf, starts, ends, key)
+        prev = closer
         promised, final = closer == b" ],", closer == b" ]"
         if final and header[-1].endswith(b","):
             header[-1] = header[-1][:-1]   # the member before promised this one

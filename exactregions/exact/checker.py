@@ -77,7 +77,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import cdd
 import cdd.gmp
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 from gmpy2 import mpz
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
@@ -361,19 +361,52 @@ def _piece_volume_squared(faces: Sequence[frozenset[int]], facets: Sequence[list
         for F in faces:
             a, b = F
             total += abs(vq(a)[j] - vq(b)[j])
-    for F, fl in zip(faces, facets if d >= 2 else ()):
-        if d == 2:   # the fan from the apex min(F) (see _simplices), projected onto J
-            j0, j1 = J
-            p0 = vq(min(F))
-            xy = {i: (vq(i)[j0] - p0[j0], vq(i)[j1] - p0[j1]) for i in F}
-            for _, b, c in _simplices(F, d, fl):
-                (x1, y1), (x2, y2) = xy[b], xy[c]
-                total += abs(x1 * y2 - y1 * x2)
-            continue
+    if d == 2:
+        total = _fan_areas(faces, facets, vq, J)
+    for F, fl in zip(faces, facets if d >= 3 else ()):
         for s in _simplices(F, d, fl):
             v0 = vq(s[0])
             total += abs(fmpq_mat([[vq(i)[c] - v0[c] for c in J] for i in s[1:]]).det())
     return total * total * scale / math.factorial(d) ** 2
+
+
+def _fan_areas(faces: Sequence[frozenset[int]], facets: Sequence[list[frozenset[int]]], vq: Any,
+               J: Sequence[int]) -> fmpq:
+    """Twice the total area of these 2-faces projected onto the coordinates J: the fan of each
+    from its apex min(F) (see :func:`_simplices`), in integers.  A vertex projects to
+    (X, Y) / D; twice a triangle's area is |N| / (D_b D_c D_0²) with N the integer cross
+    product below, and the sum is kept as one integer fraction (num / den), reduced once at
+    the end (flint's rationals would reduce after every operation).
+
+    >>> from flint import fmpq
+    >>> sq = {0: (fmpq(0), fmpq(0)), 1: (fmpq(1, 2), fmpq(0)), 2: (fmpq(1, 2), fmpq(1, 3)),
+    ...       3: (fmpq(0), fmpq(1, 3))}                  # a ½ × ⅓ rectangle
+    >>> edges = [frozenset(e) for e in ((0, 1), (1, 2), (2, 3), (0, 3))]
+    >>> _fan_areas([frozenset(sq)], [edges], sq.__getitem__, (0, 1))
+    1/3
+    """
+    j0, j1 = J
+    num, den = fmpz(0), fmpz(1)
+    for F, fl in zip(faces, facets):
+        hom = {}
+        for i in F:
+            x, y = vq(i)[j0], vq(i)[j1]
+            D = x.q * (y.q // x.q.gcd(y.q))
+            hom[i] = (x.p * (D // x.q), y.p * (D // y.q), D)
+        X0, Y0, D0 = hom[min(F)]
+        fnum, fden = fmpz(0), fmpz(1)
+        for _, b, c in _simplices(F, 2, fl):
+            Xb, Yb, Db = hom[b]
+            Xc, Yc, Dc = hom[c]
+            N = ((Xb * D0 - X0 * Db) * (Yc * D0 - Y0 * Dc)
+                 - (Yb * D0 - Y0 * Db) * (Xc * D0 - X0 * Dc))
+            q = Db * Dc
+            fnum = fnum * q + abs(N) * fden
+            fden *= q
+        fden *= D0 * D0
+        num = num * fden + fnum * den
+        den *= fden
+    return fmpq(num, den)
 
 
 def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]]) -> list[tuple[int, ...]]:

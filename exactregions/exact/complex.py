@@ -219,6 +219,14 @@ class _Builder:
         self.neuron_ids: dict[NeuronId, NeuronId] = {}
         self.face_cons: dict[int, tuple[int, ...]] = {}   # a simple cell's constraints on a face
 
+    def release_caches(self) -> None:
+        """Drop the lattice's lookups and the caches of numbers (each is recomputed if read
+        again); the faces, vertices, cell incidences and facet planes stay."""
+        for cache in (self.vid, self.fid, self.not_facet, self.hom_cache, self.int_rows,
+                      self.key_cache, self.cell_gidx, self.const_cache, self.fq_cache,
+                      self.vf_cache):
+            cache.clear()
+
     def plane_key(self, verts: frozenset[int]) -> tuple:
         """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
         k = self.key_cache.get(verts)
@@ -1050,6 +1058,11 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     except BaseException:
         piece_job.cancel()
         raise
+    # this process's share of the work is done: its caches make room for the child's pieces
+    b.release_caches()
+    area_cache.clear()
+    fcons.clear()
+    prows.clear()
     blobs = piece_job.result()   # none if no child ran
     blobs.reverse()
     while blobs:                 # each blob freed once read
