@@ -361,52 +361,15 @@ def _piece_volume_squared(faces: Sequence[frozenset[int]], facets: Sequence[list
         for F in faces:
             a, b = F
             total += abs(vq(a)[j] - vq(b)[j])
-    if d == 2:
-        total = _fan_areas(faces, facets, vq, J)
-    for F, fl in zip(faces, facets if d >= 3 else ()):
+    for F, fl in zip(faces, facets if d >= 2 else ()):
+        apex = min(F)
+        bases = []
         for s in _simplices(F, d, fl):
-            v0 = vq(s[0])
-            total += abs(fmpq_mat([[vq(i)[c] - v0[c] for c in J] for i in s[1:]]).det())
+            if s[0] != apex:
+                raise AssertionError("a pulling triangulation from min(F) has the apex min(F)")
+            bases.append(s[1:])
+        total += _cone_sum(vq, apex, bases, J)
     return total * total * scale / math.factorial(d) ** 2
-
-
-def _fan_areas(faces: Sequence[frozenset[int]], facets: Sequence[list[frozenset[int]]], vq: Any,
-               J: Sequence[int]) -> fmpq:
-    """Twice the total area of these 2-faces projected onto the coordinates J: the fan of each
-    from its apex min(F) (see :func:`_simplices`), in integers.  A vertex projects to
-    (X, Y) / D; twice a triangle's area is |N| / (D_b D_c D_0²) with N the integer cross
-    product below, and the sum is kept as one integer fraction (num / den), reduced once at
-    the end (flint's rationals would reduce after every operation).
-
-    >>> from flint import fmpq
-    >>> sq = {0: (fmpq(0), fmpq(0)), 1: (fmpq(1, 2), fmpq(0)), 2: (fmpq(1, 2), fmpq(1, 3)),
-    ...       3: (fmpq(0), fmpq(1, 3))}                  # a ½ × ⅓ rectangle
-    >>> edges = [frozenset(e) for e in ((0, 1), (1, 2), (2, 3), (0, 3))]
-    >>> _fan_areas([frozenset(sq)], [edges], sq.__getitem__, (0, 1))
-    1/3
-    """
-    j0, j1 = J
-    num, den = fmpz(0), fmpz(1)
-    for F, fl in zip(faces, facets):
-        hom = {}
-        for i in F:
-            x, y = vq(i)[j0], vq(i)[j1]
-            D = x.q * (y.q // x.q.gcd(y.q))
-            hom[i] = (x.p * (D // x.q), y.p * (D // y.q), D)
-        X0, Y0, D0 = hom[min(F)]
-        fnum, fden = fmpz(0), fmpz(1)
-        for _, b, c in _simplices(F, 2, fl):
-            Xb, Yb, Db = hom[b]
-            Xc, Yc, Dc = hom[c]
-            N = ((Xb * D0 - X0 * Db) * (Yc * D0 - Y0 * Dc)
-                 - (Yb * D0 - Y0 * Db) * (Xc * D0 - X0 * Dc))
-            q = Db * Dc
-            fnum = fnum * q + abs(N) * fden
-            fden *= q
-        fden *= D0 * D0
-        num = num * fden + fnum * den
-        den *= fden
-    return fmpq(num, den)
 
 
 def _simplices(S: frozenset[int], d: int, facets: list[frozenset[int]]) -> list[tuple[int, ...]]:
@@ -449,13 +412,52 @@ def _volume(qp: Sequence[tuple[fmpq, ...]], facets: list[frozenset[int]], n: int
         return Fraction(int(total.p), int(total.q))
     # every simplex has the apex 0 (the smallest vertex, see _simplices): the edge vectors
     # from it are computed once
-    edge = [[x - y for x, y in zip(p, qp[0])] for p in qp]
-    for s in _simplices(frozenset(range(len(qp))), n, facets):
-        if s[0] != 0:
-            raise AssertionError("a pulling triangulation from vertex 0 has the apex 0")
-        total += abs(fmpq_mat([edge[i] for i in s[1:]]).det())
+    simplices = _simplices(frozenset(range(len(qp))), n, facets)
+    if any(s[0] != 0 for s in simplices):
+        raise AssertionError("a pulling triangulation from vertex 0 has the apex 0")
+    total = _cone_sum(qp.__getitem__, 0, [s[1:] for s in simplices], range(n))
     total /= math.factorial(n)
     return Fraction(int(total.p), int(total.q))
+
+
+def _cone_sum(vq: Any, apex: int, bases: Sequence[Sequence[int]], J: Sequence[int]) -> fmpq:
+    """Σ |det(v_i − v_apex : i ∈ base)| over the bases, the points vq(i) (flint rationals)
+    projected onto the coordinates J, in integers: the projected vertex i is X_i / D_i, the
+    edge from the apex E_i / (D_i D_a) with E_i = X_i D_a − X_a D_i, and a determinant is
+    det(E) / (Π D_i · D_a^d).  The sum is kept as one integer fraction, reduced once at the end
+    (flint's rationals reduce after every operation).
+
+    >>> from flint import fmpq
+    >>> pts = [(fmpq(0), fmpq(0)), (fmpq(1, 2), fmpq(0)), (fmpq(0), fmpq(1, 3))]
+    >>> _cone_sum(pts.__getitem__, 0, [(1, 2)], (0, 1))        # twice the triangle's area
+    1/6
+    """
+    hom: dict[int, tuple[list, Any]] = {}
+    for i in {apex, *(i for b in bases for i in b)}:
+        p = [vq(i)[j] for j in J]
+        D = fmpz(1)
+        for x in p:
+            D = D * (x.q // D.gcd(x.q))
+        hom[i] = ([x.p * (D // x.q) for x in p], D)
+    X0, D0 = hom[apex]
+    E = {i: [x * D0 - y * D for x, y in zip(X, X0)] for i, (X, D) in hom.items()}
+    d = len(J)
+    num, den = fmpz(0), fmpz(1)
+    for b in bases:
+        q = fmpz(1)
+        for i in b:
+            q *= hom[i][1]
+        if d == 2:
+            (a0, a1), (b0, b1) = (E[i] for i in b)
+            det = a0 * b1 - a1 * b0
+        elif d == 3:
+            (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = (E[i] for i in b)
+            det = a0 * (b1 * c2 - b2 * c1) - a1 * (b0 * c2 - b2 * c0) + a2 * (b0 * c1 - b1 * c0)
+        else:
+            det = fmpz_mat([E[i] for i in b]).det()
+        num = num * q + abs(det) * den
+        den *= q
+    return fmpq(num, den * D0 ** d)
 
 
 def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int
