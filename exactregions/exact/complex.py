@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from flint import fmpq, fmpq_mat
-from gmpy2 import lcm, mpq, mpz
+from gmpy2 import mpq, mpz
 
 from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
@@ -29,7 +29,8 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact._runtime import WorkQueue, fork_call, paused_gc, several_cores
 from exactregions.exact.floatfilter import display_float
-from exactregions.exact.rational import coprime_fraction, mpq_to_fraction, sum_of_fractions
+from exactregions.exact.rational import (coprime_fraction, homogeneous_integers, mpq_to_fraction,
+                                         sum_of_fractions)
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.lawrence import SimpleVolumes
 from exactregions.exact.polytope import (Cell, affine_dim, hyperplane_key, polygon_area,
@@ -536,7 +537,7 @@ class _Builder:
         arithmetic on them needs no gcd until its one result)."""
         h = self.hom_cache.get(g)
         if h is None:
-            h = self.hom_cache[g] = _integers(self.vcoords[g])
+            h = self.hom_cache[g] = homogeneous_integers(self.vcoords[g])
         return h
 
     def integer_row(self, c: int) -> tuple[tuple[mpz, ...], mpz]:
@@ -544,7 +545,7 @@ class _Builder:
         r = self.int_rows.get(c)
         if r is None:
             con = self.table[c]
-            *a, bs, _ = _integers((*con.a, con.b))
+            *a, bs, _ = homogeneous_integers((*con.a, con.b))
             r = self.int_rows[c] = (tuple(a), bs)
         return r
 
@@ -1074,20 +1075,6 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", certificate)
     return rc
-
-
-def _integers(values: Iterable[mpq]) -> tuple[mpz, ...]:
-    """Rationals over their least common denominator D > 0: (X_1, …, X_k, D), x_i = X_i / D.
-
-    >>> _integers([mpq(1, 2), mpq(-1, 3), mpq(2)])
-    (mpz(3), mpz(-2), mpz(12), mpz(6))
-    """
-    values = list(values)
-    D = values[0].denominator
-    for x in values[1:]:
-        if x.denominator != D:
-            D = lcm(D, x.denominator)
-    return tuple(x.numerator * (D // x.denominator) for x in values) + (D,)
 
 
 def shoelace(P: list[tuple[mpz, ...]], u: int, w: int) -> mpq:

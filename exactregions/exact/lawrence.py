@@ -31,7 +31,7 @@ from typing import Hashable, Sequence
 
 from gmpy2 import gcd, lcm, mpq, mpz
 
-from exactregions.exact.rational import sum_of_fractions
+from exactregions.exact.rational import homogeneous_integers, sum_of_fractions
 
 __all__ = ["SimpleVolumes", "simple_volume", "primitive_row"]
 
@@ -170,10 +170,8 @@ def _dot(c: Sequence[int], p: Sequence[mpq]) -> tuple[mpz, mpz]:
     >>> _dot((1, 2), (mpq(1, 2), mpq(1, 3)))
     (mpz(7), mpz(6))
     """
-    D = mpz(1)
-    for x in p:
-        D = lcm(D, x.denominator)
-    return sum((ci * x.numerator * (D // x.denominator) for ci, x in zip(c, p)), mpz(0)), D
+    *X, D = homogeneous_integers(p)
+    return sum((ci * x for ci, x in zip(c, X)), mpz(0)), D
 
 
 def _vertex_sum(cv: Sequence[tuple[mpz, mpz]], terms: Sequence[mpq], n: int, divisor: int = 1

@@ -16,14 +16,14 @@ import math
 import numbers
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, Iterable
 
-from gmpy2 import mpq, mpz
+from gmpy2 import lcm, mpq, mpz
 
 from exactregions.errors import NotExactError, InvalidNetworkError
 
 __all__ = ["exact_rational", "format_rational", "describe_rational", "parse_rational_string",
-           "mpq_to_fraction", "coprime_fraction", "sum_of_fractions"]
+           "mpq_to_fraction", "coprime_fraction", "sum_of_fractions", "homogeneous_integers"]
 
 _RATIONAL_RE = re.compile(r"^\s*[+-]?\d+\s*/\s*[+-]?\d+\s*$")
 _DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -229,3 +229,19 @@ def sum_of_fractions(terms: list[tuple[Any, Any]], divisor: Any = 1) -> "mpq":
             pairs.append(items[-1])
         items = pairs
     return mpq(items[0][0], items[0][1] * divisor) if items else mpq(0)
+
+
+def homogeneous_integers(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Rationals (gmpy2 ``mpq``, ``Fraction``) over their least common denominator D > 0:
+    ``(X_1, …, X_k, D)`` with x_i = X_i / D — fraction-free arithmetic on them needs no gcd
+    until its one result.
+
+    >>> homogeneous_integers([mpq(1, 2), mpq(-1, 3), mpq(2)])
+    (mpz(3), mpz(-2), mpz(12), mpz(6))
+    """
+    values = list(values)
+    D = values[0].denominator
+    for x in values[1:]:
+        if x.denominator != D:
+            D = lcm(D, x.denominator)
+    return tuple(x.numerator * (D // x.denominator) for x in values) + (D,)
