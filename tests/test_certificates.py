@@ -703,6 +703,38 @@ def test_a_lazy_document_is_the_same_document(doc3):
     assert json.loads(out.getvalue()) == json.loads(json.dumps(doc))
 
 
+def _as_text(x):
+    """The exact document's values written as the text document writes them: Fractions with
+    CPython's own ``str`` (``p/q``, or ``p`` for integers), surds with theirs."""
+    if isinstance(x, dict):
+        return {k: _as_text(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_as_text(v) for v in x]
+    if isinstance(x, Fraction) or type(x).__name__ == "SurdSum":
+        return str(x)
+    return x
+
+
+def test_the_in_process_documents_exact_numbers_are_the_written_ones(doc3):
+    """``certificate_document(rc, lazy=True, numbers="exact")`` (what the in-process independent
+    check reads: the complex's own Fractions, no decimal round trip) writes, number by number,
+    as the text document; the checker's report is the same; and it refuses a changed number."""
+    rc, doc = doc3
+    exact = er.certificate_document(rc, lazy=True, numbers="exact")
+    assert exact.keys() == doc.keys()
+    for key in ("K", "vertices", "regions", "pieces"):
+        got = _as_text(list(exact[key]) if key in ("regions", "pieces") else exact[key])
+        assert got == doc[key], key
+    assert isinstance(exact["regions"][0]["volume"], Fraction)
+    assert er.certify(exact) == er.certify(doc)
+    regions = list(exact["regions"])
+    regions[1] = {**regions[1], "volume": regions[1]["volume"] + Fraction(1, 10**40)}
+    with pytest.raises(er.CertificateError, match="volume"):
+        er.certify({**exact, "regions": regions})
+    with pytest.raises(ValueError, match="numbers"):
+        er.certificate_document(rc, numbers="float")
+
+
 def test_the_checker_reports_progress_of_both_halves():
     """``_map_halves`` reports items done in both processes: while the parent waits for a slow
     child, the child's own count shows (some report strictly between the parent's half and

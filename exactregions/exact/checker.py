@@ -129,9 +129,14 @@ def _pq(x: Any) -> tuple[int, int]:
     """A number of the file as integers (p, q), q > 0, not necessarily in lowest terms: the
     ``"p/q"`` we write read straight into integers, anything else through the rational door.
 
-    >>> _pq("-6/4"), _pq("-7"), _pq("0.5"), _pq(3)
-    ((-6, 4), (-7, 1), (1, 2), (3, 1))
+    An in-process document's :class:`~fractions.Fraction` (``numbers="exact"``) is read as
+    its own numerator and denominator.
+
+    >>> _pq("-6/4"), _pq("-7"), _pq("0.5"), _pq(3), _pq(Fraction(-6, 4))
+    ((-6, 4), (-7, 1), (1, 2), (3, 1), (-3, 2))
     """
+    if type(x) is Fraction:
+        return x.numerator, x.denominator
     if type(x) is str:
         num, slash, den = x.partition("/")
         digits = num[1:] if num[:1] == "-" else num

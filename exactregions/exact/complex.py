@@ -1213,6 +1213,7 @@ def check_independently(rc: RegionComplex,
     regions and pieces (:func:`~exactregions.exact.checker.certify`)."""
     from exactregions.exact.checker import certify
     from exactregions.exact.summary import certificate_document
-    report = certify(certificate_document(rc, lazy=True), progress)   # entries written as read
+    # entries made as read, with the complex's own rationals (no decimal round trip)
+    report = certify(certificate_document(rc, lazy=True, numbers="exact"), progress)
     object.__setattr__(rc, "certificate", {**rc.certificate, "independent": report})
     return rc

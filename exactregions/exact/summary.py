@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from exactregions.exact._runtime import paused_gc
@@ -134,7 +135,8 @@ class LazyEntries(Sequence):
 
 
 @paused_gc()
-def certificate_document(rc: "RegionComplex", lazy: bool = False) -> dict[str, Any]:
+def certificate_document(rc: "RegionComplex", lazy: bool = False, numbers: str = "text"
+                         ) -> dict[str, Any]:
     """The self-contained certificate: the summary plus everything the independent checker
     (:func:`exactregions.exact.checker.certify`) needs — the network embedded exactly, K as
     ``A u <= b``, every region's H-polytope, pattern, witness, volume, vertices and output map,
@@ -145,6 +147,11 @@ def certificate_document(rc: "RegionComplex", lazy: bool = False) -> dict[str, A
     for :func:`~exactregions.exact.checker.certify`, in a fraction of the memory and time, but
     not one ``json.dump`` takes: :func:`write_document` writes it (what ``exactregions
     enumerate --regions --json`` does).
+
+    ``numbers="exact"`` puts the complex's own :class:`~fractions.Fraction` values where the
+    text document has ``"p/q"`` strings (and a piece's volume as its surd): what the in-process
+    independent check reads, which then neither writes nor parses a decimal digit.  It is not
+    JSON; the checker reads it as the text document.
 
     Examples
     --------
@@ -158,16 +165,24 @@ def certificate_document(rc: "RegionComplex", lazy: bool = False) -> dict[str, A
     from exactregions.exact.checker import CERTIFICATE_FORMAT, CERTIFICATE_VERSION
     from exactregions.exact.netfile import network_to_dict
 
+    if numbers not in ("text", "exact"):
+        raise ValueError(f"numbers must be 'text' or 'exact', not {numbers!r}")
+    fr: Callable[[Fraction], Any] = format_rational if numbers == "text" else _same
     out = {"format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION}
     out.update(complex_summary(rc, include_regions=False, lazy=lazy))
     out["network"] = network_to_dict(rc.net)
-    out["K"] = {"A": [[format_rational(x) for x in row] for row in rc.domain.A],
-                "b": [format_rational(x) for x in rc.domain.b]}
-    out.update(_regions_part(rc, lazy))
+    out["K"] = {"A": [[fr(x) for x in row] for row in rc.domain.A],
+                "b": [fr(x) for x in rc.domain.b]}
+    out.update(_regions_part(rc, lazy, fr))
     return out
 
 
-def _regions_part(rc: "RegionComplex", lazy: bool = False) -> dict[str, Any]:
+def _same(x: Fraction) -> Fraction:
+    return x
+
+
+def _regions_part(rc: "RegionComplex", lazy: bool, fr: Callable[[Fraction], Any]
+                  ) -> dict[str, Any]:
     n = rc.dim
     # a region's vertices are the complex's own vertex tuples: look them up by identity first
     # (hashing tuples of Fractions costs a modular inverse per coordinate), by value otherwise
@@ -187,26 +202,26 @@ def _regions_part(rc: "RegionComplex", lazy: bool = False) -> dict[str, Any]:
         r = rc.activation_regions[i]
         return {"index": r.index, "linear_region": r.linear_region,
                 "pattern": [list(p) for p in r.pattern],
-                "A": [[format_rational(x) for x in row] for row in r.A],
-                "b": [format_rational(x) for x in r.b],
+                "A": [[fr(x) for x in row] for row in r.A],
+                "b": [fr(x) for x in r.b],
                 "labels": [[list(lab) for lab in labs] for labs in r.labels],
-                "witness": [format_rational(x) for x in r.witness],
-                "volume": format_rational(r.volume),
+                "witness": [fr(x) for x in r.witness],
+                "volume": fr(r.volume),
                 "vertices": [vid(v) for v in r.vertices],
-                "output_map": [[format_rational(x) for x in row] for row in r.output_map]}
+                "output_map": [[fr(x) for x in row] for row in r.output_map]}
 
     def piece(i: int) -> dict[str, Any]:
         p = rc.pieces[i]
         tops = [f for f in sorted(p.faces) if rc.faces[f].dim == n - p.codim]
         return {"index": p.index, "codim": p.codim, "neurons": [list(z) for z in p.neurons],
                 "all_neurons": [list(z) for z in p.all_neurons],
-                "volume": str(p.volume),
-                "volume_squared": format_rational(p.volume.square()),
-                "witness": [format_rational(x) for x in p.witness],
+                "volume": str(p.volume) if fr is format_rational else p.volume,
+                "volume_squared": fr(p.volume.square()),
+                "witness": [fr(x) for x in p.witness],
                 "faces": [sorted(rc.faces[f].verts) for f in tops]}
 
     m, k = len(rc.activation_regions), len(rc.pieces)
-    return {"vertices": [[format_rational(x) for x in v] for v in rc.vertices],
+    return {"vertices": [[fr(x) for x in v] for v in rc.vertices],
             "regions": LazyEntries(m, region) if lazy else [region(i) for i in range(m)],
             "linear_region_members": [list(lr.members) for lr in rc.linear_regions],
             "pieces": LazyEntries(k, piece) if lazy else [piece(i) for i in range(k)]}
