@@ -643,6 +643,52 @@ def test_a_witness_outside_fails_the_witness_certificate():
         certify_complex(broken, arr)
 
 
+@settings(max_examples=100)
+@given(st.data())
+def test_the_checkers_affine_dimension_is_sympys_rank(data):
+    """``checker._affine_dim`` (fraction-free, on homogeneous integer columns) against sympy's
+    rank of the rational difference vectors, on points drawn as rational affine combinations
+    of a few base points (so every dimension below the ambient one occurs), in any order."""
+    import sympy
+    n = data.draw(st.integers(1, 5), label="n")
+    # mostly small integers (zeros everywhere: pivots must be searched for), some fractions
+    q = st.one_of(st.integers(-2, 2).map(Fraction),
+                  st.fractions(min_value=-4, max_value=4, max_denominator=7))
+    base = data.draw(st.lists(st.tuples(*[q] * n), min_size=1, max_size=n + 2), label="base")
+    weights = data.draw(st.lists(st.lists(q, min_size=len(base) - 1, max_size=len(base) - 1),
+                                 min_size=0, max_size=3), label="weights")
+    pts = list(base) + [tuple(base[0][i] + sum(w * (b[i] - base[0][i])
+                                               for w, b in zip(ws, base[1:])) for i in range(n))
+                        for ws in weights]
+    pts = [pts[i] for i in data.draw(st.permutations(range(len(pts))))]
+    want = sympy.Matrix([[sympy.Rational(x.numerator, x.denominator) - sympy.Rational(
+        y.numerator, y.denominator) for x, y in zip(p, pts[0])] for p in pts]).rank()
+    cols = []
+    for p in pts:
+        d = math.lcm(*(x.denominator for x in p))
+        cols.append(tuple(int(x * d) for x in p) + (d,))
+    assert checker._affine_dim(cols) == want
+    # the same points with each column scaled by its own positive factor
+    scaled = [tuple(c * k for c in col) for col, k in
+              zip(cols, data.draw(st.lists(st.integers(1, 9), min_size=len(cols),
+                                           max_size=len(cols))))]
+    assert checker._affine_dim(scaled) == want
+
+
+def test_a_redundant_row_on_a_lower_face_is_not_a_facet():
+    """In 4-D a redundant row can be tight on n or more vertices without holding a facet: on
+    the cube [0, 1]^4, x1 + x2 <= 2 is tight on the square x1 = x2 = 1 (4 vertices).  The
+    checker's facets are the 8 of the cube, not that square."""
+    from flint import fmpq
+    verts = list(itertools.product((0, 1), repeat=4))
+    q = [tuple(fmpq(x) for x in v) for v in verts]
+    rows = [(i, s) for i in range(4) for s in (0, 1)]           # x_i = s: the 8 facets
+    inc = [{j for j, v in enumerate(verts) if v[i] == s} for i, s in rows]
+    inc.append({j for j, v in enumerate(verts) if v[0] + v[1] == 2})   # the redundant row
+    facets = checker._facets(q, inc, 4)
+    assert sorted(facets.values()) == list(range(8))
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_the_vertex_certificate_agrees_with_cddlib(data):

@@ -294,17 +294,41 @@ def _proved_vertices(rows: Sequence[tuple[int, ...]], cols: Sequence[tuple[int, 
     return inc
 
 
-def _rank(points: Sequence[Point]) -> int:
-    """Affine dimension of a point set: exact elimination of our own on flint rationals (not
-    flint's row reduction, which the enumerator's rank tests use)."""
-    if len(points) <= 1:
-        return 0
-    return len(_echelon([tuple(_f(x) for x in p) for p in points])[0])
+def _affine_dim(cols: Sequence[tuple[int, ...]]) -> int:
+    """Affine dimension of points given as homogeneous integer columns (X, d), d > 0: the rank
+    of the rows (X, d), less one (the row (x, 1) scaled by d > 0 has the same rank, and the
+    rows (x_i, 1) have rank dim + 1).  Fraction-free elimination of our own (not flint's row
+    reduction, which the enumerator's rank tests use): integers only, each new row divided by
+    its gcd.
+
+    >>> _affine_dim([(0, 0, 1), (2, 2, 2), (3, 3, 1)])     # (0,0), (1,1), (3,3): a line
+    1
+    >>> _affine_dim([(0, 0, 1), (1, 0, 2), (0, 1, 3)])
+    2
+    """
+    rows = [list(c) for c in cols]
+    rank = 0
+    for c in range(len(rows[0]) if rows else 0):
+        piv = next((i for i in range(rank, len(rows)) if rows[i][c]), None)
+        if piv is None:
+            continue
+        rows[rank], rows[piv] = rows[piv], rows[rank]
+        p = rows[rank]
+        pc = p[c]
+        for i in range(rank + 1, len(rows)):
+            r = rows[i]
+            rc = r[c]
+            if rc:
+                new = [pc * x - rc * y for x, y in zip(r, p)]
+                g = math.gcd(*new)
+                rows[i] = [x // g for x in new] if g > 1 else new
+        rank += 1
+    return rank - 1
 
 
 def _echelon(points: Sequence[tuple[fmpq, ...]]) -> tuple[list[list[fmpq]], list[int]]:
     """A basis of the directions of a point set in echelon form and its pivot columns (the
-    checker's own elimination, as :func:`_rank`)."""
+    checker's own elimination on flint rationals)."""
     p0 = points[0]
     m = [[x - y for x, y in zip(p, p0)] for p in points[1:]]
     rows, pivots = [], []
@@ -465,15 +489,18 @@ def _cone_sum(vq: Any, apex: int, bases: Sequence[Sequence[int]], J: Sequence[in
     return fmpq(num, den * D0 ** d)
 
 
-def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int
-            ) -> dict[frozenset[int], int]:
+def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int,
+            cols: Sequence[tuple[int, ...]] | None = None) -> dict[frozenset[int], int]:
     """The facets (vertex index sets) among the rows' incidence sets, each with one row on it
-    (``qverts``: the vertices as flint rationals)."""
+    (``qverts``: the vertices as flint rationals; ``cols``: the same as homogeneous integer
+    columns, made from ``qverts`` when not given)."""
+    if n >= 4 and cols is None:
+        cols = [_homogeneous(tuple(c for x in q for c in (int(x.p), int(x.q)))) for q in qverts]
     out: dict[frozenset[int], int] = {}
     for i, s in enumerate(inc):
         if len(s) >= n:
             fs = frozenset(s)
-            if fs not in out and (n <= 3 or len(_echelon([qverts[j] for j in s])[0]) == n - 1):
+            if fs not in out and (n <= 3 or _affine_dim([cols[j] for j in s]) == n - 1):
                 out[fs] = i
     return out
 
@@ -546,7 +573,7 @@ def _strata_3d(edges: set[frozenset[int]], ng_at: dict[int, list[frozenset[int]]
         lines = [e for e in edges_at.get(v, ()) if k_edge[e] == 2]
         if len(lines) == 2:
             (a,), (b,) = (e - {v} for e in lines)
-            if _rank([_from_key(keys[x]) for x in (a, v, b)]) == 1:
+            if _affine_dim([_homogeneous(keys[x]) for x in (a, v, b)]) == 1:
                 k_vertex[v] = 2
                 continue
         k_vertex[v] = 3
@@ -570,12 +597,12 @@ def _strata_3d(edges: set[frozenset[int]], ng_at: dict[int, list[frozenset[int]]
     return two, three
 
 
-def _face_dim(F: frozenset[int], vq: Any) -> int:
-    """Affine dimension of the points with these (distinct) vertex ids (``vq``: a vertex id's
-    point as flint rationals)."""
+def _face_dim(F: frozenset[int], vh: Any) -> int:
+    """Affine dimension of the points with these (distinct) vertex ids (``vh``: a vertex id's
+    point as a homogeneous integer column)."""
     if len(F) <= 2:
         return len(F) - 1
-    return len(_echelon([vq(v) for v in F])[0])
+    return _affine_dim([vh(v) for v in F])
 
 
 def _homogeneous(key: tuple[int, ...]) -> tuple[int, ...]:
@@ -602,11 +629,6 @@ def _in_relative_interior(R: fmpz_mat, face: Sequence[tuple[int, ...]],
         if (row[k] != 0) if tight else not row[k] < 0:
             return False
     return True
-
-
-def _from_key(key: tuple[int, ...]) -> Point:
-    """The point of a vertex key (numerators and denominators, already in lowest terms)."""
-    return tuple(Fraction(key[i], key[i + 1]) for i in range(0, len(key), 2))
 
 
 # ----- the network, exactly and on its own ----------------------------------------------
@@ -894,7 +916,7 @@ def _one_region(N: "_Net", KR: fmpz_mat, ri: int, reg: Mapping[str, Any], plain:
         for r, c in _zeros(vals, step):
             if c < nv:
                 zeros[c].add((l,) + info[r])
-    facets = _facets(qverts, inc, n)
+    facets = _facets(qverts, inc, n, cols)
     vol = _volume(qverts, list(facets), n)
     if vol <= 0:
         raise _fail("volume", f"region {ri} has volume {describe_rational(vol)}")
@@ -1100,6 +1122,16 @@ def _certify(data: Mapping[str, Any],
     gkeys: list[tuple[int, ...]] = []   # global vertex -> its key
     all_edges: set[frozenset[int]] = set()   # the complex's edges (n = 3)
     vkt: list[frozenset[int]] = []   # K rows tight at each global vertex
+    vh_cache: dict[int, tuple[int, ...]] = {}
+
+    def vh(v: int) -> tuple[int, ...]:
+        """Global vertex v as a homogeneous integer column (X, d), d > 0, from its key (kept:
+        the rank tests of n >= 4 read a vertex many times)."""
+        h = vh_cache.get(v)
+        if h is None:
+            h = vh_cache[v] = _homogeneous(gkeys[v])
+        return h
+
     rverts: list[frozenset[int]] = []
     rfacets: list[list[tuple[frozenset[int], tuple]]] = []
     rzeros: list[dict[int, set[tuple[int, int, int]]]] = []  # per vertex: (layer, neuron, ξ index)
@@ -1255,7 +1287,7 @@ def _certify(data: Mapping[str, Any],
                     R = fs & g
                     if len(R) < n - 1:
                         continue
-                    if n >= 4 and _rank([_from_key(gkeys[v]) for v in R]) != n - 2:
+                    if n >= 4 and _affine_dim([vh(v) for v in R]) != n - 2:
                         continue
                     if frozenset.intersection(*(vkt[v] for v in R)):
                         continue  # on ∂K
@@ -1321,7 +1353,7 @@ def _certify(data: Mapping[str, Any],
             # an interior facet of a region (``plane_of``) has dimension n - 1: its vertices
             # are those of a proved vertex set on one row, and :func:`_facets` kept them as a
             # facet (n <= 3: more than n - 1 vertices of a face make it n - 1-dimensional)
-            dim = n - 1 if F in plane_of else _face_dim(F, vq)
+            dim = n - 1 if F in plane_of else _face_dim(F, vh)
             if dim != n - k:
                 raise _fail("pieces", f"piece {pi} (codim {k}) has a face of the wrong dimension")
             if frozenset.intersection(*(vkt[v] for v in F)):
