@@ -164,8 +164,13 @@ def _file_point(v: Any, n: int) -> tuple[tuple[fmpq, ...], tuple[int, ...], tupl
     if not isinstance(v, list) or len(v) != n:
         raise FormatError(f"a vertex must have {n} coordinates")
     q = tuple(map(_fq, v))
-    key = tuple(c for x in q for c in (int(x.p), int(x.q)))
+    key = _qkey(q)
     return q, _homogeneous(key), key
+
+
+def _qkey(q: Sequence[fmpq]) -> tuple[int, ...]:
+    """A point of flint rationals as its :func:`_key` (numerators and denominators)."""
+    return tuple(c for x in q for c in (int(x.p), int(x.q)))
 
 
 def _int_row(a: Any, b: Any, n: int, what: str = "a row") -> tuple[int, ...]:
@@ -495,7 +500,7 @@ def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int,
     (``qverts``: the vertices as flint rationals; ``cols``: the same as homogeneous integer
     columns, made from ``qverts`` when not given)."""
     if n >= 4 and cols is None:
-        cols = [_homogeneous(tuple(c for x in q for c in (int(x.p), int(x.q)))) for q in qverts]
+        cols = [_homogeneous(_qkey(q)) for q in qverts]
     out: dict[frozenset[int], int] = {}
     for i, s in enumerate(inc):
         if len(s) >= n:
