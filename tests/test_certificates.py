@@ -23,6 +23,7 @@ import exactregions as er
 from exactregions.cli import main
 from exactregions.exact import certificates, checker
 from exactregions.exact.certificates import certify_complex
+from exactregions.exact.surd import SurdSum
 from exactregions.exact.complex import build_complex
 from exactregions.exact.enumerate import enumerate_cells
 from exactregions.exact.polytope import Cell
@@ -756,7 +757,7 @@ def _as_text(x):
         return {k: _as_text(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_as_text(v) for v in x]
-    if isinstance(x, Fraction) or type(x).__name__ == "SurdSum":
+    if isinstance(x, (Fraction, SurdSum)):
         return str(x)
     return x
 
