@@ -690,6 +690,80 @@ def test_a_redundant_row_on_a_lower_face_is_not_a_facet():
     assert sorted(facets.values()) == list(range(8))
 
 
+def test_a_missing_facet_fails_the_cddlib_certificate():
+    """The enumerator's certificate (f): cddlib's irredundant rows of the cell, counted by
+    distinct hyperplane, must be as many as the region's recorded facets.  A region that lost
+    one facet row is refused."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    r0 = rc.activation_regions[0]
+    short = er.ActivationRegion(r0.index, r0.pattern, r0.A[1:], r0.b[1:], r0.labels[1:],
+                                r0.vertices, r0.witness, r0.volume, r0.output_map,
+                                r0.linear_region)
+    broken = er.RegionComplex(rc.net, rc.domain, (short,) + rc.activation_regions[1:],
+                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="region 0: cddlib keeps"):
+        certify_complex(broken, arr)
+
+
+@settings(max_examples=80)
+@given(st.data())
+def test_cddlibs_kept_rows_are_the_facets_once_each(data):
+    """What certificate (f) takes from cddlib (``_cdd.canonical_rows``): for a box cut by
+    random integer rows, repeated and scaled copies among them, the rows kept are one row per
+    facet, and the implicit equalities are the rows tight on the whole polytope.  The oracle is
+    brute force in sympy: every vertex from every n rows, a row a facet when the vertices on
+    it span n - 1 dimensions."""
+    import sympy
+    from exactregions.exact import _cdd
+    n = data.draw(st.integers(1, 3), label="n")
+    rows = []
+    for k in range(n):
+        for s in (1, -1):
+            rows.append(tuple(s if i == k else 0 for i in range(n)) + (2,))
+    for _ in range(data.draw(st.integers(0, 4), label="cuts")):
+        a = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n).filter(any),
+                      label="a")
+        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))
+    for _ in range(data.draw(st.integers(0, 3), label="copies")):
+        r = rows[data.draw(st.integers(0, len(rows) - 1), label="copied")]
+        k = data.draw(st.integers(1, 3), label="scale")
+        rows.append(tuple(k * x for x in r))
+    order = data.draw(st.permutations(range(len(rows))), label="order")
+    rows = [rows[i] for i in order]
+    A = [[Fraction(x) for x in r[:n]] for r in rows]
+    b = [Fraction(r[n]) for r in rows]
+    verts = set()
+    for S in itertools.combinations(range(len(rows)), n):
+        M = sympy.Matrix([rows[i][:n] for i in S])
+        if M.det() != 0:
+            v = tuple(M.LUsolve(sympy.Matrix([rows[i][n] for i in S])))
+            if all(sum(a * x for a, x in zip(r[:n], v)) <= r[n] for r in rows):
+                verts.add(v)
+    verts = sorted(verts)
+
+    def tight(r):
+        return [v for v in verts if sum(a * x for a, x in zip(r[:n], v)) == r[n]]
+
+    def span(vs):
+        return sympy.Matrix([[x - y for x, y in zip(v, vs[0])] for v in vs[1:]] or
+                            [[0] * n]).rank()
+
+    def key(r):
+        g = math.gcd(*r)
+        return tuple(x // g for x in r)
+
+    kept, lin = _cdd.canonical_rows(A, b)
+    if span(verts) < n:
+        assert lin == {i for i, r in enumerate(rows) if len(tight(r)) == len(verts)}
+        assert kept == []
+        return
+    assert lin == set()
+    facets = {key(r) for r in rows if tight(r) and span(tight(r)) == n - 1}
+    assert sorted(key(rows[i]) for i in kept) == sorted(facets)
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_the_vertex_certificate_agrees_with_cddlib(data):
