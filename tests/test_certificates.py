@@ -676,6 +676,51 @@ def test_the_checkers_affine_dimension_is_sympys_rank(data):
     assert checker._affine_dim(scaled) == want
 
 
+@settings(max_examples=80)
+@given(st.data())
+def test_the_checkers_relative_interior_test_knows_where_a_point_lies(data):
+    """``checker._in_relative_interior`` against geometry, on a box cut by random integer rows
+    (degenerate vertices and redundant rows occur): a positive combination of all vertices of
+    a face is inside it; a vertex of a face with several is not; nor is a point pulled off the
+    face towards a vertex of the polytope outside it, nor one outside the box."""
+    n = data.draw(st.integers(1, 3), label="n")
+    rows = []
+    for k in range(n):
+        for s in (1, -1):
+            rows.append(tuple(s if i == k else 0 for i in range(n)) + (2,))
+    for _ in range(data.draw(st.integers(0, 3), label="cuts")):
+        a = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n).filter(any),
+                      label="a")
+        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))
+    verts, inc = checker._cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
+    S = data.draw(st.sets(st.integers(0, len(rows) - 1), max_size=n), label="tight rows")
+    F = [j for j in range(len(verts)) if all(j in inc[i] for i in S)]
+    if not F:
+        return
+
+    def column(p):
+        return checker._homogeneous(tuple(c for x in p for c in (x.numerator, x.denominator)))
+
+    def mix(points, weights):
+        t = sum(weights)
+        return tuple(sum(w * p[i] for w, p in zip(weights, points)) / t for i in range(n))
+
+    face = [column(verts[j]) for j in F]
+    weights = data.draw(st.lists(st.integers(1, 9), min_size=len(F), max_size=len(F)),
+                        label="weights")
+    inside = mix([verts[j] for j in F], [Fraction(w) for w in weights])
+    assert checker._in_relative_interior(rows, face, column(inside))
+    assert not checker._in_relative_interior(rows, face, column((Fraction(3),) + inside[1:]))
+    if len(F) > 1:
+        j = data.draw(st.sampled_from(F), label="a vertex of the face")
+        assert not checker._in_relative_interior(rows, face, column(verts[j]))
+    off = [j for j in range(len(verts)) if j not in F]
+    if off:
+        j = data.draw(st.sampled_from(off), label="a vertex off the face")
+        pulled = mix([inside, verts[j]], [Fraction(99), Fraction(1)])
+        assert not checker._in_relative_interior(rows, face, column(pulled))
+
+
 def test_a_redundant_row_on_a_lower_face_is_not_a_facet():
     """In 4-D a redundant row can be tight on n or more vertices without holding a facet: on
     the cube [0, 1]^4, x1 + x2 <= 2 is tight on the square x1 = x2 = 1 (4 vertices).  The

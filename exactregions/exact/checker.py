@@ -73,6 +73,7 @@ import threading
 from bisect import bisect_right
 from collections import defaultdict
 from fractions import Fraction
+from operator import mul
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import cdd
@@ -621,17 +622,26 @@ def _homogeneous(key: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(p * (d // q) for p, q in zip(key[::2], key[1::2])) + (d,)
 
 
-def _in_relative_interior(R: fmpz_mat, face: Sequence[tuple[int, ...]],
+def _in_relative_interior(rows: Sequence[tuple[int, ...]], face: Sequence[tuple[int, ...]],
                           w: tuple[int, ...]) -> bool:
     """Whether w is in the relative interior of the face with these vertices of the region
-    {u : [A | -b]·(u, 1) <= 0} = R (integer rows): on every row tight on the whole face,
-    strictly inside every other row.  The vertices and w are homogeneous integer columns
-    (:func:`_homogeneous`), so only signs are compared."""
-    k, n = len(face), len(w) - 1
-    cols = fmpz_mat(n + 1, k + 1, [x for c in range(n + 1) for x in [p[c] for p in face] + [w[c]]])
-    for row in (R * cols).table():
-        tight = all(x == 0 for x in row[:k])
-        if (row[k] != 0) if tight else not row[k] < 0:
+    {u : a·u <= b for each integer row (a, b)}: on every row tight on the whole face, strictly
+    inside every other row.  The vertices and w are homogeneous integer columns
+    (:func:`_homogeneous`), so only signs are compared.  A row strict at w needs one vertex
+    off it (mostly the first), a row tight at w all of them.
+
+    >>> square = [(1, 0, 1), (-1, 0, 0), (0, 1, 1), (0, -1, 0)]      # [0, 1]^2
+    >>> edge = [(1, 0, 1), (1, 1, 1)]                                  # x = 1 (d = 1)
+    >>> _in_relative_interior(square, edge, (2, 1, 2)), _in_relative_interior(square, edge, (1, 1, 1))
+    (True, False)
+    """
+    n = len(w) - 1
+    for r in rows:
+        a, b = r[:n], r[n]
+        s = sum(map(mul, a, w)) - b * w[n]
+        if s > 0:
+            return False
+        if all(sum(map(mul, a, p)) == b * p[n] for p in face) != (s == 0):
             return False
     return True
 
@@ -1324,11 +1334,6 @@ def _certify(data: Mapping[str, Any],
             g = good_cache[ri] = N.good(patterns[ri])
         return g
 
-    def region_rows(ri: int) -> fmpz_mat:
-        """Region ri's rows [A | -b] as read from the file, each scaled to its primitive
-        integer row (the same signs at every point)."""
-        return _row_matrix(rrows[ri], n)
-
     vq_cache: dict[int, tuple[fmpq, ...]] = {}
 
     def vq(v: int) -> tuple[fmpq, ...]:
@@ -1396,7 +1401,7 @@ def _certify(data: Mapping[str, Any],
             if not isinstance(pc["witness"], list) or len(pc["witness"]) != n:
                 raise FormatError(f"piece {pi}: the witness must have {n} coordinates")
             wh = _homogeneous(tuple(c for x in pc["witness"] for c in _pq(x)))
-            if not any(_in_relative_interior(region_rows(min(rs)),
+            if not any(_in_relative_interior(rrows[min(rs)],
                                              [_homogeneous(gkeys[v]) for v in F], wh)
                        for F, rs in zip(faces, inside)):
                 raise _fail("pieces", f"piece {pi}: its witness is in the relative interior of "
