@@ -53,6 +53,21 @@ def _refused(doc, words):
     return str(info.value)
 
 
+def _cut_box(data, n: int, cuts: int) -> list[tuple[int, ...]]:
+    """Integer rows (a, b) of a·u <= b: the box |u_k| <= 2 cut by up to ``cuts`` random rows,
+    each with b >= 0 (the origin inside or on it), often through shared points, so degenerate
+    vertices and redundant rows occur."""
+    rows = []
+    for k in range(n):
+        for s in (1, -1):
+            rows.append(tuple(s if i == k else 0 for i in range(n)) + (2,))
+    for _ in range(data.draw(st.integers(0, cuts), label="cuts")):
+        a = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n).filter(any),
+                      label="a")
+        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))
+    return rows
+
+
 def _interior_facet_pair(doc):
     """Two regions of different linear regions that share a facet, and the row index in the
     first one that makes that facet (from the regions' own labels)."""
@@ -684,14 +699,7 @@ def test_the_checkers_relative_interior_test_knows_where_a_point_lies(data):
     a face is inside it; a vertex of a face with several is not; nor is a point pulled off the
     face towards a vertex of the polytope outside it, nor one outside the box."""
     n = data.draw(st.integers(1, 3), label="n")
-    rows = []
-    for k in range(n):
-        for s in (1, -1):
-            rows.append(tuple(s if i == k else 0 for i in range(n)) + (2,))
-    for _ in range(data.draw(st.integers(0, 3), label="cuts")):
-        a = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n).filter(any),
-                      label="a")
-        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))
+    rows = _cut_box(data, n, 3)
     verts, inc = checker._cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
     S = data.draw(st.sets(st.integers(0, len(rows) - 1), max_size=n), label="tight rows")
     F = [j for j in range(len(verts)) if all(j in inc[i] for i in S)]
@@ -763,14 +771,7 @@ def test_cddlibs_kept_rows_are_the_facets_once_each(data):
     import sympy
     from exactregions.exact import _cdd
     n = data.draw(st.integers(1, 3), label="n")
-    rows = []
-    for k in range(n):
-        for s in (1, -1):
-            rows.append(tuple(s if i == k else 0 for i in range(n)) + (2,))
-    for _ in range(data.draw(st.integers(0, 4), label="cuts")):
-        a = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n).filter(any),
-                      label="a")
-        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))
+    rows = _cut_box(data, n, 4)
     for _ in range(data.draw(st.integers(0, 3), label="copies")):
         r = rows[data.draw(st.integers(0, len(rows) - 1), label="copied")]
         k = data.draw(st.integers(1, 3), label="scale")
@@ -817,17 +818,7 @@ def test_the_vertex_certificate_agrees_with_cddlib(data):
     returns cddlib's incidence, or None exactly when a vertex lies on more than n rows; with a
     vertex left out, or a point inside an edge added, it raises."""
     n = data.draw(st.integers(1, 4), label="n")
-    small = st.integers(-3, 3)
-    rows = []
-    for k in range(n):   # |u_k| <= 2
-        e = [0] * n
-        e[k] = 1
-        rows.append(tuple(e) + (2,))
-        e[k] = -1
-        rows.append(tuple(e) + (2,))
-    for _ in range(data.draw(st.integers(0, 4), label="cuts")):
-        a = data.draw(st.lists(small, min_size=n, max_size=n).filter(any), label="a")
-        rows.append(tuple(a) + (data.draw(st.integers(0, 4), label="b"),))   # keeps 0 inside
+    rows = _cut_box(data, n, 4)
     verts, inc = checker._cdd_vertices([r[:n] for r in rows], [r[n] for r in rows])
     cols = []
     for v in verts:
