@@ -10,6 +10,7 @@ raise.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import itertools
 import json
@@ -424,6 +425,19 @@ def test_a_skipped_split_is_refused_by_the_independent_checker(monkeypatch):
     _refused(er.certificate_document(rc), "vertex-sides")
 
 
+def _region_0_changed(change):
+    """The complex of a small 2-D net with fields of its region 0 changed (``change``: the
+    regions to a dict of new field values), and its arrangement: the plants for the
+    enumerator's own certificates."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    regions = rc.activation_regions
+    r0 = dataclasses.replace(regions[0], **change(regions))
+    return er.RegionComplex(rc.net, rc.domain, (r0,) + regions[1:], rc.linear_regions,
+                            rc.pieces, rc.faces, rc.vertices, {}), arr
+
+
 def test_a_lost_face_fails_the_euler_certificate():
     net = er.random_network([2, 4, 4, 1], seed=1)
     arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
@@ -436,15 +450,7 @@ def test_a_lost_face_fails_the_euler_certificate():
 
 
 def test_a_wrong_volume_fails_the_volume_certificate():
-    net = er.random_network([2, 4, 4, 1], seed=1)
-    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
-    rc = build_complex(arr)
-    r0 = rc.activation_regions[0]
-    wrong = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
-                                r0.witness, r0.volume + Fraction(1, 2 ** 70), r0.output_map,
-                                r0.linear_region)
-    broken = er.RegionComplex(rc.net, rc.domain, (wrong,) + rc.activation_regions[1:],
-                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    broken, arr = _region_0_changed(lambda rs: {"volume": rs[0].volume + Fraction(1, 2 ** 70)})
     with pytest.raises(er.CertificateError, match="volumes do not add up"):
         certify_complex(broken, arr)
 
@@ -453,15 +459,7 @@ def test_a_failure_with_huge_rationals_is_one_short_line(doc2):
     """Exact volumes of deep nets have thousands of digits (past CPython's 4300-digit str
     limit): a failed certificate still raises CertificateError, with a one-line message that
     shows such numbers by their float value and size, never a ValueError."""
-    net = er.random_network([2, 4, 4, 1], seed=1)
-    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
-    rc = build_complex(arr)
-    r0 = rc.activation_regions[0]
-    off = r0.volume + Fraction(1, 3 ** 9000)
-    wrong = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
-                                r0.witness, off, r0.output_map, r0.linear_region)
-    broken = er.RegionComplex(rc.net, rc.domain, (wrong,) + rc.activation_regions[1:],
-                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    broken, arr = _region_0_changed(lambda rs: {"volume": rs[0].volume + Fraction(1, 3 ** 9000)})
     with pytest.raises(er.CertificateError, match="volumes do not add up") as info:
         certify_complex(broken, arr)
     assert len(str(info.value)) < 200 and "digits" in str(info.value), str(info.value)
@@ -647,14 +645,7 @@ def test_a_piece_of_the_wrong_codimension_is_refused(which, new, request):
 def test_a_witness_outside_fails_the_witness_certificate():
     """The enumerator's own witness certificate reads each region's recorded witness: one moved
     to another region's witness is refused (strictly inside fails before the forward pass)."""
-    net = er.random_network([2, 4, 4, 1], seed=1)
-    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
-    rc = build_complex(arr)
-    r0, r1 = rc.activation_regions[:2]
-    moved = er.ActivationRegion(r0.index, r0.pattern, r0.A, r0.b, r0.labels, r0.vertices,
-                                r1.witness, r0.volume, r0.output_map, r0.linear_region)
-    broken = er.RegionComplex(rc.net, rc.domain, (moved,) + rc.activation_regions[1:],
-                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    broken, arr = _region_0_changed(lambda rs: {"witness": rs[1].witness})
     with pytest.raises(er.CertificateError, match="witness of region 0 is not strictly inside"):
         certify_complex(broken, arr)
 
@@ -747,15 +738,8 @@ def test_a_missing_facet_fails_the_cddlib_certificate():
     """The enumerator's certificate (f): cddlib's irredundant rows of the cell, counted by
     distinct hyperplane, must be as many as the region's recorded facets.  A region that lost
     one facet row is refused."""
-    net = er.random_network([2, 4, 4, 1], seed=1)
-    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
-    rc = build_complex(arr)
-    r0 = rc.activation_regions[0]
-    short = er.ActivationRegion(r0.index, r0.pattern, r0.A[1:], r0.b[1:], r0.labels[1:],
-                                r0.vertices, r0.witness, r0.volume, r0.output_map,
-                                r0.linear_region)
-    broken = er.RegionComplex(rc.net, rc.domain, (short,) + rc.activation_regions[1:],
-                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    broken, arr = _region_0_changed(lambda rs: {"A": rs[0].A[1:], "b": rs[0].b[1:],
+                                                "labels": rs[0].labels[1:]})
     with pytest.raises(er.CertificateError, match="region 0: cddlib keeps"):
         certify_complex(broken, arr)
 
