@@ -632,7 +632,8 @@ def _in_relative_interior(rows: Sequence[tuple[int, ...]], face: Sequence[tuple[
 
     >>> square = [(1, 0, 1), (-1, 0, 0), (0, 1, 1), (0, -1, 0)]      # [0, 1]^2
     >>> edge = [(1, 0, 1), (1, 1, 1)]                                  # x = 1 (d = 1)
-    >>> _in_relative_interior(square, edge, (2, 1, 2)), _in_relative_interior(square, edge, (1, 1, 1))
+    >>> inside = _in_relative_interior
+    >>> inside(square, edge, (2, 1, 2)), inside(square, edge, (1, 1, 1))  # (1, 1/2) and a vertex
     (True, False)
     """
     n = len(w) - 1
