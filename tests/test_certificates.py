@@ -744,6 +744,15 @@ def test_a_missing_facet_fails_the_cddlib_certificate():
         certify_complex(broken, arr)
 
 
+def test_implicit_equalities_fail_the_cddlib_certificate(monkeypatch):
+    """Certificate (f) refuses a cell in which cddlib finds rows tight on all of it (a
+    region that is not full-dimensional), naming it."""
+    broken, arr = _region_0_changed(lambda rs: {})
+    monkeypatch.setattr(certificates._cdd, "canonical_rows", lambda A, b: ([], {0, 1}))
+    with pytest.raises(er.CertificateError, match="region 0: cddlib finds 2 of its rows tight"):
+        certify_complex(broken, arr)
+
+
 @settings(max_examples=80)
 @given(st.data())
 def test_cddlibs_kept_rows_are_the_facets_once_each(data):

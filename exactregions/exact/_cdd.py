@@ -27,7 +27,8 @@ def canonical_rows(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> tu
     some, no rows are reported kept.  Otherwise the rows kept are those outside cddlib's
     ``redundant_rows`` (one LP a row, each redundant row dropped before the next is tested, so
     of two equal rows one is kept): 3-4× faster than ``matrix_canonicalize`` on the ~8-row cells
-    of a 4-D net, with the same rows kept.
+    of a 4-D net, keeping one row of each facet as it does (of two equal rows, perhaps the
+    other one).
 
     >>> from fractions import Fraction as F
     >>> canonical_rows([[F(1), F(0)], [F(1), F(0)], [F(-1), F(0)], [F(0), F(1)],

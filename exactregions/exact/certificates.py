@@ -136,7 +136,10 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
         A = [[mpq_to_fraction(x) for x in arr.table[c].a] for c in cell.cons]
         bb = [mpq_to_fraction(arr.table[c].b) for c in cell.cons]
         kept, lin = _cdd.canonical_rows(A, bb)
-        if lin or len({_key(A[i], bb[i]) for i in kept}) != len(r.A):
+        if lin:
+            raise CertificateError(f"region {r.index}: cddlib finds {len(lin)} of its rows tight "
+                                   f"on all of it (not full-dimensional)")
+        if len({_key(A[i], bb[i]) for i in kept}) != len(r.A):
             raise CertificateError(f"region {r.index}: cddlib keeps {len(kept)} rows, "
                                    f"incidence found {len(r.A)} facets")
     return {
