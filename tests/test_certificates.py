@@ -746,7 +746,8 @@ def test_a_missing_facet_fails_the_cddlib_certificate():
 
 def test_implicit_equalities_fail_the_cddlib_certificate(monkeypatch):
     """Certificate (f) refuses a cell in which cddlib finds rows tight on all of it (a
-    region that is not full-dimensional), naming it."""
+    region that is not full-dimensional), naming it.  cddlib's answer is stubbed here: that
+    it finds such rows is held to brute force in the property test below."""
     broken, arr = _region_0_changed(lambda rs: {})
     monkeypatch.setattr(certificates._cdd, "canonical_rows", lambda A, b: ([], {0, 1}))
     with pytest.raises(er.CertificateError, match="region 0: cddlib finds 2 of its rows tight"):
