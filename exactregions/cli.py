@@ -746,8 +746,9 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
         raise FormatError(f"--activations: choose from {', '.join(KNOWN_KINDS)}")
     t0 = time.perf_counter()
     with _bar(args, "examples", "example") as update:
+        budget = {} if args.shrink_budget is None else {"shrink_budget": args.shrink_budget}
         rep = check(func, model=args.model, examples=args.examples, seed=args.seed,
-                    activations=kinds, progress=update)
+                    activations=kinds, progress=update, **budget)
     el = time.perf_counter() - t0
     if rep.passed:
         print(f"{args.target}: passed {rep.examples} examples ({args.kind}, exact oracle"
@@ -897,6 +898,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what your function takes as the net")
     cc.add_argument("--examples", type=int, default=30, help="hypothesis examples to try")
     cc.add_argument("--seed", type=int, default=0, help="hypothesis seed (same seed, same examples)")
+    cc.add_argument("--shrink-budget", type=int, metavar="N",
+                    help="runs of your counter allowed for shrinking a failure to a small net "
+                         "(default 200; 0 reports the first failure as found)")
     cc.add_argument("--activations", default="relu,leaky_relu,abs,hardtanh,pwl",
                     help="comma-separated activations your counter supports (add prelu for "
                          "per-channel PReLU nets: a negative slope a neuron)")

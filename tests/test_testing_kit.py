@@ -27,16 +27,16 @@ def test_our_float_slice_kernel_passes_the_kit(exactregions_kit):
 
 
 def test_a_fixed_grid_line_counter_is_caught_and_shrunk():
-    rep = check_line_counter(grid_line_counter, examples=30, seed=0)
+    rep = check_line_counter(grid_line_counter, examples=30, seed=0, shrink_budget=50)
     assert not rep.passed
     assert "exact answer is" in rep.message and "net " in rep.example
-    # shrunk: a small net
+    # shrunk (the first failure is on a 2-5-1 net): a small net
     widths = [int(w) for w in rep.example.split()[1].split("-")]
     assert sum(widths[1:-1]) <= 8
 
 
 def test_a_grid_slice_counter_is_caught_with_the_missed_region():
-    rep = check_slice_counter(grid_slice_counter, examples=30, seed=0)
+    rep = check_slice_counter(grid_slice_counter, examples=30, seed=0, shrink_budget=25)
     assert not rep.passed
     assert ("witness (s, t)" in rep.message and "area" in rep.message) or "more than once" in rep.message
 
@@ -72,9 +72,57 @@ def test_check_counter_cli_exit_codes(capsys):
     assert main(["check-counter", "exactregions.testing.examples:float_line_counter",
                  "--examples", "10"]) == 0
     assert main(["check-counter", "exactregions.testing.examples:grid_line_counter",
-                 "--examples", "30"]) == 1
+                 "--examples", "30", "--shrink-budget", "10"]) == 1
     assert "minimal failing example" in capsys.readouterr().out
     assert main(["check-counter", "no_such_module:f"]) == 2
+    capsys.readouterr()
+    for bad, words in ((["--examples", "0"], "examples must be"),
+                       (["--shrink-budget", "-1"], "shrink budget must be")):
+        assert main(["check-counter", "exactregions.testing.examples:grid_line_counter",
+                     *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and words in err, err
+
+
+def test_the_shrink_budget_bounds_the_counters_runs_after_the_first_failure():
+    """Budget 0: the first failure is reported as found; each further run is one the budget
+    allows (so a user's slow counter is not run without end)."""
+    runs = []
+
+    def counting(model, p1, p2):
+        runs.append(1)
+        return grid_line_counter(model, p1, p2)
+
+    first = check_line_counter(counting, examples=30, seed=0, shrink_budget=0, metamorphic=False)
+    before = len(runs)
+    runs.clear()
+    ten = check_line_counter(counting, examples=30, seed=0, shrink_budget=10, metamorphic=False)
+    assert not first.passed and not ten.passed
+    assert before < len(runs) <= before + 10
+    from exactregions.errors import InvalidOptionError
+    with pytest.raises(InvalidOptionError, match="examples"):
+        check_line_counter(counting, examples=0)
+    with pytest.raises(InvalidOptionError, match="shrink budget"):
+        check_slice_counter(grid_slice_counter, shrink_budget=-2)
+
+
+def test_the_exact_pieces_are_listed_along_the_segment():
+    """The mismatch message lists the exact linear pieces in order of t (a 2-4-1-1 abs net
+    whose regions the 1-D enumerator numbers out of that order)."""
+    F = Fraction
+    hidden = ((F(-11, 16), F(-1, 16)), (F(-1), F(9, 8)), (F(29, 16), F(9, 4)), (F(7, 16), F(-7, 16)))
+    net = er.Network(2, (er.Layer(hidden, (F(1, 4), F(5, 8), F(5, 8), F(-1, 8)), er.Activation.abs()),
+                         er.Layer(((F(-11, 4), F(-1, 16), F(43, 16), F(7, 16)),), (F(-7, 8),),
+                                  er.Activation.abs()),
+                         er.Layer(((F(27, 16),),), (F(-1, 8),), er.Activation.identity())))
+    p1, p2 = [F(-7, 8), F(1, 8)], [F(7, 8), F(-7, 8)]
+    want = len(er.region_complex(net, er.segment(p1, p2)).linear_regions)
+    with pytest.raises(CounterMismatch) as info:
+        assert_line_counts(lambda m, a, b: want + 1, net, p1, p2)
+    pieces = str(info.value).split("affine maps in t: ")[1].split("; ")
+    ends = [[F(x) for x in piece[1:piece.index("]")].split(", ")] for piece in pieces]
+    assert len(ends) == want and ends[0][0] == 0 and ends[-1][1] == 1
+    assert all(a[1] == b[0] for a, b in zip(ends, ends[1:])), ends
 
 
 def test_the_kit_imports_without_torch():
@@ -129,7 +177,7 @@ def _merge_nearly_equal_slopes(net, p1, p2):
 def test_merging_slopes_that_agree_to_2_percent_is_caught_within_100_examples(seed):
     from exactregions.testing import check_line_counter
     rep = check_line_counter(_merge_nearly_equal_slopes, model="exact", examples=100, seed=seed,
-                             metamorphic=False)
+                             metamorphic=False, shrink_budget=0)   # caught is all it asks
     assert not rep.passed and "under-count" in rep.message
 
 
@@ -152,7 +200,8 @@ def test_a_failure_comes_with_a_reproducer_that_fails_the_same_way(tmp_path, mon
     (tmp_path / "my_counters.py").write_text(GRID_COUNTER)
     monkeypatch.syspath_prepend(str(tmp_path))
     import my_counters
-    rep = check_line_counter(my_counters.grid_counter, examples=40, activations=("relu",))
+    rep = check_line_counter(my_counters.grid_counter, examples=40, activations=("relu",),
+                             shrink_budget=25)
     assert not rep.passed and "def test_reproduce" in rep.reproducer
     assert "-count by" in rep.message and "affine maps in t" in rep.message
     f = tmp_path / "test_reproduce.py"
@@ -229,4 +278,4 @@ def test_the_kit_checks_counters_on_per_channel_prelu_nets_when_asked():
         return float_line_counter(layers, p1, p2)
 
     assert not check_line_counter(one_slope_a_layer, examples=30, activations=("prelu",),
-                                  metamorphic=False).passed
+                                  metamorphic=False, shrink_budget=10).passed

@@ -113,3 +113,9 @@ def test_cli_tiles_bad_input(tmp_path):
                        text=True)
     assert r.returncode == 2 and "--tiles" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+    # no worker: refused, not read as "the default" (0 is falsy)
+    r = subprocess.run([sys.executable, "-m", "exactregions", "enumerate", str(net), "--box",
+                        "-1:1", "--tiles", "2", "--workers", "0", "--json", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "workers" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -71,12 +71,15 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
     Raises
     ------
     InvalidOptionError
-        For a domain that is not a box, bad tile counts, or an unknown scheduler or engine.
+        For a domain that is not a box, bad tile counts, fewer than one worker, or an unknown
+        scheduler or engine.
     CertificateError
         If a tile's or the glued complex's certificate fails.
     """
     if engine not in ("propose", "split"):
         raise InvalidOptionError(f"engine {engine!r}: use 'propose' or 'split'")
+    if workers is not None and workers < 1:
+        raise InvalidOptionError(f"workers must be at least 1, got {workers}")
     parts = box_tiles(domain, tiles)
     results = _run(net, parts, engine, str(device), scheduler, workers)
     for T, (_, cert) in zip(parts, results):
@@ -111,7 +114,7 @@ def _run(net: Network, parts: list[Domain], engine: str, device: str, scheduler:
             torch.set_num_threads(threads)
     from exactregions.cluster import dask_client
 
-    n = workers or min(len(parts), os.cpu_count() or 1)
+    n = workers if workers is not None else min(len(parts), os.cpu_count() or 1)
     with dask_client(scheduler, n) as client:
         futures = [client.submit(_tile_task, net, T, engine, device, pure=False) for T in parts]
         return client.gather(futures)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, given, seed as hseed, settings, strategies as st
 
+from exactregions.errors import InvalidOptionError
 from exactregions.exact.domain import InvalidDomainError, plane
 from exactregions.testing.metamorphic import check_line_metamorphic
 from exactregions.testing.oracles import CounterMismatch, assert_line_counts, assert_partition
@@ -151,6 +152,11 @@ def prune(net):
 
 def _run(test, examples: int, seed: int, tracker: _Tracker, recheck=None,
          replay: Callable[[Any, Any], str] | None = None) -> CheckReport:
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise InvalidOptionError(f"examples must be a whole number at least 1, got {examples!r}")
+    budget = tracker.budget
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+        raise InvalidOptionError(f"shrink budget must be a whole number at least 0, got {budget!r}")
     wrapped = settings(max_examples=examples, deadline=None, database=None,
                        suppress_health_check=list(HealthCheck), print_blob=False)(test)
     wrapped = hseed(seed)(wrapped)

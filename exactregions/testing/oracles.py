@@ -80,16 +80,18 @@ def exact_breakpoints(rc: RegionComplex) -> list[tuple[Fraction, tuple]]:
 
 
 def _piece_maps(rc: RegionComplex, most: int = 8) -> str:
-    """Each exact linear piece of a 1-D complex with its affine map (out = a·t + c per output)."""
-    parts = []
+    """Each exact linear piece of a 1-D complex with its affine map (out = a·t + c per output),
+    in order along the segment (the first ``most`` of them)."""
     regions = rc.activation_regions
-    for lr in rc.linear_regions[:most]:
-        r = regions[lr.members[0]]
+    parts = []
+    for lr in rc.linear_regions:
         ts = [v[0] for m in lr.members for v in regions[m].vertices]
-        maps = ", ".join(_affine(row, ("t",)) for row in r.output_map)
-        parts.append(f"[{min(ts)}, {max(ts)}]: {maps}")
-    more = len(rc.linear_regions) - most
-    return "; ".join(parts) + (f"; … {more} more" if more > 0 else "")
+        maps = ", ".join(_affine(row, ("t",)) for row in regions[lr.members[0]].output_map)
+        parts.append((min(ts), max(ts), maps))
+    parts.sort()
+    more = len(parts) - most
+    return ("; ".join(f"[{a}, {b}]: {maps}" for a, b, maps in parts[:most])
+            + (f"; … {more} more" if more > 0 else ""))
 
 
 def _affine(row: Sequence[Fraction], names: Sequence[str]) -> str:
