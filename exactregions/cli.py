@@ -20,7 +20,7 @@ from typing import Sequence
 from exactregions.errors import (CertificateError, ExactRegionsError, InvalidDomainError,
                                  InvalidOptionError)
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "OneLineArgumentParser"]
 
 EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
@@ -448,7 +448,7 @@ def cmd_lines(args: argparse.Namespace) -> int:
     n = net.input_dim
     lo, hi = Fraction(0), Fraction(1)
     if args.t_range:
-        lo, hi = parse_box(args.t_range, 1)[0]
+        lo, hi = parse_box(args.t_range, 1, "--t-range")[0]
     t0, t1 = float(lo), float(hi)
     exact_lines = None  # (P, D) exactly as given, for --exact
     if args.through:
@@ -787,14 +787,32 @@ class _Help(argparse.HelpFormatter):
         return text
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse with its errors on one line (the usage is what ``--help`` is for), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _seed(text: str) -> int:
+    """A ``--seed``: numpy's generators take whole numbers from 0 up."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 up, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``exactregions`` command."""
     fmt = _Help
-    p = argparse.ArgumentParser(prog="exactregions", formatter_class=fmt,
-                                description="Exact linear regions of piecewise-linear networks, "
-                                            "and checks of Hanin & Rolnick (2019).",
-                                epilog="exit codes: 0 ok; 1 a float count or a counter is wrong; "
-                                       "2 bad input; 3 a certificate failed")
+    p = OneLineArgumentParser(prog="exactregions", formatter_class=fmt,
+                description="Exact linear regions of piecewise-linear networks, and checks of "
+                            "Hanin & Rolnick (2019).",
+                epilog="exit codes: 0 ok; 1 a float count or a counter is wrong; 2 bad input; "
+                       "3 a certificate failed")
     from exactregions import __version__
     p.add_argument("--version", action="version", version=f"exactregions {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -854,7 +872,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --points: lines from the origin through each point")
     ln.add_argument("--points", help="an (N, n_in) .npy file of points")
     ln.add_argument("--random", type=int, help="N lines from the origin through uniform [0,1]^n points")
-    ln.add_argument("--seed", type=int, default=0, help="seed of --random")
+    ln.add_argument("--seed", type=_seed, default=0, help="seed of --random")
     ln.add_argument("--t-range", help="lo:hi for t (default 0:1)")
     ln.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     ln.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
@@ -884,7 +902,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("net", help="network file: .json, a saved torch module or TorchScript .pt, or .onnx")
     di.add_argument("--points", help="an (N, n_in) .npy file")
     di.add_argument("--random", type=int, help="N points uniform in [0,1]^n")
-    di.add_argument("--seed", type=int, default=0, help="seed of --random")
+    di.add_argument("--seed", type=_seed, default=0, help="seed of --random")
     di.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ...")
     di.add_argument("--tol", type=float, default=1e-9, help="relative tolerance for near-ties")
     di.add_argument("--json", help="write per-point distances here")
@@ -897,7 +915,7 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--model", choices=["numpy", "torch", "exact"], default="numpy",
                     help="what your function takes as the net")
     cc.add_argument("--examples", type=int, default=30, help="hypothesis examples to try")
-    cc.add_argument("--seed", type=int, default=0, help="hypothesis seed (same seed, same examples)")
+    cc.add_argument("--seed", type=_seed, default=0, help="hypothesis seed (same seed, same examples)")
     cc.add_argument("--shrink-budget", type=int, metavar="N",
                     help="runs of your counter allowed for shrinking a failure to a small net "
                          "(default 200; 0 reports the first failure as found)")
@@ -937,7 +955,7 @@ def build_parser() -> argparse.ArgumentParser:
     nsub = net.add_subparsers(dest="net_command", required=True)
     r = nsub.add_parser("random", help="He-normal weights, N(0, bias_std²) biases (the paper's init)")
     r.add_argument("--widths", required=True, help="n_in,n_1,...,n_L e.g. 2,16,16,1")
-    r.add_argument("--seed", type=int, default=0, help="numpy seed: same seed, same net")
+    r.add_argument("--seed", type=_seed, default=0, help="numpy seed: same seed, same net")
     r.add_argument("--activation", default="relu", help="relu, leaky_relu, abs, hardtanh, relu6")
     r.add_argument("--bias-std", type=float, default=1e-3, help="standard deviation of the biases")
     r.add_argument("-o", "--output", required=True, help="the network file to write (.json)")

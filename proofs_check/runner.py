@@ -6,12 +6,14 @@ Exit status: 0 when every check passes, 1 when one fails (or raises), 2 on bad a
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Sequence
 
+from exactregions.cli import OneLineArgumentParser
 from proofs_check.context import RunContext
 from proofs_check.parallel import start_runner
 from proofs_check.registry import CHECKS, statement_of
@@ -41,7 +43,7 @@ def run_checks(names: Sequence[str], ctx: RunContext, log=print) -> list[CheckRe
 
 
 def _parser(prog: str = "python -m proofs_check") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog=prog,
         description="Check the statements of Hanin & Rolnick (2019) on generated nets.")
     p.add_argument("--quick", action="store_true",
@@ -78,6 +80,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs_check"
         return 2
     if args.workers is not None and args.workers < 1:
         print(f"error: --workers must be positive, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.seed < 0:   # numpy's seed sequences take whole numbers from 0 up
+        print(f"error: --seed must be a whole number from 0 up, got {args.seed}", file=sys.stderr)
+        return 2
+    if not (math.isfinite(args.plant) and args.plant > -1):
+        print(f"error: --plant must be a finite number above -1 (the prediction times 1 + E), "
+              f"got {args.plant}", file=sys.stderr)
         return 2
     if not (args.json or args.md):
         print("note: no --json or --md given; printing verdicts only", file=sys.stderr)

@@ -56,6 +56,7 @@ def test_binary_garbage_as_a_net_file(argv, garbage, tmp_path, capsys):
     (["slice", NET, "--through", "0,0", "1,0", "0,1", "--tol", "-1"], "--tol"),
     (["distance", NET, "--random", "3", "--tol", "-1"], "--tol"),
     (["lines", NET, "--through", "1,1", "1,1"], "coincide"),
+    (["lines", NET, "--through", "0,0", "1,1", "--t-range", "a:b"], "--t-range"),
     (["slice", NET, "--through", "0,0", "1,1", "2,2"], "collinear"),
     (["slice", NET, "--through", "0,0", "0,0", "0,1"], "collinear"),
     (["net", "random", "--widths", "784,1000000,1000000,1", "-o", "{tmp}/big.json"], "memory"),
@@ -65,6 +66,31 @@ def test_binary_garbage_as_a_net_file(argv, garbage, tmp_path, capsys):
 def test_bad_values_exit_2(argv, words, tmp_path, capsys):
     _one_line_exit_2([a.format(tmp=tmp_path) for a in argv], capsys, words)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["lines", NET, "--random", "3", "--seed", "-1"], "--seed"),
+    (["distance", NET, "--random", "3", "--seed", "x"], "--seed"),
+    (["net", "random", "--widths", "2,3,1", "--seed", "-1", "-o", "{tmp}/n.json"], "--seed"),
+    (["check-counter", "exactregions.testing.examples:grid_line_counter", "--seed", "-2"],
+     "--seed"),
+    (["lines", NET, "--random", "abc"], "--random"),
+    (["nosuch"], "invalid choice"),
+    (["verify", "--seed", "abc"], "--seed"),
+])
+def test_what_argparse_refuses_is_one_line_and_exit_2(argv, words, tmp_path, capsys):
+    """Refused by the parser itself (a wrong type, a negative seed, an unknown command): one
+    line, not the usage block and a traceback-free error below it."""
+    with pytest.raises(SystemExit) as info:
+        main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1 and words in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_api_refuses_a_negative_seed():
+    with pytest.raises(er.ExactRegionsError, match="seed"):
+        er.random_network([2, 3, 1], seed=-1)
 
 
 @pytest.mark.parametrize("content, words", [(np.zeros((0, 2)), "empty"),

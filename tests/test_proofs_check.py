@@ -195,6 +195,10 @@ def test_cli_writes_reports_and_fails_loudly(tmp_path, monkeypatch, capsys):
     # bad arguments: exit 2, nothing written
     out = tmp_path / "never.json"
     assert main(["--only", "theorem_99", "--json", str(out)]) == 2 and not out.exists()
+    # a seed numpy refuses, or a planted error that is not one: bad input, not a failed check
+    for bad in (["--seed", "-1"], ["--plant", "nan"], ["--plant", "-1"]):
+        assert main(["--only", "sawtooth", "--quick", "--scheduler", "none", *bad,
+                     "--json", str(out)]) == 2 and not out.exists()
 
 
 def test_exactregions_verify_delegates(tmp_path):

@@ -184,8 +184,12 @@ def plane(p1: Sequence[Any], p2: Sequence[Any], p3: Sequence[Any],
                   f"plane P1 + s (P2-P1) + t (P3-P1), (s,t) in {K.description[4:]}")
 
 
-def parse_box(text: str, dim: int) -> list[tuple[Fraction, Fraction]]:
-    """Parse ``-1:1,-1:1`` (or ``-1:1`` for every one of ``dim`` coordinates).
+def parse_box(text: str, dim: int, option: str = "--box") -> list[tuple[Fraction, Fraction]]:
+    """Parse ``-1:1,-1:1`` (or ``-1:1`` for every one of ``dim`` coordinates); ``option`` names
+    the text's source in errors.
+
+    >>> parse_box("0:1/2", 2)
+    [(Fraction(0, 1), Fraction(1, 2)), (Fraction(0, 1), Fraction(1, 2))]
 
     Raises
     ------
@@ -196,13 +200,14 @@ def parse_box(text: str, dim: int) -> list[tuple[Fraction, Fraction]]:
     try:
         sides = [tuple(exact_rational(x.strip()) for x in p.split(":")) for p in parts]
     except Exception:
-        raise InvalidDomainError(f"malformed --box {text!r}; write lo:hi[,lo:hi...]") from None
+        raise InvalidDomainError(f"malformed {option} {text!r}; write lo:hi[,lo:hi...]") from None
     if not sides or any(len(s) != 2 for s in sides):
-        raise InvalidDomainError(f"malformed --box {text!r}; write lo:hi[,lo:hi...]")
+        raise InvalidDomainError(f"malformed {option} {text!r}; write lo:hi[,lo:hi...]")
     if len(sides) == 1:
         sides = sides * dim
     if len(sides) != dim:
-        raise InvalidDomainError(f"--box has {len(sides)} sides but the domain has dimension {dim}")
+        raise InvalidDomainError(f"{option} has {len(sides)} sides but the domain has dimension "
+                                 f"{dim}")
     return [(s[0], s[1]) for s in sides]
 
 

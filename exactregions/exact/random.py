@@ -67,6 +67,8 @@ def random_network(widths: Sequence[int], seed: int = 0, activation: Activation 
             f" GiB), more than half of this machine's memory")
     if not (bias_std >= 0 and np.isfinite(bias_std)):
         raise InvalidNetworkError(f"bias_std must be a finite number >= 0, got {bias_std}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidNetworkError(f"seed must be a whole number from 0 up, got {seed!r}")
     act = _activation(activation, Activation.relu())
     out_act = _activation(output_activation, Activation.identity())
     rng = np.random.default_rng(seed)
