@@ -912,14 +912,18 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             # a straight piece: one direction for all its edges; length = Σ |Δ pivot coordinate|
             # times √(Gram) of the line's reduced direction, computed once
             # (the reduced direction of an edge p q is (q - p) / (q - p)[j], j its first non-zero
-            # coordinate: its Gram determinant is |q - p|² / (q - p)[j]²)
-            p, q = (b.vcoords[v] for v in sorted(faces[tops[0]].verts))
-            dv = [y - x for x, y in zip(p, q)]
-            j = next(i for i, x in enumerate(dv) if x != 0)
+            # coordinate: its Gram determinant is |q - p|² / (q - p)[j]², the same for any
+            # positive multiple of q - p: here the integer one with p = P / Dp, q = Q / Dq,
+            # w = Q Dp - P Dq, and one gcd at the end instead of one per rational operation)
+            p, q = sorted(faces[tops[0]].verts)
+            *P, Dp = homogeneous_integers(b.vcoords[p])
+            *Q, Dq = homogeneous_integers(b.vcoords[q])
+            w = [y * Dp - x * Dq for x, y in zip(P, Q)]
+            j = next(i for i, x in enumerate(w) if x != 0)
             for f in tops:
                 a_, b_ = (b.vcoords[v] for v in faces[f].verts)
                 rational += abs(a_[j] - b_[j])
-            gram = sum((x * x for x in dv), mpq(0)) / (dv[j] * dv[j])
+            gram = mpq(sum(x * x for x in w), w[j] * w[j])
             tops_done = True
         for f in ([] if tops_done else tops):
             pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
