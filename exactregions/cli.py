@@ -915,7 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--model", choices=["numpy", "torch", "exact"], default="numpy",
                     help="what your function takes as the net")
     cc.add_argument("--examples", type=int, default=30, help="hypothesis examples to try")
-    cc.add_argument("--seed", type=_seed, default=0, help="hypothesis seed (same seed, same examples)")
+    cc.add_argument("--seed", type=_seed, default=0,
+                    help="hypothesis seed (same seed, same examples)")
     cc.add_argument("--shrink-budget", type=int, metavar="N",
                     help="runs of your counter allowed for shrinking a failure to a small net "
                          "(default 200; 0 reports the first failure as found)")

@@ -110,8 +110,10 @@ def test_the_exact_pieces_are_listed_along_the_segment():
     """The mismatch message lists the exact linear pieces in order of t (a 2-4-1-1 abs net
     whose regions the 1-D enumerator numbers out of that order)."""
     F = Fraction
-    hidden = ((F(-11, 16), F(-1, 16)), (F(-1), F(9, 8)), (F(29, 16), F(9, 4)), (F(7, 16), F(-7, 16)))
-    net = er.Network(2, (er.Layer(hidden, (F(1, 4), F(5, 8), F(5, 8), F(-1, 8)), er.Activation.abs()),
+    hidden = ((F(-11, 16), F(-1, 16)), (F(-1), F(9, 8)), (F(29, 16), F(9, 4)),
+              (F(7, 16), F(-7, 16)))
+    net = er.Network(2, (er.Layer(hidden, (F(1, 4), F(5, 8), F(5, 8), F(-1, 8)),
+                                  er.Activation.abs()),
                          er.Layer(((F(-11, 4), F(-1, 16), F(43, 16), F(7, 16)),), (F(-7, 8),),
                                   er.Activation.abs()),
                          er.Layer(((F(27, 16),),), (F(-1, 8),), er.Activation.identity())))
