@@ -204,7 +204,9 @@ def check_line_counter(counter: Callable[..., Any], model: str = "numpy", exampl
                        activations: tuple[str, ...] = ALL_ACTIVATIONS,
                        progress: Callable[[int, int], None] | None = None) -> CheckReport:
     """Check ``counter(model, p1, p2)`` on random nets and segments (see
-    :mod:`exactregions.testing.oracles` for the protocol).
+    :mod:`exactregions.testing.oracles` for the protocol).  A failure is shrunk with at most
+    ``shrink_budget`` further runs; ``examples`` < 1 or ``shrink_budget`` < 0 raise
+    :class:`~exactregions.errors.InvalidOptionError`.
 
     Examples
     --------
@@ -246,7 +248,8 @@ def check_slice_counter(counter: Callable[..., Any], model: str = "numpy", examp
                         shrink_budget: int = SHRINK_BUDGET,
                         activations: tuple[str, ...] = ALL_ACTIVATIONS,
                        progress: Callable[[int, int], None] | None = None) -> CheckReport:
-    """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²)."""
+    """Check ``counter(model, p1, p2, p3, box)`` on random nets and planes (box [0,1]²); the
+    options as in :func:`check_line_counter`."""
     tracker = _Tracker(shrink_budget)
 
     @given(net=_nets(tuple(activations), st.integers(2, 3), max_neurons, subtle=False),
