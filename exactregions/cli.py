@@ -215,6 +215,9 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
 
     if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
         raise FormatError(f"--graph {args.graph!r}: use one of {', '.join(GRAPH_FORMATS)}")
+    if args.regions and not args.json:   # refused before the work, not ignored after it
+        raise InvalidOptionError("--regions writes the full certificate into the --json file: "
+                                 "give --json OUT.json")
     figure = _figure_arg(args)
     labels = _labels(args)
     _check_outputs(args.json, args.graph, figure, args.geojson)

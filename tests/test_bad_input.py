@@ -57,6 +57,7 @@ def test_binary_garbage_as_a_net_file(argv, garbage, tmp_path, capsys):
     (["distance", NET, "--random", "3", "--tol", "-1"], "--tol"),
     (["lines", NET, "--through", "1,1", "1,1"], "coincide"),
     (["lines", NET, "--through", "0,0", "1,1", "--t-range", "a:b"], "--t-range"),
+    (["enumerate", NET, "--box", "-1:1", "--regions"], "--json"),
     (["slice", NET, "--through", "0,0", "1,1", "2,2"], "collinear"),
     (["slice", NET, "--through", "0,0", "0,0", "0,1"], "collinear"),
     (["net", "random", "--widths", "784,1000000,1000000,1", "-o", "{tmp}/big.json"], "memory"),
