@@ -20,7 +20,8 @@ from typing import Sequence
 from exactregions.errors import (CertificateError, ExactRegionsError, InvalidDomainError,
                                  InvalidOptionError)
 
-__all__ = ["main", "build_parser", "OneLineArgumentParser"]
+__all__ = ["main", "build_parser", "OneLineArgumentParser", "check_output_files",
+           "check_output_folder"]
 
 EXIT_DISAGREE = 1
 EXIT_BAD_INPUT = 2
@@ -144,7 +145,7 @@ def _feasibility(net, dom) -> None:
     return None
 
 
-def _check_outputs(*paths: str | None) -> None:
+def check_output_files(*paths: str | None) -> None:
     """Refuse output paths that cannot be written, before any work: a missing folder, a folder
     we may not write to, or a path that is a folder."""
     for p in paths:
@@ -158,6 +159,22 @@ def _check_outputs(*paths: str | None) -> None:
             raise InvalidDomainError(f"output {p!r} is a folder")
         if not os.access(parent, os.W_OK):
             raise InvalidDomainError(f"output folder {str(parent)!r} is not writable")
+
+
+def check_output_folder(path: str, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be made or written, before any work and without
+    making it: an existing non-folder on its path, or no folder can be made where it would be."""
+    p = Path(path).absolute()
+    ancestor = p
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidDomainError(f"{option} {path!r}: {str(ancestor)!r} is not a folder")
+    try:   # a real write test (root passes os.access even where mkdir fails, as in /proc)
+        os.rmdir(tempfile.mkdtemp(dir=ancestor, prefix=".exactregions-"))
+    except OSError as exc:
+        raise InvalidDomainError(f"{option} {path!r}: cannot make a folder in "
+                                 f"{str(ancestor)!r}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -220,7 +237,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
                                  "give --json OUT.json")
     figure = _figure_arg(args)
     labels = _labels(args)
-    _check_outputs(args.json, args.graph, figure, args.geojson)
+    check_output_files(args.json, args.graph, figure, args.geojson)
     net = _net_arg(args.net)
     if not args.through and net.input_dim > MAX_BOX_DIM:
         raise InvalidDomainError(
@@ -352,7 +369,7 @@ def cmd_net_random(args: argparse.Namespace) -> int:
     except ValueError:
         raise InvalidDomainError(f"--widths {args.widths!r}: comma-separated integers") from None
     act = activation_from_spec(args.activation)
-    _check_outputs(args.output)
+    check_output_files(args.output)
     net = random_network(widths, seed=args.seed, activation=act, bias_std=args.bias_std)
     save_network(net, args.output)
     print(f"wrote {args.output}: widths {'-'.join(map(str, net.widths))}, "
@@ -362,7 +379,7 @@ def cmd_net_random(args: argparse.Namespace) -> int:
 
 def cmd_net_import(args: argparse.Namespace) -> int:
     from exactregions.exact.netfile import save_network
-    _check_outputs(args.output)
+    check_output_files(args.output)
     net = _net_arg(args.model, args)
     save_network(net, args.output)
     print(f"wrote {args.output}: widths {'-'.join(map(str, net.widths))}")
@@ -374,7 +391,7 @@ def cmd_net_export(args: argparse.Namespace) -> int:
 
     from exactregions.exact.netfile import load_network
     from exactregions.floating.torch_io import network_to_torch
-    _check_outputs(args.output)
+    check_output_files(args.output)
     model = network_to_torch(load_network(args.net))
     with _staged(args.output) as (tmp,):
         torch.save(model, tmp)
@@ -444,7 +461,7 @@ def cmd_lines(args: argparse.Namespace) -> int:
     from exactregions.floating.lines import line_regions
     from exactregions.floating.tensors import TorchNet
 
-    _check_outputs(args.json)
+    check_output_files(args.json)
     _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
@@ -596,6 +613,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             raise InvalidDomainError(f"{name} must be at least 1, got {v}")
     if args.workers is not None and args.workers < 1:
         raise InvalidDomainError(f"--workers must be at least 1, got {args.workers}")
+    check_output_folder(args.out)
     try:
         run_experiment(Path(args.out), args.dataset, args.data_dir, archs, epochs, seeds, lines,
                        points, str(dev), progress=not args.no_progress, scheduler=args.scheduler,
@@ -616,7 +634,7 @@ def cmd_distance(args: argparse.Namespace) -> int:
     from exactregions.floating.distance import boundary_distance
     from exactregions.floating.tensors import TorchNet
 
-    _check_outputs(args.json)
+    check_output_files(args.json)
     _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)
@@ -669,7 +687,7 @@ def cmd_slice(args: argparse.Namespace) -> int:
         raise InvalidDomainError("slice needs --through P1 P2 P3")
     figure = _figure_arg(args)
     labels = _labels(args)
-    _check_outputs(args.json, figure)
+    check_output_files(args.json, figure)
     _check_tol(args.tol)
     net = _net_arg(args.net)
     dev = _device(args.device)

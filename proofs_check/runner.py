@@ -13,7 +13,8 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from exactregions.cli import OneLineArgumentParser
+from exactregions.cli import OneLineArgumentParser, check_output_files, check_output_folder
+from exactregions.errors import ExactRegionsError
 from proofs_check.context import RunContext
 from proofs_check.parallel import start_runner
 from proofs_check.registry import CHECKS, statement_of
@@ -87,6 +88,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs_check"
     if not (math.isfinite(args.plant) and args.plant > -1):
         print(f"error: --plant must be a finite number above -1 (the prediction times 1 + E), "
               f"got {args.plant}", file=sys.stderr)
+        return 2
+    try:   # before any check runs: a report that cannot be written is bad input, not a FAIL
+        check_output_files(args.json, args.md)
+        if args.plots:
+            check_output_folder(args.plots, "--plots")
+    except ExactRegionsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if not (args.json or args.md):
         print("note: no --json or --md given; printing verdicts only", file=sys.stderr)

@@ -89,6 +89,16 @@ def test_what_argparse_refuses_is_one_line_and_exit_2(argv, words, tmp_path, cap
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_experiment_folder_that_cannot_be_made_is_refused_before_any_work(tmp_path, capsys):
+    """A file where the folder would go, or a place where no folder can be made: one line,
+    exit 2, nothing made (it was a traceback after the data set had loaded)."""
+    (tmp_path / "a_file").write_text("")
+    for out in (tmp_path / "a_file", tmp_path / "a_file" / "sub", Path("/proc/no_folder_here")):
+        _one_line_exit_2(["experiment", "--quick", "--no-progress", "--out", str(out)], capsys,
+                         "--out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
 def test_the_api_refuses_a_negative_seed():
     with pytest.raises(er.ExactRegionsError, match="seed"):
         er.random_network([2, 3, 1], seed=-1)
