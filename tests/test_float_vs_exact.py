@@ -234,6 +234,24 @@ def test_cancelling_weights_are_reported_not_counted():
     assert s.near_ties >= 1
 
 
+def test_nan_and_inf_in_the_float_kernels_inputs_are_refused():
+    """A NaN or inf point, direction, parameter or box: InvalidDomainError from every kernel
+    (they returned counts and distances computed from NaN)."""
+    from exactregions.floating.distance import boundary_distance
+    from exactregions.floating.slice import slice_regions
+    tn = TorchNet.from_network(er.random_network([2, 4, 1], seed=0))
+    ok, e = torch.zeros(1, 2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)
+    for bad in (float("nan"), float("inf")):
+        x = torch.tensor([[bad, 0.0]], dtype=torch.float64)
+        for call in (lambda: line_regions(tn, x, e[:1]), lambda: line_regions(tn, ok, x),
+                     lambda: line_regions(tn, ok, e[:1], 0.0, bad),
+                     lambda: slice_regions(tn, x[0], e[0], e[1], ((0.0, 1.0), (0.0, 1.0))),
+                     lambda: slice_regions(tn, ok[0], e[0], e[1], ((0.0, bad), (0.0, 1.0))),
+                     lambda: boundary_distance(tn, x)):
+            with pytest.raises(er.InvalidDomainError):
+                call()
+
+
 def test_no_lines_and_standing_still_are_answered():
     """An empty batch gives empty results; a zero direction is one piece with no near-tie."""
     tn = TorchNet.from_network(er.random_network([3, 4, 4, 1], seed=0))

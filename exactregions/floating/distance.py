@@ -41,7 +41,7 @@ def boundary_distance(net: TorchNet, x: torch.Tensor, chunk: int = 1024,
     Raises
     ------
     InvalidDomainError
-        If ``x`` is not (B, n_in).
+        If ``x`` is not (B, n_in), is empty, or holds NaN or inf.
 
     Examples
     --------
@@ -55,6 +55,8 @@ def boundary_distance(net: TorchNet, x: torch.Tensor, chunk: int = 1024,
         raise InvalidDomainError(f"points must be (B, {net.widths[0]}), got {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise InvalidDomainError("no points")
+    if not bool(torch.isfinite(x).all()):
+        raise InvalidDomainError("the points must be finite (NaN or inf found)")
     outs = []
     for i in range(0, x.shape[0], chunk):
         outs.append(_distance_chunk(net, x[i:i + chunk].to(net.device, net.dtype), tol))

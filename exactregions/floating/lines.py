@@ -16,6 +16,7 @@ slopes by another.  There is no Python loop over lines, pieces or points.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -88,7 +89,7 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
     Raises
     ------
     InvalidDomainError
-        On shape mismatch or an empty range.
+        On shape mismatch, an empty range, or NaN or inf in the input.
 
     Examples
     --------
@@ -103,6 +104,10 @@ def line_regions(net: TorchNet, p: torch.Tensor, d: torch.Tensor, t0: float = 0.
                                  f"{tuple(p.shape)} and {tuple(d.shape)}")
     if not t1 > t0:
         raise InvalidDomainError(f"empty or inverted parameter range [{t0}, {t1}]")
+    if not (math.isfinite(t0) and math.isfinite(t1)
+            and bool(torch.isfinite(p).all()) and bool(torch.isfinite(d).all())):
+        raise InvalidDomainError("points, directions and the parameter range must be finite "
+                                 "(NaN or inf found)")
     aux = _Aux(tuple(w.T.contiguous() for w in net.W), tuple(bool((w != 0).all()) for w in net.W))
     p, d = p.to(net.device, net.dtype), d.to(net.device, net.dtype)
     # Lines per batch: each batch holds a few (lines, points, width) float tensors; on a CPU they

@@ -19,6 +19,7 @@ Linear regions: the polygons glued across edges whose neuron is not good (Propos
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable
@@ -127,7 +128,7 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     Raises
     ------
     InvalidDomainError
-        On wrong shapes or an empty box.
+        On wrong shapes, an empty box, or NaN or inf in the input.
 
     Examples
     --------
@@ -146,6 +147,10 @@ def slice_regions(net: TorchNet, p1: torch.Tensor, p2: torch.Tensor, p3: torch.T
     (s0, s1), (t0, t1) = box
     if not (s1 > s0 and t1 > t0):
         raise InvalidDomainError(f"empty or inverted slice box {box}")
+    if not (all(map(math.isfinite, (s0, s1, t0, t1)))
+            and all(bool(torch.isfinite(q).all()) for q in pts)):
+        raise InvalidDomainError("the three points and the slice box must be finite (NaN or inf "
+                                 "found)")
     D = torch.stack([pts[1] - pts[0], pts[2] - pts[0]])          # (2, n)
     V = torch.tensor([[s0, t0], [s1, t0], [s1, t1], [s0, t1]], dtype=dt, device=dev)
     lab = torch.full((4,), -1, dtype=torch.long, device=dev)
