@@ -260,3 +260,17 @@ def test_the_lazy_top_level_names_match_the_exact_package():
     assert set(er._EXACT) == set(exact.__all__)
     assert er.load_network.__module__ == "exactregions.models"
     assert all(getattr(er, name) is not None for name in er.__all__)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("junk.graphml", "<graphml><oops"), ("empty.gexf", ""), ("nodes.json", '{"nodes": 3}'),
+    ("list.json", "[1, 2]"), ("text.json", "not json"), ("missing.graphml", None),
+])
+def test_a_file_that_is_not_a_graph_is_a_format_error(tmp_path, name, content):
+    """Malformed XML, JSON of another layout, a missing file: FormatError naming the file (XML's
+    ParseError and node_link_graph's TypeError escaped before)."""
+    f = tmp_path / name
+    if content is not None:
+        f.write_text(content)
+    with pytest.raises(er.FormatError, match=name):
+        er.read_graph(f)

@@ -178,7 +178,7 @@ def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
     Raises
     ------
     FormatError
-        For another extension or an unreadable file.
+        For another extension, an unreadable file, or one that is not a graph in its format.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -197,6 +197,7 @@ def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
             return H
         if suffix == ".json":
             return nx.node_link_graph(json.loads(p.read_text()), edges="edges")
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"cannot read graph {str(p)!r}: {exc}") from None
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError, AttributeError,
+            nx.NetworkXError) as exc:   # SyntaxError: XML's ParseError; the rest: wrong layouts
+        raise FormatError(f"cannot read graph {str(p)!r}: {type(exc).__name__}: {exc}") from None
     raise FormatError(f"graph file {str(p)!r}: use one of {', '.join(GRAPH_FORMATS)}")
