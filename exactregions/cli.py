@@ -147,7 +147,12 @@ def _feasibility(net, dom) -> None:
 
 def check_output_files(*paths: str | None) -> None:
     """Refuse output paths that cannot be written, before any work: a missing folder, a folder
-    we may not write to, or a path that is a folder."""
+    we may not write to, or a path that is a folder (None: no such output).
+
+    >>> check_output_files(None, "/no/such/folder/out.json")
+    Traceback (most recent call last):
+    exactregions.errors.InvalidDomainError: output folder '/no/such/folder' does not exist
+    """
     for p in paths:
         if p is None:
             continue
@@ -163,7 +168,12 @@ def check_output_files(*paths: str | None) -> None:
 
 def check_output_folder(path: str, option: str = "--out") -> None:
     """Refuse an output folder that cannot be made or written, before any work and without
-    making it: an existing non-folder on its path, or no folder can be made where it would be."""
+    making it: an existing non-folder on its path, or no folder can be made where it would be.
+
+    >>> check_output_folder("/proc/runs", "--plots")
+    Traceback (most recent call last):
+    exactregions.errors.InvalidDomainError: --plots '/proc/runs': cannot make a folder in '/proc': ...
+    """
     p = Path(path).absolute()
     ancestor = p
     while not ancestor.exists():
