@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from exactregions.errors import (CertificateError, ExactRegionsError, InvalidDomainError,
-                                 InvalidOptionError)
+from exactregions.errors import (CertificateError, ExactRegionsError, FormatError,
+                                 InvalidDomainError, InvalidOptionError)
 
 __all__ = ["main", "build_parser", "OneLineArgumentParser", "check_output_files",
            "check_output_folder"]
@@ -234,17 +234,30 @@ def _tiles_arg(text: str, dim: int) -> int | list[int]:
     return counts[0] if len(counts) == 1 else counts
 
 
+def _enumerate_options(args: argparse.Namespace) -> None:
+    """Options of ``enumerate`` that would be ignored in this combination are refused."""
+    if not args.tiles and args.scheduler != "local":
+        raise InvalidOptionError(f"--scheduler {args.scheduler}: the scheduler runs the tiles; "
+                                 "give --tiles too")
+    if args.workers is not None and not (args.tiles and args.scheduler == "local"):
+        raise InvalidOptionError("--workers sets the size of the local cluster that runs the "
+                                 "tiles: give --tiles (with --scheduler local)")
+    if args.engine == "split" and args.device != "cpu":
+        raise InvalidOptionError(f"--device {args.device}: the split engine runs no torch "
+                                 "kernel; --device is for --engine propose")
+
+
 def cmd_enumerate(args: argparse.Namespace) -> int:
     from exactregions.exact.complex import region_complex
     from exactregions.exact.graph import GRAPH_FORMATS, region_graph, write_graph
     from exactregions.exact.summary import complex_summary
-    from exactregions.errors import FormatError
 
     if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
         raise FormatError(f"--graph {args.graph!r}: use one of {', '.join(GRAPH_FORMATS)}")
     if args.regions and not args.json:   # refused before the work, not ignored after it
         raise InvalidOptionError("--regions writes the full certificate into the --json file: "
                                  "give --json OUT.json")
+    _enumerate_options(args)
     figure = _figure_arg(args)
     labels = _labels(args)
     check_output_files(args.json, args.graph, figure, args.geojson)
@@ -401,6 +414,9 @@ def cmd_net_export(args: argparse.Namespace) -> int:
 
     from exactregions.exact.netfile import load_network
     from exactregions.floating.torch_io import network_to_torch
+    if Path(args.output).suffix.lower() not in (".pt", ".pth"):
+        raise FormatError(f"-o {args.output!r}: the torch module is written with torch.save; "
+                          "name it .pt or .pth")
     check_output_files(args.output)
     model = network_to_torch(load_network(args.net))
     with _staged(args.output) as (tmp,):
@@ -623,6 +639,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             raise InvalidDomainError(f"{name} must be at least 1, got {v}")
     if args.workers is not None and args.workers < 1:
         raise InvalidDomainError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is not None and args.scheduler != "local":
+        raise InvalidOptionError(f"--workers sets the size of a local cluster; with --scheduler "
+                                 f"{args.scheduler} it would be ignored: add --scheduler local")
     check_output_folder(args.out)
     try:
         run_experiment(Path(args.out), args.dataset, args.data_dir, archs, epochs, seeds, lines,
@@ -759,7 +778,6 @@ def cmd_check_counter(args: argparse.Namespace) -> int:
     import importlib
 
     from exactregions.testing.check import check_line_counter, check_slice_counter
-    from exactregions.errors import FormatError
 
     mod_name, _, func_name = args.target.partition(":")
     if not mod_name or not func_name:
@@ -977,7 +995,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--scheduler", default="none",
                     help="'none' (in process, default), 'local' (a Dask LocalCluster, one "
                          "training run a task) or a scheduler address tcp://host:8786")
-    ex.add_argument("--workers", type=int, help="local cluster workers (default: #cores)")
+    ex.add_argument("--workers", type=int, help="with --scheduler local: workers (default: "
+                                                "#cores)")
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.add_argument("--out", required=True, help="output folder (runs resume from it)")
     ex.set_defaults(func=cmd_experiment)

@@ -52,18 +52,23 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
     UnsupportedActivationError, InvalidNetworkError
         For layers that are not piecewise linear of this form, or wrong shapes.
     """
+    given = [name for name, v in (("widths", widths), ("input_shape", input_shape),
+                                  ("module", module)) if v is not None]
     if isinstance(source, Network):
+        _refuse_torch_options(given, "a Network")
         return source
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
         suffix = p.suffix.lower()
         if suffix == ".onnx":
+            _refuse_torch_options(given, f"the ONNX model {p.name!r}")
             from exactregions.onnx_io import load_onnx
             return load_onnx(p)
         if suffix in TORCH_SUFFIXES or (suffix != ".json" and _is_zip(p)):
             from exactregions.floating.torch_io import load_torch_network
             return load_torch_network(p, widths=widths, activation=activation,
                                       input_shape=input_shape, module=module)
+        _refuse_torch_options(given, f"the network file {p.name!r}")
         return load_network_file(p)
     kind = type(source).__module__.split(".")[0]
     if kind == "onnx" or type(source).__name__ == "ModelProto":
@@ -83,6 +88,15 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
         return network_from_dict(source)
     raise NotExactError(f"cannot make a network of a {type(source).__name__}: give a path, an "
                         "nn.Module, a state_dict with widths, an ONNX model or a Network")
+
+
+def _refuse_torch_options(given: list[str], what: str) -> None:
+    """``widths``, ``input_shape`` and ``module`` describe a torch model: given for anything
+    else they would be silently ignored, so they are refused."""
+    if given:
+        names = " and ".join(n.replace("_", " ") for n in given)
+        raise InvalidOptionError(f"{names}: for a torch model only; {what} carries its own "
+                                 "architecture")
 
 
 def _is_zip(p: Path) -> bool:

@@ -57,7 +57,8 @@ def _parser(prog: str = "python -m proofs_check") -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default="local",
                    help="'local' (a Dask LocalCluster, default), 'none' (in-process) or a Dask "
                         "scheduler address such as tcp://host:8786")
-    p.add_argument("--workers", type=int, help="local cluster workers (default: #cores)")
+    p.add_argument("--workers", type=int,
+                   help="with --scheduler local: workers (default: #cores)")
     p.add_argument("--device", default="cpu", help="torch device for the float checks")
     p.add_argument("--plant", type=float, default=0.0, metavar="E",
                    help="multiply the predicted side of every equality-type statement by 1 + E "
@@ -81,6 +82,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs_check"
         return 2
     if args.workers is not None and args.workers < 1:
         print(f"error: --workers must be positive, got {args.workers}", file=sys.stderr)
+        return 2
+    if args.workers is not None and args.scheduler != "local":
+        print(f"error: --workers sets the size of a local cluster; with --scheduler "
+              f"{args.scheduler} it would be ignored", file=sys.stderr)
         return 2
     if args.seed < 0:   # numpy's seed sequences take whole numbers from 0 up
         print(f"error: --seed must be a whole number from 0 up, got {args.seed}", file=sys.stderr)

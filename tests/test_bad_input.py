@@ -58,6 +58,15 @@ def test_binary_garbage_as_a_net_file(argv, garbage, tmp_path, capsys):
     (["lines", NET, "--through", "1,1", "1,1"], "coincide"),
     (["lines", NET, "--through", "0,0", "1,1", "--t-range", "a:b"], "--t-range"),
     (["enumerate", NET, "--box", "-1:1", "--regions"], "--json"),
+    (["enumerate", NET, "--box", "-1:1,-1:1", "--workers", "2"], "--tiles"),
+    (["enumerate", NET, "--box", "-1:1,-1:1", "--scheduler", "none"], "--tiles"),
+    (["enumerate", NET, "--box", "-1:1,-1:1", "--tiles", "2", "--scheduler", "none",
+      "--workers", "2"], "--workers"),
+    (["enumerate", NET, "--box", "-1:1,-1:1", "--engine", "split", "--device", "cuda"],
+     "--device"),
+    (["net", "import", NET, "--widths", "2,16,16,16,1", "-o", "{tmp}/n.json"], "widths"),
+    (["net", "export", NET, "-o", "{tmp}/n.txt"], ".pt"),
+    (["experiment", "--quick", "--workers", "2", "--out", "{tmp}/run"], "--scheduler local"),
     (["slice", NET, "--through", "0,0", "1,1", "2,2"], "collinear"),
     (["slice", NET, "--through", "0,0", "0,0", "0,1"], "collinear"),
     (["net", "random", "--widths", "784,1000000,1000000,1", "-o", "{tmp}/big.json"], "memory"),
@@ -97,6 +106,26 @@ def test_an_experiment_folder_that_cannot_be_made_is_refused_before_any_work(tmp
         _one_line_exit_2(["experiment", "--quick", "--no-progress", "--out", str(out)], capsys,
                          "--out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_options_and_arguments_of_the_wrong_kind_are_refused_not_ignored(tmp_path):
+    """What would be silently ignored (widths for a JSON net, or widths that contradict a whole
+    saved module) or fail deep inside (a number where a complex or a graph goes) is refused
+    with an ExactRegionsError naming it."""
+    with pytest.raises(er.InvalidOptionError, match="widths"):
+        er.load_network(NET, widths=[2, 16, 16, 16, 1])
+    with pytest.raises(er.InvalidOptionError, match="input shape"):
+        er.load_network(er.load_network(NET), input_shape=(1, 2, 1))
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    pt = tmp_path / "m.pt"
+    torch.save(model, pt)
+    assert er.load_network(pt, widths=[2, 3, 1]).widths == (2, 3, 1)
+    with pytest.raises(er.InvalidNetworkError, match="2-3-1"):
+        er.load_network(pt, widths=[2, 4, 1])
+    from exactregions.exact.graph import adjacency_view, hasse_view, region_graph
+    for f in (region_graph, hasse_view, adjacency_view):
+        with pytest.raises(er.InvalidOptionError, match=f.__name__):
+            f(42)
 
 
 def test_the_api_refuses_a_negative_seed():

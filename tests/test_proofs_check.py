@@ -197,7 +197,7 @@ def test_cli_writes_reports_and_fails_loudly(tmp_path, monkeypatch, capsys):
     assert main(["--only", "theorem_99", "--json", str(out)]) == 2 and not out.exists()
     # a seed numpy refuses, or a planted error that is not one: bad input, not a failed check
     (tmp_path / "a_file").write_text("")
-    for bad in (["--seed", "-1"], ["--plant", "nan"], ["--plant", "-1"],
+    for bad in (["--seed", "-1"], ["--plant", "nan"], ["--plant", "-1"], ["--workers", "2"],
                 ["--plots", str(tmp_path / "a_file")],           # a report that cannot be
                 ["--md", str(tmp_path / "no_folder" / "r.md")]):  # written: bad input, not FAIL
         assert main(["--only", "sawtooth", "--quick", "--scheduler", "none", *bad,

@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 
 import networkx as nx
 
-from exactregions.errors import FormatError
+from exactregions.errors import FormatError, InvalidOptionError
 from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import format_rational
 
@@ -78,6 +78,8 @@ def region_graph(rc: "RegionComplex") -> nx.Graph:
     -----
     Linear in the number of faces of the complex.
     """
+    if not all(hasattr(rc, a) for a in ("activation_regions", "linear_regions", "pieces", "faces")):
+        raise InvalidOptionError(f"region_graph takes a RegionComplex, not a {type(rc).__name__}")
     G = nx.Graph(input_dim=rc.dim, domain=rc.domain.description, net=rc.net.source or "",
                  widths="-".join(map(str, rc.net.widths)),
                  certified=bool(rc.certificate.get("ok")),
@@ -132,13 +134,21 @@ def _xyz(p) -> dict[str, float]:
     return {name: display_float(v) for name, v in zip(("x", "y", "z"), p)}
 
 
+def _need_graph(G, name: str) -> None:
+    if not isinstance(G, nx.Graph):
+        raise InvalidOptionError(f"{name} takes the networkx graph of region_graph, not a "
+                                 f"{type(G).__name__}")
+
+
 def hasse_view(G: nx.Graph) -> nx.Graph:
     """The face-incidence edges only (pieces and linear regions)."""
+    _need_graph(G, "hasse_view")
     return G.edge_subgraph((u, v) for u, v, r in G.edges(data=RELATION) if r == "face")
 
 
 def adjacency_view(G: nx.Graph, kind: str = "linear_region") -> nx.Graph:
     """Regions of one ``kind`` with the ``adjacent`` edges between them."""
+    _need_graph(G, "adjacency_view")
     nodes = [v for v, k in G.nodes(data=KIND) if k == kind]
     H = G.subgraph(nodes)
     return H.edge_subgraph((u, v) for u, v, r in H.edges(data=RELATION) if r == "adjacent")

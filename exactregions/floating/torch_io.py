@@ -474,7 +474,12 @@ def load_torch_network(path: str | os.PathLike[str], widths: Any = None, activat
         return network_from_state_dict(obj, widths, activation, source=str(path))
     if not isinstance(obj, (nn.Module, torch.jit.ScriptModule)):
         raise FormatError(f"{str(path)!r} holds a {type(obj).__name__}, not an nn.Module")
-    return checked_network_from_torch(obj, source=str(path), input_shape=input_shape)
+    net = checked_network_from_torch(obj, source=str(path), input_shape=input_shape)
+    if widths is not None and tuple(int(w) for w in widths) != net.widths:
+        raise InvalidNetworkError(f"{str(path)!r} holds a whole module of widths "
+                                  f"{'-'.join(map(str, net.widths))}, not the widths given "
+                                  f"({'-'.join(map(str, widths))}); widths are for a state_dict")
+    return net
 
 
 def checked_network_from_torch(model: nn.Module, source: str = "",
