@@ -53,6 +53,22 @@ def test_propose_equals_split_on_generic_nets(n, seed, width, depth, bias_std):
     assert_same_complex(rc, split_complex(net, K))
 
 
+@pytest.mark.parametrize("widths, seed", [([5, 4, 3, 1], 1), ([6, 4, 1], 2)])
+def test_five_and_six_input_boxes_end_to_end(widths, seed):
+    """Beyond the dimensions the hypothesis test draws: a 5-D and a 6-D box, the whole complex
+    (regions, the B_N,k pieces, the independent check): the same as splitting, and
+    its patterns are brute force's (an LP for each of the 2^#neurons patterns)."""
+    net = generic_net(widths, seed)
+    K = er.box([(-1, 1)] * widths[0])
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose" and rc.certificate["independent"]["ok"]
+    assert {r.pattern for r in rc.activation_regions} == set(brute_force_regions(net, K))
+    assert sum(r.volume for r in rc.activation_regions) == 2 ** widths[0]
+    codims = {p.codim for p in rc.pieces}
+    assert 1 in codims and codims <= set(range(1, widths[0] + 1))
+    assert_same_complex(rc, split_complex(net, K))
+
+
 @given(st.data())
 def test_propose_equals_split_on_any_net(data):
     """Dyadic, integer and zero-bias nets of every activation: whichever engine ends up
