@@ -6,7 +6,7 @@ import os
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import exactregions as er
 from exactregions.exact.constructions import sawtooth_network
@@ -153,6 +153,51 @@ def test_positive_rescaling_and_a_dead_neuron_change_nothing(net, c):
     assert _volumes(base) == _volumes(other)
     assert len(base.linear_regions) == len(other.linear_regions)
     assert base.boundary_volumes() == other.boundary_volumes()
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 4), seed=st.integers(0, 10 ** 6), degenerate=st.booleans())
+def test_a_faces_affine_hull_test_equals_sympys_rank(n, seed, degenerate):
+    """The strata's flatness test (``in_affine_hull``: integer rows of the constraints tight on
+    a face, each point checked with equality) against sympy's rank of difference vectors: a
+    face with one more vertex of a cell around it, and with every vertex of that cell, lies in
+    the face's affine hull exactly when the rank does not grow.  ``degenerate``: integer
+    weights and zero biases (many constraints tight at a vertex)."""
+    import random
+
+    import sympy
+
+    from exactregions.exact.complex import _Builder
+    if degenerate:
+        net = data_free_integer_net(n, seed)
+    else:
+        net = er.random_network([n, 3, 3, 1], seed=seed, bias_std=0.3)
+    b = _Builder(er.enumerate_cells(net, er.box([(-1, 1)] * n)))
+    b.build_lattice()
+    rng = random.Random(seed)
+    faces = [f for f, face in enumerate(b.faces) if 0 < face.dim < n]
+    for f in rng.sample(faces, min(12, len(faces))):
+        face = b.faces[f]
+        cell = b.cell_local[face.cells[0]]
+        for pts in ([rng.choice(cell)], cell):
+            S = sorted(face.verts | set(pts))
+            P = [[sympy.Rational(int(x.numerator), int(x.denominator)) for x in b.vcoords[v]]
+                 for v in S]
+            rank = sympy.Matrix([[x - y for x, y in zip(p, P[0])] for p in P[1:]]).rank()
+            got = b.in_affine_hull(f, pts)
+            assert got == (rank == face.dim) or (degenerate and got is None), (f, S, got)
+
+
+def data_free_integer_net(n: int, seed: int) -> Network:
+    """A small net with integer weights in [-2, 2] and zero biases (for degenerate faces)."""
+    import random
+    rng = random.Random(seed)
+    w1 = tuple(tuple(Fraction(rng.randint(-2, 2)) for _ in range(n)) for _ in range(3))
+    w2 = tuple(tuple(Fraction(rng.randint(-2, 2)) for _ in range(3)) for _ in range(2))
+    return Network(n, (Layer(w1, (Fraction(0),) * 3, er.Activation.relu()),
+                       Layer(w2, (Fraction(0),) * 2, er.Activation.relu()),
+                       Layer(((Fraction(1), Fraction(1)),), (Fraction(0),),
+                             er.Activation.identity())))
 
 
 def test_refining_the_domain_adds_up():

@@ -219,13 +219,14 @@ class _Builder:
         self.vf_cache: dict[int, tuple[float, ...]] = {}
         self.neuron_ids: dict[NeuronId, NeuronId] = {}
         self.face_cons: dict[int, tuple[int, ...]] = {}   # a simple cell's constraints on a face
+        self.hull_rows: dict[int, list | None] = {}   # a face's affine hull as integer rows
 
     def release_caches(self) -> None:
         """Drop the lattice's lookups and the caches of numbers (each is recomputed if read
         again); the faces, vertices, cell incidences and facet planes stay."""
         for cache in (self.vid, self.fid, self.not_facet, self.hom_cache, self.int_rows,
                       self.key_cache, self.cell_gidx, self.const_cache, self.fq_cache,
-                      self.vf_cache):
+                      self.vf_cache, self.hull_rows):
             cache.clear()
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
@@ -521,6 +522,34 @@ class _Builder:
         return tuple(_fr(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1))
                      for i in range(n))
 
+    def in_affine_hull(self, f: int, pts: Iterable[int]) -> bool | None:
+        """Whether these vertices lie in the affine hull of face f, exactly; None when that
+        hull is not cut out by the constraints tight on the whole face (the caller then
+        computes a rank).
+
+        The constraints of a cell tight on all of a face F define a flat containing F, of
+        dimension n − (their rank) ≥ dim F; when their rank is n − dim F that flat is aff(F),
+        and a vertex lies in it iff it satisfies each of them with equality (integer rows
+        against the vertex's homogeneous integers: no elimination per point)."""
+        rows = self.hull_rows.get(f, False)
+        if rows is False:
+            face = self.faces[f]
+            common = frozenset.intersection(*self.tight_at(face.cells[0], face.verts))
+            rows = [[*a, b] for a, b in map(self.integer_row, sorted(common))]
+            if len(_integer_echelon(rows)[1]) != self.n - face.dim:
+                rows = None
+            self.hull_rows[f] = rows
+        if rows is None:
+            return None
+        fv = self.faces[f].verts
+        for g in pts:
+            if g not in fv:
+                *X, D = self.homogeneous(g)
+                for r in rows:
+                    if sum(map(mul, r, X)) != r[-1] * D:
+                        return False
+        return True
+
     def strictly_inside_homogeneous(self, W: list, D: int, cons: Iterable[int]) -> bool:
         """Whether a·W < b·D for each of these constraints (the point W / D, D > 0), exactly,
         each row scaled to integers by a positive factor."""
@@ -729,7 +758,12 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 pts = set(face.verts)
                 for g in S:
                     pts |= faces[g].verts
-                if b.affine_dim(pts, upper=n - j + 1) != n - j:
+                # dim(pts) >= n - j (a top face's vertices span that much): it equals n - j
+                # iff every point lies in the affine hull of one top face
+                inside = b.in_affine_hull(top[0], pts)
+                if inside is None:
+                    inside = b.affine_dim(pts, upper=n - j + 1) == n - j
+                if not inside:
                     continue
             # complete fan: every (n-j-1)-face E ⊇ F inside a top face lies in exactly two
             # (F itself only when it has that dimension: a vertex inside a flat sheet of 3-D B_N
