@@ -680,6 +680,31 @@ def test_the_checkers_affine_dimension_is_sympys_rank(data):
               zip(cols, data.draw(st.lists(st.integers(1, 9), min_size=len(cols),
                                            max_size=len(cols))))]
     assert checker._affine_dim(scaled) == want
+    # modulo a prime the rank is a lower bound (equal here: no minor is a multiple of p)
+    assert checker._rank_mod_p(cols) == want + 1
+
+
+def test_the_checkers_facets_are_the_facets_whatever_rows_touch_them():
+    """The incidence sets of n or more vertices that are facets, with the rows known (a rank of
+    n modulo a prime then proves a facet) and without: a row touching the 4-cube in a square
+    (four vertices, a 2-face) is no facet; nor is the zero row 0·x <= 0 on a simplex whose
+    points have rank n modulo p and n + 1 over the rationals (a vertex at p·e_1)."""
+    from flint import fmpq
+
+    def facets(A, b):
+        verts, inc = checker._cdd_vertices(A, b)
+        q = [tuple(fmpq(x.numerator, x.denominator) for x in v) for v in verts]
+        rows = [tuple(a) + (bi,) for a, bi in zip(A, b)]
+        got = [sorted(checker._facets(q, inc, len(A[0]), None, r).values()) for r in (rows, None)]
+        assert got[0] == got[1]
+        return got[0]
+
+    eye = [[int(i == j) for j in range(4)] for i in range(4)]
+    cube = eye + [[-x for x in r] for r in eye]
+    assert facets(cube + [[1, 1, 0, 0]], [1] * 8 + [2]) == list(range(8))
+    p = checker._PRIME
+    simplex = [[-x for x in r] for r in eye] + [[1, p, p, p]]
+    assert facets(simplex + [[0, 0, 0, 0]], [0] * 4 + [p, 0]) == list(range(5))
 
 
 @settings(max_examples=80)

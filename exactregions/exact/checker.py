@@ -78,7 +78,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import cdd
 import cdd.gmp
-from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 from gmpy2 import mpz
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
@@ -514,19 +514,44 @@ def _pairwise_sum(terms: list[tuple[Any, Any]]) -> tuple[Any, Any]:
 
 
 def _facets(qverts: Sequence[tuple[fmpq, ...]], inc: list[set[int]], n: int,
-            cols: Sequence[tuple[int, ...]] | None = None) -> dict[frozenset[int], int]:
+            cols: Sequence[tuple[int, ...]] | None = None,
+            rows: Sequence[Sequence[int]] | None = None) -> dict[frozenset[int], int]:
     """The facets (vertex index sets) among the rows' incidence sets, each with one row on it
     (``qverts``: the vertices as flint rationals; ``cols``: the same as homogeneous integer
-    columns, made from ``qverts`` when not given)."""
+    columns, made from ``qverts`` when not given; ``rows``: the integer rows (a, b) whose
+    exact incidences ``inc`` are, when known)."""
     if n >= 4 and cols is None:
         cols = [_homogeneous(_qkey(q)) for q in qverts]
     out: dict[frozenset[int], int] = {}
     for i, s in enumerate(inc):
         if len(s) >= n:
             fs = frozenset(s)
-            if fs not in out and (n <= 3 or _affine_dim([cols[j] for j in s]) == n - 1):
+            if fs in out:
+                continue
+            if n <= 3:
+                out[fs] = i
+                continue
+            on_plane = [cols[j] for j in s]
+            # the points satisfy a·x = b exactly (their incidence), so with a ≠ 0 their affine
+            # dimension is at most n - 1, and a rank of n modulo a prime proves at least n - 1
+            if ((rows is not None and any(rows[i][:n]) and _rank_mod_p(on_plane) == n)
+                    or _affine_dim(on_plane) == n - 1):
                 out[fs] = i
     return out
+
+
+_PRIME = (1 << 62) - 57
+
+
+def _rank_mod_p(cols: Sequence[Sequence[int]]) -> int:
+    """The rank modulo the prime 2^62 − 57 of integer rows: a lower bound of their rank over
+    the rationals (a minor that is not 0 modulo p is not 0), equal to it unless p divides
+    every largest non-zero minor.
+
+    >>> _rank_mod_p([(1, 2, 3), (2, 4, 6), (0, 1, 1)]), _rank_mod_p([(_PRIME, 0), (0, 1)])
+    (2, 1)
+    """
+    return nmod_mat([list(c) for c in cols], _PRIME).rank()
 
 
 def _hyperplane(row: Sequence[int]) -> tuple[int, ...]:
@@ -950,7 +975,7 @@ def _one_region(N: "_Net", KR: fmpz_mat, ri: int, reg: Mapping[str, Any], plain:
         for r, c in _zeros(vals, step):
             if c < nv:
                 zeros[c].add((l,) + info[r])
-    facets = _facets(qverts, inc, n, cols)
+    facets = _facets(qverts, inc, n, cols, rows)
     vol = _volume(qverts, list(facets), n)
     if vol <= 0:
         raise _fail("volume", f"region {ri} has volume {describe_rational(vol)}")
@@ -1315,19 +1340,22 @@ def _certify(data: Mapping[str, Any],
             for fs in group:
                 for v in fs:
                     at[v].append(fs)
-            for fs in group:
-                cands = {g for v in fs for g in at[v] if g is not fs}
+            pos = {fs: i for i, fs in enumerate(group)}
+            for i, fs in enumerate(group):
+                # each pair once (the join is symmetric), the set tests before the rank
+                cands = {g for v in fs for g in at[v] if pos[g] > i}
                 for g in cands:
                     R = fs & g
                     if len(R) < n - 1:
                         continue
-                    if n >= 4 and _affine_dim([vh(v) for v in R]) != n - 2:
-                        continue
                     if frozenset.intersection(*(vkt[v] for v in R)):
                         continue  # on ∂K
                     around = set.intersection(*(set(ng_at[v]) for v in R))
-                    if len(around) == 2:
-                        fparent[ffind(fs)] = ffind(g)
+                    if len(around) != 2:
+                        continue
+                    if n >= 4 and _affine_dim([vh(v) for v in R]) != n - 2:
+                        continue
+                    fparent[ffind(fs)] = ffind(g)
     classes: dict[frozenset[int], set[frozenset[int]]] = defaultdict(set)
     for fs in not_glued:
         classes[ffind(fs)].add(fs)
