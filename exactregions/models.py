@@ -72,9 +72,11 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
         return load_network_file(p)
     kind = type(source).__module__.split(".")[0]
     if kind == "onnx" or type(source).__name__ == "ModelProto":
+        _refuse_torch_options(given, "an ONNX model")
         from exactregions.onnx_io import network_from_onnx
         return network_from_onnx(source)
     if hasattr(source, "state_dict") and hasattr(source, "forward"):
+        _refuse_torch_options([g for g in given if g != "input_shape"], "a torch module object")
         from exactregions.floating.torch_io import checked_network_from_torch
         return checked_network_from_torch(source, input_shape=input_shape)
     if isinstance(source, dict) and source and all(hasattr(v, "shape") for v in source.values()):
@@ -84,6 +86,7 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
         from exactregions.floating.torch_io import network_from_state_dict
         return network_from_state_dict(source, widths, activation)
     if isinstance(source, dict):
+        _refuse_torch_options(given, "a network dict")
         from exactregions.exact.netfile import network_from_dict
         return network_from_dict(source)
     raise NotExactError(f"cannot make a network of a {type(source).__name__}: give a path, an "
@@ -91,11 +94,11 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
 
 
 def _refuse_torch_options(given: list[str], what: str) -> None:
-    """``widths``, ``input_shape`` and ``module`` describe a torch model: given for anything
-    else they would be silently ignored, so they are refused."""
+    """``widths`` (of a state_dict), ``input_shape`` (of Conv2d layers) and ``module`` (to
+    unpickle a saved module) given where they would be silently ignored are refused."""
     if given:
         names = " and ".join(n.replace("_", " ") for n in given)
-        raise InvalidOptionError(f"{names}: for a torch model only; {what} carries its own "
+        raise InvalidOptionError(f"{names} would be ignored: {what} carries its own "
                                  "architecture")
 
 
