@@ -83,6 +83,8 @@ def load_network(source: Any, *, widths: Any = None, activation: Any = "relu",
         if widths is None:
             raise FormatError("a state_dict needs its architecture: widths=(n_in, …, n_L) "
                               "[, activation='relu']")
+        _refuse_torch_options([g for g in given if g != "widths"], "a state_dict of dense "
+                              "layers with widths")
         from exactregions.floating.torch_io import network_from_state_dict
         return network_from_state_dict(source, widths, activation)
     if isinstance(source, dict):
