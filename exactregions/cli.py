@@ -245,6 +245,8 @@ def _enumerate_options(args: argparse.Namespace) -> None:
     if args.engine == "split" and args.device != "cpu":
         raise InvalidOptionError(f"--device {args.device}: the split engine runs no torch "
                                  "kernel; --device is for --engine propose")
+    if args.device != "cpu":
+        _device(args.device)   # torch and the device are there (the default engine needs both)
 
 
 def cmd_enumerate(args: argparse.Namespace) -> int:

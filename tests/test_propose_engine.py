@@ -410,8 +410,8 @@ def test_cli_engines_agree(tmp_path):
 
 
 def test_cli_without_torch(tmp_path):
-    """Without torch the CLI's default engine is split; asking for propose is one clear line
-    and exit 2, with no output file."""
+    """Without torch the CLI's default engine is split; asking for propose, or for a torch
+    device, is one clear line and exit 2, with no output file."""
     net = tmp_path / "n.json"
     er.save_network(er.random_network([2, 4, 1], seed=1, bias_std=0.2), net)
     out = tmp_path / "o.json"
@@ -424,9 +424,10 @@ def test_cli_without_torch(tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["engine"] == "split"
     out.unlink()
-    r = subprocess.run(base + ["--engine", "propose"], capture_output=True, text=True)
-    assert r.returncode == 2 and "torch" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not out.exists()
+    for extra in (["--engine", "propose"], ["--device", "cuda"]):   # cuda: not ignored either
+        r = subprocess.run(base + extra, capture_output=True, text=True)
+        assert r.returncode == 2 and "torch" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
 
 
 @pytest.mark.parametrize("weight, hi", [(2 ** 600, 1), (1, 2 ** 600)],
