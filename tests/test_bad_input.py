@@ -126,6 +126,10 @@ def test_options_and_arguments_of_the_wrong_kind_are_refused_not_ignored(tmp_pat
         er.load_network(model, widths=[2, 3, 1])   # an object: its own architecture
     with pytest.raises(er.InvalidOptionError, match="input shape"):
         er.load_network(model.state_dict(), widths=[2, 3, 1], input_shape=(1, 2, 1))
+    sd = tmp_path / "sd.pt"
+    torch.save(model.state_dict(), sd)
+    with pytest.raises(er.InvalidOptionError, match="input shape"):
+        er.load_network(sd, widths=[2, 3, 1], input_shape=(1, 2, 1))
     from exactregions.exact.graph import adjacency_view, hasse_view, region_graph
     for f in (region_graph, hasse_view, adjacency_view):
         with pytest.raises(er.InvalidOptionError, match=f.__name__):

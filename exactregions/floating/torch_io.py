@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from exactregions.errors import FormatError, InvalidNetworkError, UnsupportedActivationError
+from exactregions.errors import (FormatError, InvalidNetworkError, InvalidOptionError,
+                                 UnsupportedActivationError)
 from exactregions.exact.activation import Activation
 from exactregions.exact.builder import NetworkBuilder
 from exactregions.exact.network import Network
@@ -471,6 +472,9 @@ def load_torch_network(path: str | os.PathLike[str], widths: Any = None, activat
         if widths is None:
             raise FormatError(f"{str(path)!r} holds a state_dict: give the architecture too "
                               "(--widths n_in,n_1,...,n_L [--activation relu])")
+        if input_shape is not None:
+            raise InvalidOptionError(f"{str(path)!r} holds a state_dict of dense layers: an "
+                                     "input shape (for Conv2d layers) would be ignored")
         return network_from_state_dict(obj, widths, activation, source=str(path))
     if not isinstance(obj, (nn.Module, torch.jit.ScriptModule)):
         raise FormatError(f"{str(path)!r} holds a {type(obj).__name__}, not an nn.Module")
