@@ -169,7 +169,7 @@ def test_a_faces_affine_hull_test_equals_sympys_rank(n, seed, degenerate):
 
     from exactregions.exact.complex import _Builder
     if degenerate:
-        net = data_free_integer_net(n, seed)
+        net = _integer_zero_bias_net(n, seed)
     else:
         net = er.random_network([n, 3, 3, 1], seed=seed, bias_std=0.3)
     b = _Builder(er.enumerate_cells(net, er.box([(-1, 1)] * n)))
@@ -188,7 +188,7 @@ def test_a_faces_affine_hull_test_equals_sympys_rank(n, seed, degenerate):
             assert got == (rank == face.dim) or (degenerate and got is None), (f, S, got)
 
 
-def data_free_integer_net(n: int, seed: int) -> Network:
+def _integer_zero_bias_net(n: int, seed: int) -> Network:
     """A small net with integer weights in [-2, 2] and zero biases (for degenerate faces)."""
     import random
     rng = random.Random(seed)

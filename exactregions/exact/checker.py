@@ -498,7 +498,8 @@ def _cone_sum(vq: Any, apex: int, bases: Sequence[Sequence[int]], J: Sequence[in
 def _pairwise_sum(terms: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     """Σ n_k / d_k as one unreduced fraction (num, den), added in a balanced tree: a running
     sum's denominator grows with every term, and adding term after term to it costs time
-    quadratic in their number (2,656 terms of a 6-D region: 1.0 s against 0.05 s).
+    quadratic in their number (2,656 terms of a 6-D region: 1.0 s against 0.05 s).  The
+    checker's own, in flint integers (the builder's is ``rational.sum_of_fractions``, gmpy2).
 
     >>> _pairwise_sum([(1, 2), (1, 3), (1, 6)])
     (36, 36)
