@@ -694,7 +694,8 @@ def _in_relative_interior(rows: Sequence[tuple[int, ...]], face: Sequence[tuple[
 # ----- the network, exactly and on its own ----------------------------------------------
 
 class _Net:
-    """The embedded net in the checker's own arithmetic (flint ``fmpq``)."""
+    """The embedded net in the checker's own arithmetic (flint ``fmpq``; a region's layer maps
+    in homogeneous integers, :meth:`layer`)."""
 
     def __init__(self, net: Any, emb: tuple[Point, list[Point]] | None):
         self.net = net
@@ -741,6 +742,30 @@ class _Net:
                 first[i, self.d] += self.b[0][i]
         self.first = first  # layer-0 pre-activations as a map of (u, 1)
         self.last: list[tuple | None] = [None] * self.L   # per layer: (prefix, its layer())
+        # The same maps in homogeneous integers, as in a projective transform: an (m+1)×(d+1)
+        # fmpz matrix whose last row is (0, …, 0, D) stands for z = (its first m rows)·(u, 1) / D
+        # (D > 0, never reduced).  A layer is then two integer products, no rational is
+        # normalised: the activation [[diag(q·s), p·s], [0, s]] on the pieces (s the common
+        # denominator of the layer's slopes and offsets), then [[W·t, b·t], [0, t]] (t that of
+        # its weights and biases).
+        Fi, Fd = first.numer_denom()
+        self.first_int = fmpz_mat(first.nrows() + 1, self.d + 1,
+                                  list(Fi.entries()) + [0] * self.d + [Fd])
+        self.affine_int: list[fmpz_mat | None] = [None]
+        for lay in net.layers[1:]:
+            t = math.lcm(*(x.denominator for row in lay.weight for x in row),
+                         *(x.denominator for x in lay.bias))
+            m, k = len(lay.weight), len(lay.weight[0]) if lay.weight else 0
+            self.affine_int.append(fmpz_mat(m + 1, k + 1, [
+                *(v for row, bb in zip(lay.weight, lay.bias)
+                  for v in (*(int(x * t) for x in row), int(bb * t))), *([0] * k), t]))
+        self.act_scale = [math.lcm(*(x.denominator for a in lay.activations
+                                     for x in (*a.slopes, *a.offsets)))
+                          for lay in net.layers]
+        self.slopes_int = [[[int(x * s) for x in a.slopes] for a in lay.activations]
+                           for lay, s in zip(net.layers, self.act_scale)]
+        self.offsets_int = [[[int(x * s) for x in a.offsets] for a in lay.activations]
+                            for lay, s in zip(net.layers, self.act_scale)]
 
     def piece(self, l: int, z: fmpq) -> int:
         return bisect_right(self.bps[l], z)
@@ -762,54 +787,61 @@ class _Net:
         return tuple(pattern)
 
     def layer(self, pattern: tuple[tuple[int, ...], ...], l: int
-              ) -> tuple[fmpq_mat, fmpz_mat | None]:
-        """Layer l's pre-activation map on the pattern's region and, for a layer with
-        breakpoints, the piece bounds of :meth:`piece_bounds` as integer matrices (each scaled by
-        one positive common denominator, so every sign is kept).  Depends only on pattern[:l+1];
-        the last one asked for is kept per layer (the regions come sorted by pattern, so a
-        prefix is computed once, and memory stays a few maps however many regions)."""
+              ) -> tuple[fmpz_mat, tuple[fmpz_mat, int, list[tuple[int, int]]] | None]:
+        """Layer l's pre-activation map on the pattern's region, in homogeneous integers (see
+        ``first_int``), and, for a layer with breakpoints, the piece bounds of
+        :meth:`piece_bounds` as integer matrices (each scaled by one positive common
+        denominator, so every sign is kept).  Depends only on pattern[:l+1]; the last one asked
+        for is kept per layer (the regions come sorted by pattern, so a prefix is computed once,
+        and memory stays a few maps however many regions).
+
+        >>> from exactregions.exact.netfile import network_from_dict
+        >>> net = network_from_dict({"format": "exactregions-network", "version": 1,
+        ...   "input_dim": 1, "layers": [{"weight": [["1/2"], [-1]], "bias": [0, 1],
+        ...   "activation": "relu"}, {"weight": [[3, "1/3"]], "bias": [1],
+        ...   "activation": "identity"}]})
+        >>> _Net(net, None).layer(((1, 0), (0,)), 1)[0].tolist()  # z = 3·(x/2) + 1, unreduced
+        [[9, 6], [0, 6]]
+        """
         key = pattern[:l + 1]
         last = self.last[l]
         if last is not None and last[0] == key:
             return last[1]
         if l == 0:
-            Z = self.first
+            Z = self.first_int
         else:
             Zp = self.layer(pattern, l - 1)[0]
-            Z = self.W[l] * self._apply(l - 1, Zp, pattern[l - 1])
-            for i, bb in enumerate(self.b[l]):
-                if bb != 0:
-                    Z[i, self.d] += bb
+            Z = self.affine_int[l] * (self._activation(l - 1, pattern[l - 1]) * Zp)
         hit = (Z, self.piece_bounds(l, pattern[l], Z) if self.bps[l] else None)
         self.last[l] = (key, hit)
         return hit
 
-    def maps(self, pattern: tuple[tuple[int, ...], ...]) -> list[fmpq_mat]:
-        """Per layer, the pre-activations on the pattern's region as maps of (u, 1)."""
-        out = [self.first]
-        Z = self.first
-        for l in range(1, self.L):
-            H = self._apply(l - 1, Z, pattern[l - 1])
-            Z = self.W[l] * H
-            for i, bb in enumerate(self.b[l]):
-                if bb != 0:
-                    Z[i, self.d] += bb
-            out.append(Z)
-        return out
-
-    def _apply(self, l: int, Z: fmpq_mat, pieces: tuple[int, ...]) -> fmpq_mat:
+    def _activation(self, l: int, pieces: tuple[int, ...]) -> fmpz_mat:
+        """φ of layer l on these pieces as the homogeneous integer matrix
+        [[diag(q·s), p·s], [0, s]]."""
         k = len(pieces)
-        Q = fmpq_mat(k, k)
-        q, p = self.slopes[l], self.offsets[l]
+        M = fmpz_mat(k + 1, k + 1)
+        q, p = self.slopes_int[l], self.offsets_int[l]
         for i, j in enumerate(pieces):
-            if q[i][j] != 0:
-                Q[i, i] = q[i][j]
-        H = Q * Z
-        last = Z.ncols() - 1
-        for i, j in enumerate(pieces):
-            if p[i][j] != 0:
-                H[i, last] += p[i][j]
-        return H
+            if q[i][j]:
+                M[i, i] = q[i][j]
+            if p[i][j]:
+                M[i, k] = p[i][j]
+        M[k, k] = self.act_scale[l]
+        return M
+
+    def output_map(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        """The outputs' affine map on the pattern's region, in slice/domain coordinates: its
+        entries row by row, each as a numerator and a positive denominator in lowest terms."""
+        H = (self._activation(self.L - 1, pattern[-1]) * self.layer(pattern, self.L - 1)[0])
+        rows = H.tolist()
+        D = int(rows[-1][-1])
+        out = []
+        for row in rows[:-1]:
+            for x in row:
+                g = math.gcd(int(x), D)
+                out.extend((int(x) // g, D // g))
+        return tuple(out)
 
     def full_map(self, pattern: tuple[tuple[int, ...], ...]) -> tuple:
         """The affine map of all outputs in the *original* input space: (J, c), exact.
@@ -858,7 +890,7 @@ class _Net:
                     reach |= 1 << i
         return good
 
-    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpq_mat
+    def piece_bounds(self, l: int, pieces: tuple[int, ...], Z: fmpz_mat
                      ) -> tuple[fmpz_mat, int, list[tuple[int, int]]]:
         """The integer maps whose values are ≥ 0 exactly where every neuron of layer l is in the
         closed piece of ``pieces``: a row (z − ξ_{j−1})·s for every neuron above the bottom
@@ -868,11 +900,11 @@ class _Net:
 
         Returns the stacked matrix, the number of lower-bound rows, and each row's (neuron,
         breakpoint index)."""
-        Zi, den = Z.numer_denom()
+        rows = Z.tolist()
+        den = rows.pop()[-1]    # Z's homogeneous row (0, …, 0, D)
         scale = self.bp_den[l]
         bps = self.bps_int[l]   # ξ · scale, integers
         T = len(bps)
-        rows = Zi.table()
         lo: list = []
         hi: list = []
         lo_info, hi_info = [], []
@@ -983,13 +1015,9 @@ def _one_region(N: "_Net", KR: fmpz_mat, ri: int, reg: Mapping[str, Any], plain:
     if "volume" in reg and _fq(reg["volume"]) != _f(vol):
         raise _fail("volume", f"region {ri}: recorded volume "
                                f"{describe_rational(reg['volume'])} != {describe_rational(vol)}")
-    out = None
-    if plain:  # the output map in input coordinates, from the last layer's map
-        out = tuple(N._apply(N.L - 1, N.layer(pattern, N.L - 1)[0], pattern[-1]).entries())
-    # plain ints and tuples only: they cross the process boundary fast (a pickled Fraction is a
-    # string parsed again)
-    if out is not None:
-        out = tuple(x for q in out for x in (int(q.p), int(q.q)))
+    # the output map in input coordinates, from the last layer's map, as plain ints: they cross
+    # the process boundary fast (a pickled Fraction is a string parsed again)
+    out = N.output_map(pattern) if plain else None
     return (keys, ktight, idx, rows,
             [(fs, _hyperplane(rows[i])) for fs, i in facets.items()],
             (vol.numerator, vol.denominator), zeros, pattern, int(reg["linear_region"]), out,
