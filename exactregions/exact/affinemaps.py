@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
+from operator import mul
 
 from flint import fmpz_mat
 from gmpy2 import mpq
@@ -107,13 +108,11 @@ class PatternMaps:
         live = [i for i, h in enumerate(H) if h is not None]
         m = self.width
         if len(self.Wrows[l]) * len(live) <= PYTHON_PRODUCT_MAX:
+            cols = list(zip(*(H[i] for i in live))) or [()] * m   # H's live rows, transposed
             rows = []
             for wr, b in zip(self.Wrows[l], self.brows[l]):
-                row = [0] * m
-                for i in live:
-                    w = wr[i]
-                    if w:
-                        row = [x + w * y for x, y in zip(row, H[i])]  # type: ignore[arg-type]
+                w = [wr[i] for i in live]
+                row = [sum(map(mul, w, col)) for col in cols]      # each a dot product in C
                 row[-1] += b * DH
                 rows.append(row)
             return rows
