@@ -900,27 +900,22 @@ class _Net:
 
         Returns the stacked matrix, the number of lower-bound rows, and each row's (neuron,
         breakpoint index)."""
-        rows = Z.tolist()
-        den = rows.pop()[-1]    # Z's homogeneous row (0, …, 0, D)
+        k = Z.nrows() - 1       # the neurons; Z's last row is (0, …, 0, D)
         scale = self.bp_den[l]
         bps = self.bps_int[l]   # ξ · scale, integers
         T = len(bps)
-        lo: list = []
-        hi: list = []
-        lo_info, hi_info = [], []
-        for i, (row, j) in enumerate(zip(rows, pieces)):
-            if scale != 1:
-                row = [x * scale for x in row]
-            if j > 0:
-                lo.extend(row[:-1])
-                lo.append(row[-1] - bps[j - 1] * den)
-                lo_info.append((i, j - 1))
-            if j < T:
-                hi.extend(-x for x in row[:-1])
-                hi.append(bps[j] * den - row[-1])
-                hi_info.append((i, j))
-        m = Z.ncols()
-        return fmpz_mat(len(lo_info) + len(hi_info), m, lo + hi), len(lo_info), lo_info + hi_info
+        lo_info = [(i, j - 1) for i, j in enumerate(pieces) if j > 0]
+        hi_info = [(i, j) for i, j in enumerate(pieces) if j < T]
+        # one integer product: the row for (i, ξ) is ±(scale · row i of Z − ξ·scale · its last
+        # row), whose last entry is ±(scale · c_i − ξ·scale · D)
+        S = fmpz_mat(len(lo_info) + len(hi_info), k + 1)
+        for r, (i, j) in enumerate(lo_info):
+            S[r, i] = scale
+            S[r, k] = -bps[j]
+        for r, (i, j) in enumerate(hi_info, len(lo_info)):
+            S[r, i] = -scale
+            S[r, k] = bps[j]
+        return S * Z, len(lo_info), lo_info + hi_info
 
 
 # ----- the check ----------------------------------------------------------------------------
