@@ -488,6 +488,21 @@ def test_a_malformed_number_is_a_format_error(field, bad, doc2):
         er.certify(bad_doc)
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p[0].__setitem__(0, 2), "not a piece of its activation"),     # ReLU: pieces 0, 1
+    (lambda p: p[-1].__setitem__(0, -1), "not a piece of its activation"),
+    (lambda p: p[0].append(0), "does not fit the network's widths"),
+    (lambda p: p.pop(), "does not fit the network's widths")])
+def test_a_pattern_that_fits_no_network_is_a_format_error(change, message, doc2):
+    """A pattern entry past the activation's pieces (either end) or a pattern of other widths
+    is refused by name before any arithmetic."""
+    _, doc = doc2
+    bad = copy.deepcopy(doc)
+    change(bad["regions"][0]["pattern"])
+    with pytest.raises(er.FormatError, match=message):
+        er.certify(bad)
+
+
 def test_plain_and_other_numbers_are_read_alike(doc2):
     """Unreduced, signed-denominator, integer and decimal spellings of the same numbers are
     the same numbers to the checker."""

@@ -927,10 +927,10 @@ def _one_region(N: "_Net", KR: fmpz_mat, ri: int, reg: Mapping[str, Any], plain:
     the file's vertex list, each as (flint rationals, homogeneous integer column, key)."""
     n = N.d
     rows = _int_rows(reg["A"], reg["b"], n, f"region {ri}")
-    pattern = tuple(tuple(int(j) for j in p) for p in reg["pattern"])
+    pattern = tuple(tuple(map(int, p)) for p in reg["pattern"])
     if len(pattern) != N.L or any(len(p) != len(bb) for p, bb in zip(pattern, N.b)):
         raise FormatError(f"region {ri}: the pattern does not fit the network's widths")
-    if any(not 0 <= j <= len(N.bps[l]) for l, p in enumerate(pattern) for j in p):
+    if any(p and (min(p) < 0 or max(p) > len(N.bps[l])) for l, p in enumerate(pattern)):
         raise FormatError(f"region {ri}: a pattern entry is not a piece of its activation")
     if not isinstance(reg["witness"], list) or len(reg["witness"]) != n:
         raise FormatError(f"region {ri}: the witness must have {n} coordinates")
