@@ -18,6 +18,7 @@ import math
 from fractions import Fraction
 
 import pytest
+from gmpy2 import mpq
 from hypothesis import given, settings, strategies as st
 
 import exactregions as er
@@ -404,8 +405,6 @@ def test_a_map_beyond_the_float_range_is_checked_exactly():
 def test_a_witness_beyond_the_float_range_is_checked_exactly():
     """A witness 2^600 has no safe float copy: the witness certificate must test it exactly
     (with 0 in its place, the region [-1, 1/2], which holds 0, would look clearly fine)."""
-    from gmpy2 import mpq
-
     net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
                                 "layers": [{"weight": [[1]], "bias": ["-1/2"],
                                             "activation": "relu"}]})
@@ -416,6 +415,21 @@ def test_a_witness_beyond_the_float_range_is_checked_exactly():
     W[left] = (mpq(2) ** 600,)
     with pytest.raises(er.CertificateError, match="not strictly inside"):
         certificates._check_witnesses(arr, W)
+
+
+def test_every_witness_put_in_another_region_fails_the_witness_certificate():
+    """Each region's witness replaced by another region's (strictly inside that one, so outside
+    this one: interiors are disjoint) must fail the witness certificate, whichever region and
+    whichever constraint it breaks: the float filter must never call a broken row clear."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    W = [tuple(mpq(x) for x in r.witness) for r in rc.activation_regions]
+    certificates._check_witnesses(arr, W)
+    for i in range(len(W)):
+        for j in (i - 1, (i + 1) % len(W)):
+            with pytest.raises(er.CertificateError, match="not strictly inside"):
+                certificates._check_witnesses(arr, W[:i] + [W[j]] + W[i + 1:])
 
 
 def test_a_skipped_split_is_refused_by_the_independent_checker(monkeypatch):

@@ -21,7 +21,7 @@ from gmpy2 import mpq
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
 from exactregions.exact.floatfilter import (TINY, U, error_bound, gamma, safe_float_matrix,
-                                            safe_floats)
+                                            safe_float_rows, safe_floats)
 from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -83,12 +83,13 @@ def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tup
         h = q_on * z + p_on
         lip = float(np.abs(slopes).max())
         err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(p_on)) + TINY
+    rows = [p.tolist() for p in pats]
     out = []
     for r in range(len(X)):
         if unsure[r]:
             out.append(net.forward_with_pattern([mpq_to_fraction(x) for x in X[r]])[1])
         else:
-            out.append(tuple(tuple(int(j) for j in p[r]) for p in pats))
+            out.append(tuple(tuple(p[r]) for p in rows))
     return out
 
 
@@ -163,18 +164,9 @@ def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     n = arr.domain.dim
     cells = arr.cells
     # float copies of every constraint row (-a, b) and every witness, with their safety
-    rowsf = np.zeros((len(table), n + 1))
-    row_ok = np.zeros(len(table), bool)
-    for c, con in enumerate(table):
-        f = safe_floats((*con.a, con.b))
-        if f is not None:
-            rowsf[c, :n], rowsf[c, n], row_ok[c] = -f[:n], f[n], True
-    wf = np.zeros((len(W), n))
-    w_ok = np.zeros(len(W), bool)
-    for ci, w in enumerate(W):
-        f = safe_floats(w)
-        if f is not None:
-            wf[ci], w_ok[ci] = f, True
+    rowsf, row_ok = safe_float_rows([(*con.a, con.b) for con in table], n + 1)
+    rowsf[:, :n] *= -1
+    wf, w_ok = safe_float_rows(W, n)
     counts = [len(cell.cons) for cell in cells]
     pcell = np.repeat(np.arange(len(cells)), counts)
     pcon = np.fromiter((c for cell in cells for c in cell.cons), np.int64, sum(counts))
