@@ -385,6 +385,26 @@ def test_a_skipped_split_fails_the_vertex_side_certificate(monkeypatch):
         build_complex(arr)
 
 
+@pytest.mark.parametrize("side", [0, 1])
+def test_a_vertex_a_hair_past_its_breakpoint_fails_the_vertex_side_certificate(side):
+    """A cell's vertex moved 2^-70 past the breakpoint of relu(x - 1/2), to the side of the
+    other piece, and no longer said to lie on the neuron's hyperplane (a vertex on it is at
+    the piece's boundary by incidence): its float copy is the breakpoint itself, within the
+    rounding bound, so only exact arithmetic can see it; the float filter must not call it
+    clear."""
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1]], "bias": ["-1/2"],
+                                            "activation": "relu"}]})
+    arr = enumerate_cells(net, er.box([(-1, 1)]))
+    certificates._check_vertex_sides(arr)          # the true arrangement passes
+    cell = next(c for c in arr.cells if c.pattern == ((side,),))
+    k = cell.verts.index((mpq(1, 2),))
+    cell.verts[k] = (mpq(1, 2) + (mpq(1, 2 ** 70) if side == 0 else -mpq(1, 2 ** 70)),)
+    cell.tight[k] = frozenset(c for c in cell.tight[k] if arr.table[c].label[0] == "domain")
+    with pytest.raises(er.CertificateError, match="wrong side"):
+        certificates._check_vertex_sides(arr)
+
+
 def test_a_map_beyond_the_float_range_is_checked_exactly():
     """z = 2^600 (x - 1/2) under hardtanh: the map has no safe float copy, the vertices do.  A
     cell whose pattern is tampered from z >= 1 to the middle piece -1 <= z <= 1 has a vertex
