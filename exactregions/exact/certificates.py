@@ -241,9 +241,10 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         clear = np.zeros((len(cell_of), width), bool)
         bf = safe_floats(bps)
         if VF is not None and bf is not None:
-            Zs = [safe_float_matrix(Z) for Z in maps]
-            safe = np.array([Z is not None for Z in Zs])
-            stack = np.stack([Z if Z is not None else np.zeros((width, n + 1)) for Z in Zs])
+            # every distinct map's float copy in one conversion (a map not safe is all 0.0)
+            flat, safe = safe_float_rows([[x for z in Z for x in z] for Z in maps],
+                                         width * (n + 1))
+            stack = flat.reshape(len(maps), width, n + 1)
             which = cmap[cell_of]
             lows = np.concatenate([[-np.inf], bf])
             highs = np.concatenate([bf, [np.inf]])
