@@ -208,7 +208,19 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
     counts = np.array([len(c.verts) for c in cells], np.int64)
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     cell_of = np.repeat(np.arange(len(cells)), counts)
-    VF = safe_float_matrix([v for c in cells for v in c.verts])
+    # float copies of the distinct vertices (cells share their vertices' very tuples), gathered
+    # for every (cell, vertex) row
+    vindex: dict[int, int] = {}
+    distinct = []
+    for c in cells:
+        for v in c.verts:
+            if id(v) not in vindex:
+                vindex[id(v)] = len(distinct)
+                distinct.append(v)
+    VF = safe_float_matrix(distinct)
+    if VF is not None:
+        VF = VF[np.fromiter((vindex[id(v)] for c in cells for v in c.verts), np.int64,
+                            int(counts.sum()))]
     # (row, layer, neuron, breakpoint) for every neuron constraint tight at a cell's vertex
     lab_l = np.full(len(arr.table), -1, np.int64)
     lab_i = np.zeros(len(arr.table), np.int64)
