@@ -70,7 +70,6 @@ import pickle
 import select
 import signal
 import threading
-from bisect import bisect_right
 from collections import defaultdict
 from fractions import Fraction
 from operator import mul
@@ -766,25 +765,6 @@ class _Net:
                            for lay, s in zip(net.layers, self.act_scale)]
         self.offsets_int = [[[int(x * s) for x in a.offsets] for a in lay.activations]
                             for lay, s in zip(net.layers, self.act_scale)]
-
-    def piece(self, l: int, z: fmpq) -> int:
-        return bisect_right(self.bps[l], z)
-
-    def forward_pattern(self, u: Point) -> tuple[tuple[int, ...], ...]:
-        """The exact activation pattern at the slice/domain point u (a forward pass)."""
-        col = fmpq_mat(self.d + 1, 1, [fmpq(x.numerator, x.denominator) for x in u] + [1])
-        z = (self.first * col).entries()
-        pattern = []
-        for l in range(self.L):
-            if l > 0:
-                h = fmpq_mat(len(z), 1, z)
-                z = (self.W[l] * h).entries()
-                z = [t + bb for t, bb in zip(z, self.b[l])]
-            pieces = tuple(self.piece(l, t) for t in z)
-            pattern.append(pieces)
-            q, p = self.slopes[l], self.offsets[l]
-            z = [q[i][j] * t + p[i][j] for i, (t, j) in enumerate(zip(z, pieces))]
-        return tuple(pattern)
 
     def layer(self, pattern: tuple[tuple[int, ...], ...], l: int
               ) -> tuple[fmpz_mat, tuple[fmpz_mat, int, list[tuple[int, int]]] | None]:
