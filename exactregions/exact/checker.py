@@ -754,7 +754,7 @@ class _Net:
         for lay in net.layers[1:]:
             t = math.lcm(*(x.denominator for row in lay.weight for x in row),
                          *(x.denominator for x in lay.bias))
-            m, k = len(lay.weight), len(lay.weight[0]) if lay.weight else 0
+            m, k = lay.out_dim, lay.in_dim
             self.affine_int.append(fmpz_mat(m + 1, k + 1, [
                 *(v for row, bb in zip(lay.weight, lay.bias)
                   for v in (*(int(x * t) for x in row), int(bb * t))), *([0] * k), t]))
