@@ -483,6 +483,39 @@ def test_a_lost_face_fails_the_euler_certificate():
         certify_complex(broken, arr)
 
 
+@pytest.mark.parametrize("moved", [1, 2])   # region 0 left with volume 0, or with -v
+def test_a_region_without_positive_volume_fails_the_volume_certificate(moved):
+    """Volume moved from region 0 to region 1: the sum still equals vol(K) exactly, so only the
+    positivity test can see it."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    rc = build_complex(arr)
+    r0, r1, *rest = rc.activation_regions
+    v = r0.volume * moved
+    broken = er.RegionComplex(rc.net, rc.domain,
+                              (dataclasses.replace(r0, volume=r0.volume - v),
+                               dataclasses.replace(r1, volume=r1.volume + v), *rest),
+                              rc.linear_regions, rc.pieces, rc.faces, rc.vertices, {})
+    with pytest.raises(er.CertificateError, match="non-positive volume"):
+        certify_complex(broken, arr)
+
+
+def test_a_pattern_its_witness_does_not_give_fails_the_witness_certificate():
+    """Region 0 relabelled with a pattern no region has (one neuron's piece flipped): its
+    witness is still strictly inside its cell, so only the forward pass can see it."""
+    net = er.random_network([2, 4, 4, 1], seed=1)
+    arr = enumerate_cells(net, er.box([(-1, 1), (-1, 1)]))
+    taken = {c.pattern for c in arr.cells}
+    P = arr.cells[0].pattern
+    flips = [tuple(tuple(1 - j if (l, i) == (m, k) else j for i, j in enumerate(p))
+                   for l, p in enumerate(P))
+             for m in range(len(P) - 1) for k in range(len(P[m]))]
+    new = next(q for q in flips if q not in taken)
+    broken, arr = _region_0_changed(lambda rs: {"pattern": new})
+    with pytest.raises(er.CertificateError, match="forward pass at its witness"):
+        certify_complex(broken, arr)
+
+
 def test_a_wrong_volume_fails_the_volume_certificate():
     broken, arr = _region_0_changed(lambda rs: {"volume": rs[0].volume + Fraction(1, 2 ** 70)})
     with pytest.raises(er.CertificateError, match="volumes do not add up"):
