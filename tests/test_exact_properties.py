@@ -188,6 +188,34 @@ def test_a_faces_affine_hull_test_equals_sympys_rank(n, seed, degenerate):
             assert got == (rank == face.dim) or (degenerate and got is None), (f, S, got)
 
 
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(4, 5), seed=st.integers(0, 10 ** 6))
+def test_a_2_faces_area_and_gram_from_incidence_equal_the_rational_elimination(n, seed):
+    """From n = 4 on, a 2-face's volume comes from incidence and integer rows
+    (``polygon_area_gram``: the boundary cycle's shoelace sum on two coordinates, the Gram
+    determinant from the minors of the face's n - 2 constraints) instead of a rational
+    row reduction of its vertices; both must give the very same rationals as
+    ``polytope_volume`` (projection onto the reduced basis' pivots, an angle-sorted fan) and
+    ``_gram`` (the basis' Gram determinant by elimination)."""
+    import random
+
+    from exactregions.exact.complex import _Builder, _gram
+    from exactregions.exact.polytope import polytope_volume
+    net = er.random_network([n, 4, 3, 1], seed=seed, bias_std=0.3)
+    b = _Builder(er.enumerate_cells(net, er.box([(-1, 1)] * n)))
+    b.build_lattice()
+    faces = [f for f, face in enumerate(b.faces) if face.dim == 2]
+    taken = 0
+    for f in random.Random(seed).sample(faces, min(20, len(faces))):
+        got = b.polygon_area_gram(f)
+        if got is None:
+            continue
+        taken += 1
+        area, basis = polytope_volume([b.vcoords[v] for v in sorted(b.faces[f].verts)])
+        assert got == (area, _gram(basis)), f
+    assert taken
+
+
 def _integer_zero_bias_net(n: int, seed: int) -> Network:
     """A small net with integer weights in [-2, 2] and zero biases (for degenerate faces)."""
     import random

@@ -3,6 +3,7 @@ forms, cddlib's hull with Lasserre's recursion, and the complex built without it
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from fractions import Fraction
@@ -121,14 +122,24 @@ def test_a_direction_orthogonal_to_an_edge_is_passed_over_and_all_failing_gives_
     assert simple_volume(P, normals) is None
 
 
-@pytest.mark.parametrize("widths, seed, bias_std", [([4, 5, 4, 1], 3, 0.1), ([5, 4, 1], 3, 0.1),
-                                                    ([4, 6, 3, 1], 1, 1e-3), ([4, 6, 1], 0, 0.0)])
-def test_the_complex_is_the_same_with_and_without_lawrence(widths, seed, bias_std, monkeypatch):
+@pytest.mark.parametrize("widths, seed, bias_std, flat", [
+    ([4, 5, 4, 1], 3, 0.1, ()), ([5, 4, 1], 3, 0.1, ()), ([4, 6, 3, 1], 1, 1e-3, ()),
+    ([4, 6, 1], 0, 0.0, ()), ([4, 5, 4, 1], 3, 0.1, (0, 2, 3))])
+def test_the_complex_is_the_same_with_and_without_lawrence(widths, seed, bias_std, flat,
+                                                           monkeypatch):
     """Cells and boundary facets in n >= 4 take Lawrence's formula; turned off, Lasserre's
     recursion computes every volume: the two complexes agree exactly, pieces included (no
     certificate covers the pieces' volumes, so this comparison is their check).  Zero biases
-    make the origin a non-simple vertex: Lawrence and Lasserre then share the complex."""
+    make the origin a non-simple vertex: Lawrence and Lasserre then share the complex.
+    ``flat``: first-layer neurons with no weight on x_0, whose facets are projected along
+    another coordinate than their neighbours' (a vertex's c·p differs between the two)."""
     net = er.random_network(widths, seed=seed, bias_std=bias_std)
+    if flat:
+        first = net.layers[0]
+        weight = tuple((Fraction(0),) + row[1:] if i in flat else row
+                       for i, row in enumerate(first.weight))
+        net = er.Network(net.input_dim, (dataclasses.replace(first, weight=weight),)
+                         + net.layers[1:])
     K = er.box([(-1, 1)] * widths[0])
     fast = er.region_complex(net, K, independent_check=False)
     monkeypatch.setattr(cx, "LAWRENCE_MIN_DIM", 99)

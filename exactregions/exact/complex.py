@@ -29,8 +29,8 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.network import Network, NeuronId
 from exactregions.exact._runtime import WorkQueue, fork_call, paused_gc, several_cores
 from exactregions.exact.floatfilter import display_float
-from exactregions.exact.rational import (coprime_fraction, homogeneous_integers, mpq_to_fraction,
-                                         sum_of_fractions)
+from exactregions.exact.rational import (coprime_fraction, homogeneous_integers, integer_det,
+                                         mpq_to_fraction, sum_of_fractions)
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.lawrence import SimpleVolumes
 from exactregions.exact.polytope import (Cell, affine_dim, hyperplane_key, polygon_area,
@@ -215,6 +215,7 @@ class _Builder:
         self.key_cache: dict[frozenset[int], tuple] = {}
         self.cell_gidx: dict[int, dict[int, int]] = {}
         self.const_cache: dict[int, frozenset[NeuronId]] = {}
+        self.const_maps: dict[int, list[NeuronId]] = {}   # by id of a layer's map
         self.fq_cache: dict[int, tuple] = {}
         self.vf_cache: dict[int, tuple[float, ...]] = {}
         self.neuron_ids: dict[NeuronId, NeuronId] = {}
@@ -225,8 +226,8 @@ class _Builder:
         """Drop the lattice's lookups and the caches of numbers (each is recomputed if read
         again); the faces, vertices, cell incidences and facet planes stay."""
         for cache in (self.vid, self.fid, self.not_facet, self.hom_cache, self.int_rows,
-                      self.key_cache, self.cell_gidx, self.const_cache, self.fq_cache,
-                      self.vf_cache, self.hull_rows):
+                      self.key_cache, self.cell_gidx, self.const_cache, self.const_maps,
+                      self.fq_cache, self.vf_cache, self.hull_rows):
             cache.clear()
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
@@ -432,15 +433,16 @@ class _Builder:
         return [tight[gidx[g]] for g in verts]
 
     def polygon_cycle(self, ci: int, verts: frozenset[int]) -> list[int] | None:
-        """The vertices of a 2-face of a simple 3-D cell ci in boundary order, from incidence
-        alone: each vertex is on the face's plane and on two more constraints, and the edge on
-        each of those holds exactly two of the face's vertices.  None when the cell is not
-        simple there (the caller orders the points geometrically instead)."""
+        """The vertices of a 2-face of a simple cell ci in boundary order, from incidence
+        alone: each vertex is on the n - 2 constraints of the face's plane and on two more, and
+        the edge on each of those holds exactly two of the face's vertices.  None when the cell
+        is not simple there (the caller orders the points geometrically instead)."""
+        n = self.n
         ts = dict(zip(verts, self.tight_at(ci, verts)))
-        if any(len(t) != 3 for t in ts.values()):
+        if any(len(t) != n for t in ts.values()):
             return None
         common = frozenset.intersection(*ts.values())
-        if len(common) != 1:
+        if len(common) != n - 2:
             return None
         on: dict[int, list[int]] = defaultdict(list)
         for v, t in ts.items():
@@ -462,6 +464,40 @@ class _Builder:
                 return None
         return cycle if len(cycle) == len(verts) else None
 
+    def polygon_area_gram(self, f: int) -> tuple[mpq, mpq] | None:
+        """A 2-face f of a simple cell in n >= 4 dimensions, from incidence and integer rows:
+        (its area projected onto the pivot coordinates (u, w) of the reduced row-echelon basis
+        B of its plane's directions, det(B Bᵀ)) — what :func:`polytope_volume` and
+        :func:`_gram` compute, without a rational elimination.  None when the cell is not simple
+        at the face or its n - 2 common constraints do not cut out its plane.
+
+        With A the integer rows of those constraints (rank n - 2), the Plücker coordinate p_S of
+        the plane's directions (S a pair of coordinates) is, up to one common factor, ± the
+        minor of A on the other n - 2 columns.  The pivots are the first coordinate u with some
+        p_S ≠ 0 (S ∋ u) and the first w > u with p_uw ≠ 0 (columns before u are zero, those
+        between independent of nothing new); B has p_uw = 1, so by Cauchy–Binet
+        det(B Bᵀ) = Σ_S p_S(B)² = Σ_S minor_S² / minor_uw².  The area is the shoelace sum along
+        the boundary cycle, fraction-free."""
+        n = self.n
+        face = self.faces[f]
+        ci = face.cells[0]
+        cycle = self.polygon_cycle(ci, face.verts)
+        if cycle is None:
+            return None
+        common = frozenset.intersection(*self.tight_at(ci, face.verts))
+        A = [self.integer_row(c)[0] for c in sorted(common)]
+        minors = {}
+        for S in combinations(range(n), 2):
+            rest = [j for j in range(n) if j not in S]
+            minors[S] = integer_det([[a[j] for j in rest] for a in A])
+        nonzero = [S for S, m in minors.items() if m != 0]
+        if not nonzero:
+            return None
+        u = min(S[0] for S in nonzero)
+        w = min(S[1] for S in nonzero if S[0] == u)
+        area = shoelace([self.homogeneous(v) for v in cycle], u, w)
+        return area, mpq(sum(m * m for m in minors.values()), minors[(u, w)] ** 2)
+
     def witness(self, ci: int) -> tuple[Fraction, ...]:
         """A strictly interior point of cell ci with small numbers: its float centroid rounded to
         a dyadic grid finer than the cell's extent, checked exactly against every constraint of
@@ -476,7 +512,7 @@ class _Builder:
                 return tuple(_fr(mpq(x, D)) for x in W)
         return tuple(_fr(x) for x in cell.centroid())
 
-    def face_witness(self, face: Face, d: int) -> tuple[Fraction, ...]:
+    def face_witness(self, face: Face, d: int) -> tuple[mpq, ...]:
         """A point in the relative interior of a d-face (0 < d < n) with small numbers.
 
         The face is its cell's intersection with the planes of the constraints tight on all of
@@ -492,7 +528,11 @@ class _Builder:
         vs = sorted(face.verts)
         ts = self.tight_at(face.cells[0], vs)
         common = frozenset.intersection(*ts)
-        rows, piv = _integer_echelon([[*a, b] for a, b in map(self.integer_row, sorted(common))])
+        rows = [[*a, b] for a, b in map(self.integer_row, sorted(common))]
+        if len(rows) == 1:      # a facet's plane: its own echelon form
+            piv = [next(j for j, x in enumerate(rows[0]) if x)]
+        else:
+            rows, piv = _integer_echelon(rows)
         free = [j for j in range(n) if j not in piv]
         if len(free) == d:
             cols = list(zip(*(self.vfloat(g) for g in vs)))
@@ -512,15 +552,14 @@ class _Builder:
                     X[p] = N
                     D *= rp
                 if self.strictly_inside_homogeneous(X, D, others):
-                    return tuple(_fr(mpq(x, D)) for x in X)
+                    return tuple(mpq(x, D) for x in X)
         wv: list[int] = []
         for v in vs:
             if len(wv) < 3 or self.affine_dim(wv + [v]) == len(wv):   # any 3 are independent
                 wv.append(v)
                 if len(wv) == d + 1:
                     break
-        return tuple(_fr(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1))
-                     for i in range(n))
+        return tuple(sum((self.vcoords[v][i] for v in wv), mpq(0)) / (d + 1) for i in range(n))
 
     def in_affine_hull(self, f: int, pts: Iterable[int]) -> bool | None:
         """Whether these vertices lie in the affine hull of face f, exactly; None when that
@@ -594,14 +633,17 @@ class _Builder:
         nothing, so no constraint names them, but they sit at ξ on every face of the cell)."""
         hit = self.const_cache.get(ci)
         if hit is None:
-            cell = self.arr.cells[ci]
-            found = set()
-            for l, Z in enumerate(cell.maps):
+            found: list[NeuronId] = []
+            for l, Z in enumerate(self.arr.cells[ci].maps):
                 bps = self.arr.reduced.layers[l].breakpoints
                 if bps:
-                    for i, z in enumerate(Z):
-                        if not any(z[:-1]) and z[-1] in bps:
-                            found.add(self.neuron(l, i))
+                    # per map: the cells of one pattern prefix share their map object, which
+                    # the cells keep alive (so its id names it for the whole build)
+                    m = self.const_maps.get(id(Z))
+                    if m is None:
+                        m = self.const_maps[id(Z)] = [self.neuron(l, i) for i, z in enumerate(Z)
+                                                      if z[-1] in bps and not any(z[:-1])]
+                    found += m
             hit = self.const_cache[ci] = frozenset(found)
         return hit
 
@@ -795,7 +837,9 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     for f in pparent:
         comps[pfind(f)].append(f)
     # ----- regions ------------------------------------------------------------------------
-    good = _good_sets(arr.net, [c.pattern for c in cells])   # good[l][cell, neuron]
+    # good[l][cell][neuron], as lists: the pieces read single entries (a numpy scalar index
+    # costs more than the list lookups)
+    good = [g.tolist() for g in _good_sets(arr.net, [c.pattern for c in cells])]
 
     # exact coordinates and constraint rows as Fractions, each converted once (vertices are
     # shared by ~2^n cells, facet rows by two)
@@ -908,7 +952,9 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                     r = projected[c] = flaw.row(pa)
                 rows.append(r)
             rows_at.append(rows)
-        return flaw.volume(pts, rows_at)
+        # c·p of a projected vertex is shared by the facets on the planes through it that drop
+        # the same coordinate
+        return flaw.volume(pts, rows_at, [(v, j) for v in sorted(faces[f].verts)])
 
     def one_piece(root: int, fs: list[int]) -> tuple:
         """Piece attributes as plain ints and tuples (they may cross a process boundary, where
@@ -960,26 +1006,23 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             gram = mpq(sum(x * x for x in w), w[j] * w[j])
             tops_done = True
         for f in ([] if tops_done else tops):
-            pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
-            facets_local = None
-            if d >= 3:
-                facets_local = facets_of(f)
-            v, basis = polytope_volume(pts, facets_local)
-            g = _gram(basis)
+            hit = b.polygon_area_gram(f) if d == 2 else None   # n >= 4 here
+            if hit is None:
+                pts = [b.vcoords[v] for v in sorted(faces[f].verts)]
+                v, basis = polytope_volume(pts, facets_of(f) if d >= 3 else None)
+                g = _gram(basis)
+            else:
+                v, g = hit
             if gram is None:
                 gram = g
             elif g != gram:
                 raise CertificateError("a boundary piece is not contained in one affine plane")
             rational += v
-        if d == 0:
-            volume = SurdSum.of(Fraction(1))
-        else:
-            volume = SurdSum.of(rational, gram if gram is not None else 1)
+        volume = ((1, 1, 1),) if d == 0 else SurdSum.parts(rational,
+                                                           gram if gram is not None else 1)
         top0 = faces[tops[0]]
-        if len(top0.verts) == 1:
-            witness = fverts[next(iter(top0.verts))]
-        else:
-            witness = b.face_witness(top0, d)
+        witness = (fverts[next(iter(top0.verts))] if len(top0.verts) == 1
+                   else b.face_witness(top0, d))
         all_neurons: set[NeuronId] = set()
         good_neurons: set[NeuronId] = set()
         for f in tops:
@@ -989,11 +1032,12 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             else:
                 all_neurons &= labs
         for z in all_neurons:
-            if any(good[z[0]][ci, z[1]] for ci in top0.cells):
+            gz, i = good[z[0]], z[1]
+            if any(gz[ci][i] for ci in top0.cells):
                 good_neurons.add(z)
         return (k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
-                tuple((r, c.numerator, c.denominator) for r, c in volume.terms),
-                tuple((x.numerator, x.denominator) for x in witness), tuple(sorted(fs)))
+                volume, tuple((int(x.numerator), int(x.denominator)) for x in witness),
+                tuple(sorted(fs)))
 
     queue = WorkQueue(len(piece_items), chunk=64)
 

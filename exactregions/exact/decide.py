@@ -63,6 +63,7 @@ from exactregions.exact.floatfilter import (AFFINE_CHUNK, affine_values, affine_
                                             safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint
+from exactregions.exact.rational import integer_det
 
 __all__ = ["ProposalRejected", "arrangement_from_proposal"]
 
@@ -73,41 +74,6 @@ class ProposalRejected(Exception):
     """A proposal failed an exact test (internal: the engine falls back to exact splitting)."""
 
 
-def _det(M: list[list[int]]) -> int:
-    """The determinant of a square integer matrix (closed forms up to 3 × 3, fraction-free
-    Bareiss elimination beyond: every division exact, no rationals).
-
-    >>> _det([[2, 0, 1], [1, 3, 2], [1, 1, 2]])
-    6
-    >>> _det([[0, 2, 3, 4], [1, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]])   # a row swap on the way
-    -6
-    """
-    n = len(M)
-    if n == 1:
-        return M[0][0]
-    if n == 2:
-        return M[0][0] * M[1][1] - M[0][1] * M[1][0]
-    if n == 3:
-        (a, b, c), (d, e, f), (g, h, i) = M
-        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-    A = [row[:] for row in M]
-    sign, prev = 1, 1
-    for k in range(n - 1):
-        if A[k][k] == 0:
-            piv = next((i for i in range(k + 1, n) if A[i][k] != 0), None)
-            if piv is None:
-                return 0
-            A[k], A[piv] = A[piv], A[k]
-            sign = -sign
-        akk = A[k][k]
-        for i in range(k + 1, n):
-            aik = A[i][k]
-            A[i] = [(x * akk - aik * y) // prev if j > k else x
-                    for j, (x, y) in enumerate(zip(A[i], A[k]))]
-        prev = akk
-    return sign * A[n - 1][n - 1]
-
-
 def _solve(M: list[list[int]], rhs: list[int]) -> tuple[int, ...]:
     """The unique solution of M x = rhs (n × n integers) by Cramer's rule, in homogeneous
     integers ``(X_1, …, X_n, d)``, x = X / d with d > 0; ProposalRejected if M is singular.
@@ -115,11 +81,11 @@ def _solve(M: list[list[int]], rhs: list[int]) -> tuple[int, ...]:
     >>> _solve([[2, 0], [1, 3]], [1, 1])          # x = (1/2, 1/6)
     (3, 1, 6)
     """
-    det = _det(M)
+    det = integer_det(M)
     if det == 0:
         raise ProposalRejected("a proposed vertex's constraints are not independent")
     sign = 1 if det > 0 else -1
-    return tuple(sign * _det([row[:k] + [r] + row[k + 1:] for row, r in zip(M, rhs)])
+    return tuple(sign * integer_det([row[:k] + [r] + row[k + 1:] for row, r in zip(M, rhs)])
                  for k in range(len(M))) + (sign * det,)
 
 

@@ -39,25 +39,39 @@ class SurdSum:
     def of(coefficient: "Fraction | gmpy2.mpq", radicand: "Fraction | gmpy2.mpq" = Fraction(1)
            ) -> "SurdSum":
         """coefficient · √radicand (radicand ≥ 0; Fractions, gmpy2 rationals or ints)."""
+        return SurdSum(tuple((r, coprime_fraction(p, q))
+                             for r, p, q in SurdSum.parts(coefficient, radicand)))
+
+    @staticmethod
+    def parts(coefficient: "Fraction | gmpy2.mpq", radicand: "Fraction | gmpy2.mpq" = Fraction(1)
+              ) -> tuple[tuple[int, int, int], ...]:
+        """The terms of :meth:`of` as plain ints ``(radicand, numerator, denominator)`` (what
+        crosses a process boundary; no Fraction is made).
+
+        >>> SurdSum.parts(Fraction(1, 2), Fraction(8))
+        ((2, 1, 1),)
+        """
         c = gmpy2.mpq(coefficient)
         R = gmpy2.mpq(radicand)
         if R < 0:
             raise ValueError("negative radicand")
         if c == 0 or R == 0:
-            return SurdSum()
+            return ()
         # √(p/q) = √(p q) / q: an integer radicand (gmpy2 arithmetic, no Fraction gcds)
         r = R.numerator * R.denominator
         f = gmpy2.mpq(1, R.denominator)
         root, exact = gmpy2.iroot(r, 2)
         if exact:
-            return SurdSum(((1, mpq_to_fraction(c * f * root)),))
+            c = c * f * root
+            return ((1, int(c.numerator), int(c.denominator)),)
         # pull out the square part that is cheap to find (small primes only: no factoring)
         for p in (2, 3, 5, 7, 11, 13):
             pp = p * p
             while r % pp == 0:
                 r //= pp
                 f *= p
-        return SurdSum(((int(r), mpq_to_fraction(c * f)),))
+        c = c * f
+        return ((int(r), int(c.numerator), int(c.denominator)),)
 
     @staticmethod
     def total(items: Iterable["SurdSum"]) -> "SurdSum":
