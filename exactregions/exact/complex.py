@@ -474,10 +474,10 @@ class _Builder:
         With A the integer rows of those constraints (rank n - 2), the Plücker coordinate p_S of
         the plane's directions (S a pair of coordinates) is, up to one common factor, ± the
         minor of A on the other n - 2 columns.  The pivots are the first coordinate u with some
-        p_S ≠ 0 (S ∋ u) and the first w > u with p_uw ≠ 0 (columns before u are zero, those
-        between independent of nothing new); B has p_uw = 1, so by Cauchy–Binet
-        det(B Bᵀ) = Σ_S p_S(B)² = Σ_S minor_S² / minor_uw².  The area is the shoelace sum along
-        the boundary cycle, fraction-free."""
+        p_S ≠ 0 (S ∋ u) and the first w > u with p_uw ≠ 0 (on the plane's directions the
+        coordinates before u vanish and those between u and w are multiples of the u-th); B has
+        p_uw = 1, so by Cauchy–Binet det(B Bᵀ) = Σ_S p_S(B)² = Σ_S minor_S² / minor_uw².  The
+        area is the shoelace sum along the boundary cycle, fraction-free."""
         n = self.n
         face = self.faces[f]
         ci = face.cells[0]
