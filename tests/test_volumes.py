@@ -127,8 +127,9 @@ def test_a_direction_orthogonal_to_an_edge_is_passed_over_and_all_failing_gives_
     ([4, 6, 1], 0, 0.0, ()), ([4, 5, 4, 1], 3, 0.1, (0, 2, 3))])
 def test_the_complex_is_the_same_with_and_without_lawrence(widths, seed, bias_std, flat,
                                                            monkeypatch):
-    """Cells and boundary facets in n >= 4 take Lawrence's formula; turned off, Lasserre's
-    recursion computes every volume: the two complexes agree exactly, pieces included (no
+    """Cells and boundary facets in n >= 4 take Lawrence's formula (a 4-D facet a cone sum over
+    its 2-faces, their areas from incidence); turned off, Lasserre's recursion over the lattice
+    computes every volume: the two complexes agree exactly, pieces included (no
     certificate covers the pieces' volumes, so this comparison is their check).  Zero biases
     make the origin a non-simple vertex: Lawrence and Lasserre then share the complex.
     ``flat``: first-layer neurons with no weight on x_0, whose facets are projected along

@@ -956,6 +956,49 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
         # the same coordinate
         return flaw.volume(pts, rows_at, [(v, j) for v in sorted(faces[f].verts)])
 
+    def facet_lasserre(f: int, j: int, key: tuple) -> mpq | None:
+        """The 3-volume of a facet f of a 4-D cell projected along coordinate j (its plane
+        normal·x = β has normal[j] = 1) by Lasserre's cone sum over its 2-faces, as lasserre3
+        sums a 3-D cell over its facets: on the plane, a constraint a·x <= b reads
+        pa·x' <= pb with pa_i = a_i - a_j normal_i (i != j) and pb = b - a_j β, and a 2-face G
+        on it off the apex adds |pb - pa·apex'| area(G) / (3 |pa_k|), area(G) its shoelace sum
+        on the two coordinates other than j and k (k the first with pa_k != 0).  None when the
+        cell is not simple at the facet (the caller uses Lawrence's or Lasserre's recursion)."""
+        face = faces[f]
+        ci = face.cells[0]
+        vs = sorted(face.verts)
+        ts = b.tight_at(ci, vs)
+        common = frozenset.intersection(*ts)
+        if len(common) != 1 or any(len(t) != n for t in ts):
+            return None
+        normal, beta = key[:-1], key[-1]
+        apex = vs[0]
+        *X, D = b.homogeneous(apex)
+        terms = []
+        for g in children[f]:
+            G = faces[g]
+            if G.dim != 2 or apex in G.verts:
+                continue
+            gc = frozenset.intersection(*b.tight_at(ci, G.verts)) - common
+            if len(gc) != 1:
+                return None
+            (c,) = gc
+            con = arr.table[c]
+            pa = [con.a[i] - con.a[j] * normal[i] for i in range(n)]
+            pa[j] = mpq(0)
+            *ia, ib, _ = homogeneous_integers((*pa, con.b - con.a[j] * beta))
+            k = next((i for i, x in enumerate(ia) if x != 0), None)
+            if k is None:
+                return None
+            cycle = b.polygon_cycle(ci, G.verts)
+            if cycle is None:
+                return None
+            u, w = (i for i in range(n) if i != j and i != k)
+            area = shoelace([b.homogeneous(v) for v in cycle], u, w)
+            terms.append((abs(ib * D - sum(map(mul, ia, X))) * area.numerator,
+                          abs(ia[k]) * area.denominator))
+        return sum_of_fractions(terms, 3 * D)
+
     def one_piece(root: int, fs: list[int]) -> tuple:
         """Piece attributes as plain ints and tuples (they may cross a process boundary, where
         a pickled Fraction would be a decimal string parsed again)."""
@@ -982,7 +1025,11 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                     if n == 2:
                         rational += max(p[0] for p in pts) - min(p[0] for p in pts)
                     else:
-                        v = facet_lawrence(f, j, normal, pts)
+                        # the vertex formulas (n >= LAWRENCE_MIN_DIM): in 4-D a cone sum over
+                        # the facet's 2-faces, beyond (or where that fails) Lawrence's
+                        v = facet_lasserre(f, j, key) if n == 4 and flaw is not None else None
+                        if v is None:
+                            v = facet_lawrence(f, j, normal, pts)
                         rational += polytope_volume(pts, facets_of(f))[0] if v is None else v
             gram = sum((x * x for x in normal), mpq(0))
             tops_done = True
