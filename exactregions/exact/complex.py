@@ -708,7 +708,7 @@ FORK_MIN_WORK = 12000  # cells x 2^n below which forking costs more than it save
 PIECES_FORK_ROOM = 3.0
 """The pieces' child is forked before the regions are built, so the parent grows more after
 this fork than after the checker's: it needs 3× its resident size available, not 2×."""
-LAWRENCE_MIN_DIM = 4  # from this dimension on, simple cells and their facets get Lawrence volumes
+LAWRENCE_MIN_DIM = 4  # from here on, simple cells and facets get vertex formulas (Lawrence's)
 
 
 @paused_gc()

@@ -13,9 +13,11 @@ generic arrangement meeting at a vertex share those hyperplanes wherever no earl
 them there: :class:`SimpleVolumes` computes each factor once (fraction-free Bareiss elimination on
 primitive integer rows) and gives every cell its sign.  Floats play no part.
 
-This replaces Lasserre's recursion over faces (facets, their ridges, polygons) for cells and
-boundary facets in n >= 4.  The complex's volume-sum certificate re-checks the result
-(Σ vol(cells) = vol(K) exactly) and the independent checker computes volumes its own way.
+This replaces Lasserre's recursion over faces (facets, their ridges, polygons) for cells in
+n >= 4 and for boundary facets in n >= 5 (a 4-D cell's boundary facet takes a cone sum over its
+2-faces in :mod:`exactregions.exact.complex`, which costs less there).  The complex's
+volume-sum certificate re-checks the cells' volumes (Σ vol(cells) = vol(K) exactly) and the
+independent checker computes volumes its own way.
 
 >>> from gmpy2 import mpq
 >>> sq = [(mpq(0), mpq(0)), (mpq(2), mpq(0)), (mpq(0), mpq(1)), (mpq(2), mpq(1))]
