@@ -883,8 +883,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
             a, bi = b.integer_row(cs[0])
             j = next(i for i, x in enumerate(a) if x != 0)
             area = facet_area(vs, j, ci)
-            terms.append((abs(bi * D - sum(map(mul, a, X))) * area.numerator,
-                          abs(a[j]) * area.denominator))
+            terms.append(_cone_term(a, bi, X, D, j, area))
         return sum_of_fractions(terms, 3 * D)
 
     children: dict[int, list[int]] = defaultdict(list)   # the Hasse diagram downwards
@@ -995,8 +994,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                 return None
             u, w = (i for i in range(n) if i != j and i != k)
             area = shoelace([b.homogeneous(v) for v in cycle], u, w)
-            terms.append((abs(ib * D - sum(map(mul, ia, X))) * area.numerator,
-                          abs(ia[k]) * area.denominator))
+            terms.append(_cone_term(ia, ib, X, D, k, area))
         return sum_of_fractions(terms, 3 * D)
 
     def one_piece(root: int, fs: list[int]) -> tuple:
@@ -1204,6 +1202,19 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
                        tuple(fverts), {})
     object.__setattr__(rc, "certificate", certificate)
     return rc
+
+
+def _cone_term(a: list, b: int, X: list, D: int, k: int, area: mpq) -> tuple[int, int]:
+    """One facet's share of a 3-D cone sum from the apex X / D (D > 0): the cone's volume is
+    |b − a·apex| · area_k / (3 |a_k|) for the facet's integer row a·x <= b and its area
+    projected along coordinate k (a_k ≠ 0; |a| cancels), returned as the integer fraction
+    (|b D − a·X| · area_num, |a_k| · area_den), to be summed over the common 3 D.
+
+    >>> from gmpy2 import mpq
+    >>> _cone_term([0, 0, 1], 1, [0, 0, 0], 1, 2, mpq(1))    # unit square at height 1, apex 0
+    (mpz(1), mpz(1))
+    """
+    return abs(b * D - sum(map(mul, a, X))) * area.numerator, abs(a[k]) * area.denominator
 
 
 def shoelace(P: list[tuple[mpz, ...]], u: int, w: int) -> mpq:
