@@ -256,6 +256,16 @@ def _forking(monkeypatch) -> list[int]:
     return pids
 
 
+def _no_other_threads(monkeypatch) -> None:
+    """Let the builder and the checker fork as if this process had no other threads (a test
+    run may have some)."""
+    import exactregions.exact._runtime as rt
+    import exactregions.exact.checker as checker
+
+    monkeypatch.setattr(rt, "other_threads", lambda: False)
+    monkeypatch.setattr(checker, "other_threads", lambda: False)
+
+
 def _unreaped(pids: list[int]) -> list[int]:
     """The children among these that still exist (running, or exited and not reaped)."""
     left = []
@@ -273,8 +283,6 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     of the process (and the parent's growth), the builder's pieces and the checker's second
     halves run in-process, with the same results; with room, they fork (the checker from 1.5×
     the parent's resident size available, the builder's pieces from 3×)."""
-    import threading
-
     import exactregions.exact._runtime as rt
     import exactregions.exact.checker as checker
     import exactregions.exact.complex as cx
@@ -283,7 +291,7 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     K = er.box([(-1, 1), (-1, 1)])
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    _no_other_threads(monkeypatch)
     monkeypatch.setattr(cx, "several_cores", lambda: True)
     monkeypatch.setattr(checker, "several_cores", lambda: True)
     forks = _forking(monkeypatch)
@@ -315,8 +323,7 @@ def test_forked_pieces_match_and_failures_propagate(monkeypatch):
     monkeypatch.setattr(cx, "several_cores", lambda: True)
     # an earlier test's Dask client may leave daemon threads behind, and fork_call then (rightly)
     # stays in process; this test is about the forked path, so it pretends to be alone
-    import threading
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    _no_other_threads(monkeypatch)
     forks = _forking(monkeypatch)
     forked = er.region_complex(net, K)
     assert forks, "the pieces were not computed in a child"
@@ -336,8 +343,6 @@ def test_forked_pieces_match_and_failures_propagate(monkeypatch):
 
 def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
     """A certificate failure while the child computes its pieces reaches the caller."""
-    import threading
-
     import exactregions.exact.complex as cx
     from exactregions.errors import CertificateError
 
@@ -345,7 +350,7 @@ def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
     K = er.box([(-1, 1), (-1, 1)])
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(cx, "several_cores", lambda: True)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    _no_other_threads(monkeypatch)
     parent = os.getpid()
     real = cx._Builder.face_witness
 
@@ -426,11 +431,9 @@ def test_the_work_queue_hands_out_every_item_once():
 
 def test_a_forked_child_that_dies_is_an_error_not_a_hang(monkeypatch):
     """A child killed before it sends anything (the OOM killer, say) gives one clear error."""
-    import threading
-
     from exactregions.exact._runtime import fork_call
 
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    _no_other_threads(monkeypatch)
     forks = _forking(monkeypatch)
     job = fork_call(lambda: os._exit(3))
     with pytest.raises(RuntimeError, match="died without a result"):

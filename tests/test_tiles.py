@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from fractions import Fraction
 
 import pytest
@@ -17,10 +18,11 @@ from hypothesis import given, settings, strategies as st
 import exactregions as er
 import exactregions.exact.tiles as tiles_mod
 from exactregions.errors import InvalidOptionError
+from exactregions.exact._runtime import _Inline, fork_call, other_threads
 from exactregions.exact.complex import check_independently
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.tiles import box_tiles, glue_arrangements
-from exactregions.floating.tiled import tiled_complex
+from exactregions.floating.tiled import _tile_task, tiled_complex
 from exactregions.testing.strategies import boxes, networks
 
 from oracles import assert_same_complex
@@ -45,6 +47,45 @@ def test_four_tiles_on_a_two_worker_local_cluster():
     assert g1.graph["independently_checked"] and not g2.graph["independently_checked"]
     assert nx.utils.nodes_equal(g1.nodes(data=True), g2.nodes(data=True))
     assert nx.utils.edges_equal(g1.edges(data=True), g2.edges(data=True))
+    # the cluster is closed and leaves only its idle offload thread: the glued whole's build
+    # and its check may still fork (they ran in one process at a time before)
+    assert not other_threads()
+
+
+def test_other_threads_block_a_fork_but_dasks_idle_offload_thread_does_not():
+    """A fork with another thread running can leave the child a lock nobody releases: such
+    a thread makes the builder and checker stay in-process; distributed's offload thread,
+    which stays after a cluster closes, does not."""
+    stop = threading.Event()
+    for name, blocks in (("worker", True), ("Dask-Offload_0", False)):
+        t = threading.Thread(target=stop.wait, name=name, daemon=True)
+        t.start()
+        try:
+            assert other_threads() is blocks
+            assert isinstance(fork_call(lambda: 1), _Inline) is blocks
+        finally:
+            stop.set()
+            t.join()
+            stop.clear()
+    assert not other_threads()
+
+
+def test_a_tile_is_certified_without_its_pieces():
+    """A tile's worker certifies its regions (volume sum, witnesses, patterns, vertex sides)
+    but builds no B_N,k pieces: the glued whole builds them, once.  The regions, linear
+    regions and faces are those of the full build."""
+    net = er.random_network([2, 6, 6, 1], seed=4, bias_std=0.3)
+    T = box_tiles(er.box([(-1, 1), (-1, 1)]), 2)[1]
+    arr, cert = _tile_task(net, T, "propose", "cpu")
+    assert cert["volume_sum"] == cert["domain_volume"] == T.volume()
+    lean = er.build_complex(arr, with_pieces=False)
+    full = er.build_complex(arr)
+    assert lean.pieces == () and len(full.pieces) > 0
+    assert lean.activation_regions == full.activation_regions
+    assert lean.linear_regions == full.linear_regions
+    assert [(f.verts, f.dim, f.cells) for f in lean.faces] == \
+        [(f.verts, f.dim, f.cells) for f in full.faces]
+    assert lean.certificate == full.certificate
 
 
 @given(st.data())

@@ -17,6 +17,7 @@
   memory.  A forked CPython child does copy most of what it reads (reference counts are written
   into every object it touches), so a fork of a 10 GB process can need 10 GB more: without
   room, the step runs in-process instead (slower, never killed for memory).
+* :func:`other_threads` — whether threads run that make a fork unsafe (none: fork).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ import struct
 import threading
 from typing import Any, Callable, Iterator
 
-__all__ = ["paused_gc", "fork_call", "fork_has_room", "several_cores", "WorkQueue"]
+__all__ = ["paused_gc", "fork_call", "fork_has_room", "other_threads", "several_cores",
+           "WorkQueue"]
 
 
 @contextlib.contextmanager
@@ -126,6 +128,24 @@ def several_cores() -> bool:
         return (os.cpu_count() or 1) >= 2
 
 
+HARMLESS_THREADS = ("Dask-Offload",)
+"""Name prefixes of threads a fork may leave behind: distributed's offload thread stays (idle)
+after a Dask cluster has closed — a tiled run's build comes after its tiles' cluster — and our
+children never touch Dask, so no lock of its can block them."""
+
+
+def other_threads() -> bool:
+    """Whether Python threads other than this one run, besides :data:`HARMLESS_THREADS`
+    (forking a process with threads can leave the child a lock that no thread will release).
+
+    >>> other_threads()
+    False
+    """
+    me = threading.current_thread()
+    return any(t is not me and not t.name.startswith(HARMLESS_THREADS)
+               for t in threading.enumerate())
+
+
 def fork_has_room(factor: float = FORK_ROOM_FACTOR) -> bool:
     """Whether MemAvailable exceeds factor × this process's resident size (True where that
     cannot be read).
@@ -188,7 +208,7 @@ def fork_call(fn: Callable[[], Any], enabled: bool = True, room: float = FORK_RO
     42
     """
     if (not enabled or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1 or not fork_has_room(room)):
+            or other_threads() or not fork_has_room(room)):
         return _Inline(fn)
     r, w = os.pipe()
     pid = os.fork()

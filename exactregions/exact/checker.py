@@ -69,7 +69,6 @@ import os
 import pickle
 import select
 import signal
-import threading
 from collections import defaultdict
 from fractions import Fraction
 from operator import mul
@@ -81,7 +80,7 @@ from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 from gmpy2 import mpz
 
 from exactregions.errors import CertificateError, ExactRegionsError, FormatError
-from exactregions.exact._runtime import fork_has_room, several_cores
+from exactregions.exact._runtime import fork_has_room, other_threads, several_cores
 from exactregions.exact.certfile import read_certificate
 from exactregions.exact.netfile import network_from_dict
 from exactregions.exact.rational import describe_rational, exact_rational
@@ -1023,7 +1022,7 @@ def _map_halves(fn: Any, m: int, report: Callable[[int, int], None] | None = Non
     shared with the parent), about a hundred times in all."""
     every = max(1, m // 100)
     if (m < FORK_MIN_REGIONS or not hasattr(os, "fork") or os.environ.get("EXACTREGIONS_NO_FORK")
-            or threading.active_count() > 1 or not several_cores()
+            or other_threads() or not several_cores()
             or not fork_has_room(CHECK_FORK_ROOM)):
         if report is None:
             return [fn(i) for i in range(m)]

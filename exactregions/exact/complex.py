@@ -712,43 +712,11 @@ LAWRENCE_MIN_DIM = 4  # from here on, simple cells and facets get vertex formula
 
 
 @paused_gc()
-def build_complex(arr: CellArrangement) -> RegionComplex:
-    """Build the certified region complex from an enumerated arrangement.
-
-    Raises
-    ------
-    CertificateError
-        If any certificate fails (see :mod:`exactregions.exact.certificates`).
-    """
-    from exactregions.exact.certificates import certify_complex
-
-    b = _Builder(arr)
-    b.build_lattice()
-    n = b.n
-    cells = arr.cells
-    faces = b.faces
-    # ----- gluing into linear regions ----------------------------------------------------
-    same_map = _jacobian_gluer(arr)
-    parent = list(range(len(cells)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for face in faces:
-        if face.dim != n - 1 or face.on_boundary:
-            continue
-        if len(face.cells) != 2:
-            raise CertificateError(
-                f"face-to-face check failed: an interior facet lies on {len(face.cells)} cells")
-        c1, c2 = face.cells
-        if same_map(cells[c1], cells[c2]):
-            face.glued = True
-            parent[find(c1)] = find(c2)
-        else:
-            face.in_bn = True
+def _strata(b: "_Builder") -> dict[int, list[int]]:
+    """Mark the lower faces of B_N (``in_bn``) and each B_N face's stratum k (Proposition 10:
+    the smallest j whose star around the face is a complete fan of (n − j)-faces in one flat),
+    and return the pieces: the components of B_N faces with equal k, by their root face."""
+    faces, n = b.faces, b.n
     # ----- B_N membership of lower faces and the strata B_N,k -----------------------------
     order = sorted(range(len(faces)), key=lambda f: -faces[f].dim)
     for f in order:
@@ -836,10 +804,57 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     comps: dict[int, list[int]] = defaultdict(list)
     for f in pparent:
         comps[pfind(f)].append(f)
+    return comps
+
+
+def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionComplex:
+    """Build the certified region complex from an enumerated arrangement.
+
+    ``with_pieces=False`` builds the regions, the linear regions and the face lattice with
+    all their certificates, but not the strata: ``pieces`` is empty and the faces below the
+    facets carry no ``in_bn``/``k`` (what a tile of a tiled run needs to certify its regions;
+    the pieces are built once, on the glued whole).
+
+    Raises
+    ------
+    CertificateError
+        If any certificate fails (see :mod:`exactregions.exact.certificates`).
+    """
+    from exactregions.exact.certificates import certify_complex
+
+    b = _Builder(arr)
+    b.build_lattice()
+    n = b.n
+    cells = arr.cells
+    faces = b.faces
+    # ----- gluing into linear regions ----------------------------------------------------
+    same_map = _jacobian_gluer(arr)
+    parent = list(range(len(cells)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for face in faces:
+        if face.dim != n - 1 or face.on_boundary:
+            continue
+        if len(face.cells) != 2:
+            raise CertificateError(
+                f"face-to-face check failed: an interior facet lies on {len(face.cells)} cells")
+        c1, c2 = face.cells
+        if same_map(cells[c1], cells[c2]):
+            face.glued = True
+            parent[find(c1)] = find(c2)
+        else:
+            face.in_bn = True
+    comps = _strata(b) if with_pieces else {}
     # ----- regions ------------------------------------------------------------------------
     # good[l][cell][neuron], as lists: the pieces read single entries (a numpy scalar index
     # costs more than the list lookups)
-    good = [g.tolist() for g in _good_sets(arr.net, [c.pattern for c in cells])]
+    good = [g.tolist() for g in _good_sets(arr.net, [c.pattern for c in cells])] \
+        if with_pieces else []
 
     # exact coordinates and constraint rows as Fractions, each converted once (vertices are
     # shared by ~2^n cells, facet rows by two)
@@ -1099,7 +1114,7 @@ def build_complex(arr: CellArrangement) -> RegionComplex:
     # The pieces need the lattice, not the regions: on a big complex a forked child computes
     # them from the front of their list while this process builds the regions and runs their
     # certificates, then joins in from the back
-    big = len(cells) << n >= FORK_MIN_WORK
+    big = with_pieces and len(cells) << n >= FORK_MIN_WORK
     piece_job = fork_call(child_pieces, enabled=big and several_cores(), room=PIECES_FORK_ROOM)
     try:   # a failure here stops the child too
         regions = []

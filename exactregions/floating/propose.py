@@ -75,11 +75,13 @@ def repaired_arrangement(net: Network, domain: Domain, device: str | torch.devic
 
 def certified_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
                           progress: Callable[[int, int], None] | None = None,
-                          repair: bool = True) -> tuple[CellArrangement, RegionComplex, str]:
+                          repair: bool = True, with_pieces: bool = True
+                          ) -> tuple[CellArrangement, RegionComplex, str]:
     """The arrangement the propose engine settles on, its certified complex and the engine's
     account: ``"propose"``; ``"propose, k of m tiles split (<reason>)"`` when the proposal for
     K failed and was repaired tile by tile (:func:`repaired_arrangement`, only with ``repair``);
-    or ``"split (<reason>)"`` when exact splitting of the whole of K computed it."""
+    or ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
+    ``with_pieces=False``: the complex without its B_N,k pieces (``build_complex``'s option)."""
     arr, why = proposed_arrangement(net, domain, device)
     engine = "propose"
     if arr is None and repair:
@@ -88,11 +90,11 @@ def certified_arrangement(net: Network, domain: Domain, device: str | torch.devi
             engine = f"propose, {failed} of {total} tiles split ({why})"
     if arr is not None:
         try:
-            return arr, build_complex(arr), engine
+            return arr, build_complex(arr, with_pieces=with_pieces), engine
         except CertificateError as exc:
             why = f"proposal failed a certificate: {exc}"
     arr = enumerate_cells(net, domain, progress)
-    return arr, build_complex(arr), f"split ({why})"
+    return arr, build_complex(arr, with_pieces=with_pieces), f"split ({why})"
 
 
 def propose_complex(net: Network, domain: Domain, device: str | torch.device = "cpu",

@@ -41,13 +41,15 @@ __all__ = ["tiled_complex"]
 
 def _tile_task(net: Network, tile: Domain, engine: str, device: str
                ) -> tuple[CellArrangement, dict[str, Any]]:
-    """One tile, on a worker: its exact arrangement and its own certificate's figures."""
+    """One tile, on a worker: its exact arrangement and its own certificate's figures.  The
+    tile's regions are certified there (volumes, witnesses, patterns, vertex sides); its B_N,k
+    pieces are not built (those of the glued whole are, once)."""
     torch.set_num_threads(1)          # one thread a worker: workers already fill the cores
     if engine == "propose":
-        arr, rc, how = certified_arrangement(net, tile, device, repair=False)
+        arr, rc, how = certified_arrangement(net, tile, device, repair=False, with_pieces=False)
     else:
         arr = enumerate_cells(net, tile)
-        rc, how = build_complex(arr), "split"
+        rc, how = build_complex(arr, with_pieces=False), "split"
     cert = rc.certificate
     return arr, {"engine": how, "regions": len(rc.activation_regions),
                  "volume_sum": cert["volume_sum"], "domain_volume": cert["domain_volume"]}
