@@ -15,7 +15,10 @@ repeats:
 * the independent checker on the propose engine's result, timed apart;
 * ``volume sum alone``: the exact sum of the regions' volumes that the volume certificate
   makes — GMP arithmetic on rationals with thousands of bits, a floor that no rewrite of the
-  Python around it removes — and its ratio to Berzins' whole run.
+  Python around it removes — and its ratio to Berzins' whole run;
+* ``lowest terms alone``: one GMP gcd for every exact number of the output (volumes,
+  witnesses, vertices of regions and pieces) — the cost of reducing them, the other floor of
+  an engine whose output is reduced rationals (:func:`lowest_terms_floor`).
 
 ``--memory`` measures the peak resident memory of Berzins' code and of the propose engine,
 each in a fresh process (both import torch), and that of the propose engine's forked child
@@ -33,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -102,19 +106,40 @@ def bench(widths: list[int], reps: int, anchor: Callable | None, split: bool) ->
     vols = [mpq(r.volume) for r in rc.activation_regions]
     t_floor, _ = timed(lambda: sum(vols, mpq(0)))
     bits = statistics.median(r.volume.denominator.bit_length() for r in rc.activation_regions)
+    t_terms = lowest_terms_floor(rc)
     line = (f"{name:18s} regions {regions:7d}  engine {rc.certificate['engine'][:7]:7s}  "
             f"skeleton {med['skeleton']:7.3f} s  propose (certified) {med['propose']:7.2f} s")
     if "split" in med:
         line += f"  split {med['split']:7.2f} s ({med['split'] / med['propose']:.1f}x propose)"
     line += (f"  independent check {t_check:6.2f} s  volume sum alone {t_floor:6.3f} s "
-             f"(volume denominators: median {bits:.0f} bits)")
+             f"(volume denominators: median {bits:.0f} bits)  lowest terms alone {t_terms:6.3f} s")
     if "berzins" in med:
         b = med["berzins"]
         line += (f"  Berzins {b:6.3f} s  ratios: skeleton {med['skeleton'] / b:.2f}x, "
                  f"propose {med['propose'] / b:.0f}x"
                  + (f", split {med['split'] / b:.0f}x" if "split" in med else "")
-                 + f", volume sum alone {t_floor / b:.1f}x")
+                 + f", volume sum alone {t_floor / b:.1f}x, lowest terms alone "
+                   f"{t_terms / b:.1f}x, the two {(t_floor + t_terms) / b:.1f}x")
     print(line, flush=True)
+
+
+def lowest_terms_floor(rc: er.RegionComplex) -> float:
+    """Seconds to bring every exact number of the complex's output to lowest terms — one GMP
+    gcd of numerator and denominator each, nothing else: the regions' volumes, witnesses and
+    the vertices, the pieces' volumes (coefficient and radicand) and witnesses.  Any engine
+    whose output is these rationals reduced (``Fraction``, as ours) pays at least this much,
+    in whatever language: a floor beside the volume certificate's sum."""
+    from gmpy2 import gcd, mpz
+
+    qs = [x for r in rc.activation_regions for x in (r.volume, *r.witness)]
+    qs += [x for v in rc.vertices for x in v]
+    qs += [x for p in rc.pieces for t in p.volume.terms for x in t[::-1]]
+    qs += [x for p in rc.pieces for x in p.witness]
+    pairs = [(mpz(q.numerator), mpz(q.denominator)) for q in map(Fraction, qs)]
+    t = time.perf_counter()
+    for a, d in pairs:
+        gcd(a, d)
+    return time.perf_counter() - t
 
 
 def scaling(reps: int) -> None:

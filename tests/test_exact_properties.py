@@ -256,12 +256,13 @@ def _forking(monkeypatch) -> list[int]:
     return pids
 
 
-def _no_other_threads(monkeypatch) -> None:
+def _may_fork(monkeypatch) -> None:
     """Let the builder and the checker fork as if this process had no other threads (a test
-    run may have some)."""
+    run may have some) and ``EXACTREGIONS_NO_FORK`` were unset (a developer's may set it)."""
     import exactregions.exact._runtime as rt
     import exactregions.exact.checker as checker
 
+    monkeypatch.delenv("EXACTREGIONS_NO_FORK", raising=False)
     monkeypatch.setattr(rt, "other_threads", lambda: False)
     monkeypatch.setattr(checker, "other_threads", lambda: False)
 
@@ -291,7 +292,7 @@ def test_no_fork_without_room_in_memory(monkeypatch):
     K = er.box([(-1, 1), (-1, 1)])
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(checker, "FORK_MIN_REGIONS", 0)
-    _no_other_threads(monkeypatch)
+    _may_fork(monkeypatch)
     monkeypatch.setattr(cx, "several_cores", lambda: True)
     monkeypatch.setattr(checker, "several_cores", lambda: True)
     forks = _forking(monkeypatch)
@@ -323,7 +324,7 @@ def test_forked_pieces_match_and_failures_propagate(monkeypatch):
     monkeypatch.setattr(cx, "several_cores", lambda: True)
     # an earlier test's Dask client may leave daemon threads behind, and fork_call then (rightly)
     # stays in process; this test is about the forked path, so it pretends to be alone
-    _no_other_threads(monkeypatch)
+    _may_fork(monkeypatch)
     forks = _forking(monkeypatch)
     forked = er.region_complex(net, K)
     assert forks, "the pieces were not computed in a child"
@@ -350,7 +351,7 @@ def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
     K = er.box([(-1, 1), (-1, 1)])
     monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
     monkeypatch.setattr(cx, "several_cores", lambda: True)
-    _no_other_threads(monkeypatch)
+    _may_fork(monkeypatch)
     parent = os.getpid()
     real = cx._Builder.face_witness
 
@@ -433,7 +434,7 @@ def test_a_forked_child_that_dies_is_an_error_not_a_hang(monkeypatch):
     """A child killed before it sends anything (the OOM killer, say) gives one clear error."""
     from exactregions.exact._runtime import fork_call
 
-    _no_other_threads(monkeypatch)
+    _may_fork(monkeypatch)
     forks = _forking(monkeypatch)
     job = fork_call(lambda: os._exit(3))
     with pytest.raises(RuntimeError, match="died without a result"):
