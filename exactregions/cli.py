@@ -82,8 +82,9 @@ def _bar(args: argparse.Namespace, desc: str, unit: str):
     bar = None
     if show:
         try:
-            from tqdm import tqdm
-            bar = tqdm(desc=desc, unit=unit, file=sys.stderr, leave=False)
+            from exactregions.progress import progress_bar
+
+            bar = progress_bar(desc=desc, unit=unit, file=sys.stderr, leave=False)
         except ImportError:
             bar = None
 

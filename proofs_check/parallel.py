@@ -114,9 +114,9 @@ class _NoBar:
 def _bar(total: int, desc: str, on: bool):
     if not on:
         return _NoBar()
-    from tqdm import tqdm
+    from exactregions.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return progress_bar(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 
 def chunks(seq: Iterable[Any], size: int) -> list[list[Any]]:

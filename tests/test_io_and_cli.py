@@ -274,3 +274,18 @@ def test_a_file_that_is_not_a_graph_is_a_format_error(tmp_path, name, content):
         f.write_text(content)
     with pytest.raises(er.FormatError, match=name):
         er.read_graph(f)
+
+
+def test_the_progress_bar_starts_no_thread():
+    """The CLI's tqdm bar is refreshed by hand and runs no monitor thread: a thread alive in
+    the process would keep the build and the independent check from forking their second
+    process (the bar is open while they run)."""
+    import argparse
+    import threading
+
+    from exactregions.cli import _bar
+
+    before = set(threading.enumerate())
+    with _bar(argparse.Namespace(progress=True), "regions", "layer") as update:
+        update(1, 2)
+        assert [t.name for t in threading.enumerate() if t not in before] == []

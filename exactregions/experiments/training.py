@@ -191,9 +191,10 @@ def train_run(spec: RunSpec, data: Dataset, out: Path, device: str = "cpu",
     lossf = nn.CrossEntropyLoss()
     bar = None
     if progress:
-        from tqdm import tqdm
+        from exactregions.progress import progress_bar
 
-        bar = tqdm(total=stops[-1], initial=step, desc=spec.name, leave=False, dynamic_ncols=True)
+        bar = progress_bar(total=stops[-1], initial=step, desc=spec.name, leave=False,
+                           dynamic_ncols=True)
     perm, perm_epoch = None, -1
     for k, stop in enumerate(stops):
         if k < len(records):
