@@ -712,6 +712,18 @@ LAWRENCE_MIN_DIM = 4  # from here on, simple cells and facets get vertex formula
 
 
 @paused_gc()
+def _root(parent: "list[int] | dict[int, int]", x: int) -> int:
+    """The root of x in a union-find forest ``parent`` (halving the path on the way).
+
+    >>> _root([0, 0, 1], 2)
+    0
+    """
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
 def _strata(b: "_Builder") -> dict[int, list[int]]:
     """Mark the lower faces of B_N (``in_bn``) and each B_N face's stratum k (Proposition 10:
     the smallest j whose star around the face is a complete fan of (n − j)-faces in one flat),
@@ -792,10 +804,7 @@ def _strata(b: "_Builder") -> dict[int, list[int]]:
     pparent = {f: f for f in range(len(faces)) if faces[f].in_bn}
 
     def pfind(x: int) -> int:
-        while pparent[x] != x:
-            pparent[x] = pparent[pparent[x]]
-            x = pparent[x]
-        return x
+        return _root(pparent, x)
 
     for f in pparent:
         for g in faces[f].parents:
@@ -832,10 +841,7 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
     parent = list(range(len(cells)))
 
     def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+        return _root(parent, x)
 
     for face in faces:
         if face.dim != n - 1 or face.on_boundary:
