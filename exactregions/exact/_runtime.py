@@ -138,8 +138,12 @@ def other_threads() -> bool:
     """Whether Python threads other than this one run, besides :data:`HARMLESS_THREADS`
     (forking a process with threads can leave the child a lock that no thread will release).
 
+    >>> import threading
+    >>> stop = threading.Event()
+    >>> t = threading.Thread(target=stop.wait, name="a worker", daemon=True); t.start()
     >>> other_threads()
-    False
+    True
+    >>> stop.set(); t.join()
     """
     me = threading.current_thread()
     return any(t is not me and not t.name.startswith(HARMLESS_THREADS)
