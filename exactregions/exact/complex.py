@@ -711,7 +711,6 @@ this fork than after the checker's: it needs 3× its resident size available, no
 LAWRENCE_MIN_DIM = 4  # from here on, simple cells and facets get vertex formulas (Lawrence's)
 
 
-@paused_gc()
 def _root(parent: "list[int] | dict[int, int]", x: int) -> int:
     """The root of x in a union-find forest ``parent`` (halving the path on the way).
 
@@ -816,6 +815,7 @@ def _strata(b: "_Builder") -> dict[int, list[int]]:
     return comps
 
 
+@paused_gc()
 def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionComplex:
     """Build the certified region complex from an enumerated arrangement.
 
