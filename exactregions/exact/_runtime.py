@@ -17,7 +17,7 @@
   memory.  A forked CPython child does copy most of what it reads (reference counts are written
   into every object it touches), so a fork of a 10 GB process can need 10 GB more: without
   room, the step runs in-process instead (slower, never killed for memory).
-* :func:`other_threads` — whether threads run that make a fork unsafe (none: fork).
+* :func:`other_threads` — whether threads run that make a fork unsafe (then no fork).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def several_cores() -> bool:
 
 
 HARMLESS_THREADS = ("Dask-Offload",)
-"""Name prefixes of threads a fork may leave behind: distributed's offload thread stays (idle)
+"""Name prefixes of threads that do not stop a fork: distributed's offload thread stays (idle)
 after a Dask cluster has closed — a tiled run's build comes after its tiles' cluster — and our
 children never touch Dask, so no lock of its can block them."""
 
