@@ -126,9 +126,10 @@ def bench(widths: list[int], reps: int, anchor: Callable | None, split: bool) ->
 def lowest_terms_floor(rc: er.RegionComplex) -> float:
     """Seconds to bring every exact number of the complex's output to lowest terms — one GMP
     gcd of numerator and denominator each, nothing else: the regions' volumes, witnesses and
-    the vertices, the pieces' volumes (coefficient and radicand) and witnesses.  Any engine
-    whose output is these rationals reduced (``Fraction``, as ours) pays at least this much,
-    in whatever language: a floor beside the volume certificate's sum."""
+    the vertices, the pieces' volumes (coefficient and radicand) and witnesses.  An engine
+    that computes these rationals and reduces them by a gcd (``Fraction``, GMP, FLINT) pays at
+    least this much, in whatever language, on top of computing them: a floor beside the volume
+    certificate's sum (not a bound for an engine that knows reduced forms by construction)."""
     from gmpy2 import gcd, mpz
 
     qs = [x for r in rc.activation_regions for x in (r.volume, *r.witness)]
