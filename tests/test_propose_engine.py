@@ -9,6 +9,7 @@ back to splitting on degenerate ones — and must never accept a wrong proposal.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -16,13 +17,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import exactregions as er
 from exactregions.exact import affinemaps, decide
 from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
 from exactregions.exact.network import Layer, Network
+from exactregions.exact.polytope import rank
 from exactregions.floating.propose import propose_complex, proposed_arrangement
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
 from exactregions.testing.strategies import activations, boxes, networks
@@ -155,7 +157,8 @@ def test_proposed_patterns_equal_brute_force(data):
 def test_degenerate_nets_fall_back_and_agree():
     """Zero biases (every first-layer hyperplane through the origin, a vertex of K's
     subdivision on more than n of them), a duplicated neuron (coincident hyperplanes) and a
-    dead layer: not generic, so the splitting engine computes them — the same complex."""
+    dead layer: not generic; the local repair or the splitting engine computes them — the same
+    complex."""
     zero_bias = er.random_network([2, 5, 4, 1], seed=3, bias_std=0.0)
     w = ((Fraction(1), Fraction(2)), (Fraction(1), Fraction(2)), (Fraction(-1), Fraction(1)))
     dup = Network(2, (Layer(w, (Fraction(1, 3), Fraction(1, 3), Fraction(0)), er.Activation.relu()),
@@ -170,23 +173,74 @@ def test_degenerate_nets_fall_back_and_agree():
     for net in (zero_bias, dup, dead):
         rc = propose_complex(net, K)
         assert_same_complex(rc, split_complex(net, K))
-    # the origin, a corner of every tile, is on all five first-layer hyperplanes: every tile
-    # fails too, and K is split whole
-    assert propose_complex(zero_bias, K).certificate["engine"].startswith("split (not generic")
+    # the origin is on all five first-layer hyperplanes; the repair's off-centre cuts put it
+    # inside one tile at every level (a halving at the midpoint made it a corner of every tile,
+    # and K was split whole), so only the smallest tile around it is split
+    assert propose_complex(zero_bias, K).certificate["engine"].startswith(
+        "propose, 1 of 10 tiles split, 1.51% of K (not generic")
+    # coincident hyperplanes cross K: more than half of the tiles fail, K is split whole
+    assert propose_complex(dup, K).certificate["engine"].startswith("split (not generic")
 
 
 def test_a_local_degeneracy_is_repaired_on_its_tile_only():
-    """Three hyperplanes through (1/2, 1/3), inside the tile [0,1]²: the proposal for K is not
-    generic; the repair proposes the four tiles apart, splits only that one exactly, glues —
-    and the complex is the splitting engine's."""
+    """Three hyperplanes through (1/2, 1/3): the proposal for K is not generic; the repair
+    proposes K's four tiles apart, halves the one that fails twice more, splits only the
+    smallest tile around the point exactly (3 + 3 + 4 tiles, 1.51% of K), glues — and the
+    complex is the splitting engine's."""
     F = Fraction
     net = Network(2, (Layer(((F(1), F(0)), (F(0), F(1)), (F(6), F(3)), (F(2), F(-3))),
                             (F(-1, 2), F(-1, 3), F(-4), F(1, 7)), er.Activation.relu()),
                       Layer(((F(1), F(2), F(-1), F(1)),), (F(0),), er.Activation.identity())))
     K = er.box([(-1, 1), (-1, 1)])
     rc = propose_complex(net, K)
-    assert rc.certificate["engine"].startswith("propose, 1 of 4 tiles split (not generic")
+    assert rc.certificate["engine"].startswith("propose, 1 of 10 tiles split, 1.51% of K "
+                                               "(not generic")
     assert_same_complex(rc, split_complex(net, K))
+
+
+
+@given(st.data())
+@settings(max_examples=20)
+def test_the_repair_splits_only_a_small_tile_around_a_planted_degenerate_point(data):
+    """n + 1 first-layer hyperplanes through one dyadic point p of K (a vertex on more than n
+    of them: not generic there; none through a corner of K) among neurons with float weights
+    (generic everywhere else).
+    The repair halves K off-centre, then the failing tile twice more: exactly one tile is
+    split, of at most Π_i max(c_i, 1 − c_i)³ of vol(K) (c_i the cut on axis i) — wherever p is,
+    even at K's centre, where a midpoint halving made p a corner of every tile — and the glued
+    complex, certified, is the splitting engine's (oracle: exact splitting of the whole of K)."""
+    from exactregions.exact.tiles import off_centre
+    from exactregions.floating.propose import repaired_arrangement
+
+    n = data.draw(st.integers(2, 3))
+    p = [Fraction(data.draw(st.integers(-6, 6)), 8) for _ in range(n)]
+    rows, biases = [], []
+    for _ in range(n + 1):         # through p, in general position among themselves
+        w = [Fraction(data.draw(st.integers(1, 9)) * data.draw(st.sampled_from([1, -1])))
+             for _ in range(n)]
+        rows.append(tuple(w))
+        biases.append(-sum(a * b for a, b in zip(w, p)))
+    # any n of them independent: p is their only common point; and none through a corner of K
+    assume(all(rank([r for i, r in enumerate(rows) if i != j]) == n for j in range(n + 1)))
+    K = er.box([(-1, 1)] * n)
+    assume(all(sum(a * (c - q) for a, c, q in zip(w, v, p)) != 0
+               for w in rows for v in K.vertices))
+    # the rest from Gaussian floats (exact binary rationals): no coincidence of their own
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    extra = data.draw(st.integers(0, 2))
+    rows += [tuple(map(Fraction, rng.normal(size=n))) for _ in range(extra)]
+    biases += list(map(Fraction, rng.normal(size=extra)))
+    m = data.draw(st.integers(1, 3))
+    net = Network(n, (Layer(tuple(rows), tuple(biases), er.Activation.relu()),
+                      Layer(tuple(tuple(map(Fraction, r)) for r in rng.normal(size=(m, len(rows)))),
+                            tuple(map(Fraction, rng.normal(size=m))), er.Activation.relu()),
+                      Layer((tuple(Fraction(1) for _ in range(m)),), (Fraction(0),),
+                            er.Activation.identity())))
+    assert proposed_arrangement(net, K)[0] is None
+    arr, split, tiles, share = repaired_arrangement(net, K)
+    assert arr is not None and split == 1 and tiles == 3 * (2 ** n - 1) + 1
+    assert share <= math.prod(max(c, 1 - c) ** 3 for c in map(off_centre, range(n)))
+    assert_same_complex(er.build_complex(arr), split_complex(net, K))
 
 
 def test_sawtooth_closed_form():

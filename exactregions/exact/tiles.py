@@ -34,7 +34,26 @@ from exactregions.exact.enumerate import CellArrangement, canonical_order
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint, hyperplane_key, rank
 
-__all__ = ["box_tiles", "box_sides", "glue_arrangements"]
+__all__ = ["box_tiles", "box_halves", "box_sides", "glue_arrangements", "off_centre"]
+
+
+def off_centre(axis: int) -> Fraction:
+    """Where :func:`box_halves` cuts the sides along ``axis``: off their midpoints, at
+    (p + 1)/2p for the axis-th prime p from 61 on, a different prime on every axis.  Quantized
+    and zero-bias nets put their vertices at dyadic and small-denominator points (the origin of
+    [-1, 1]^n is a corner of every tile of a midpoint halving) and their hyperplanes through
+    the points (c, ±c, …) of one cut on all axes; a corner whose coordinates have distinct large
+    primes in their denominators lies on no hyperplane with small or dyadic coefficients.
+
+    >>> [off_centre(i) for i in range(3)]
+    [Fraction(31, 61), Fraction(34, 67), Fraction(36, 71)]
+    """
+    p, found = 60, -1
+    while found < axis:
+        p += 1
+        if all(p % d for d in range(2, int(p ** 0.5) + 1)):
+            found += 1
+    return Fraction((p + 1) // 2, p)
 
 
 def box_sides(domain: Domain) -> list[tuple[Fraction, Fraction]] | None:
@@ -83,6 +102,27 @@ def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
     tiles = [[]]
     for axis in cuts:
         tiles = [t + [(axis[k], axis[k + 1])] for t in tiles for k in range(len(axis) - 1)]
+    return [box(t) for t in tiles]
+
+
+def box_halves(domain: Domain, at: Sequence[Fraction] | None = None) -> list[Domain]:
+    """A box K cut in two along every axis i at the fraction ``at[i]`` of its side (default
+    :func:`off_centre`): 2^n boxes (what the propose engine's local repair proposes apart).
+
+    >>> from exactregions.exact.domain import box
+    >>> [T.description for T in box_halves(box([(0, 1)]), [Fraction(1, 3)])]
+    ['box [0,1/3]', 'box [1/3,1]']
+    """
+    sides = box_sides(domain)
+    if sides is None:
+        raise InvalidOptionError("halves need a box domain")
+    cuts = [off_centre(i) for i in range(len(sides))] if at is None else list(at)
+    if len(cuts) != len(sides) or not all(0 < c < 1 for c in cuts):
+        raise InvalidOptionError(f"cuts {cuts}: one a side, each strictly inside (0, 1)")
+    tiles: list[list[tuple[Fraction, Fraction]]] = [[]]
+    for (lo, hi), c in zip(sides, cuts):
+        mid = lo + (hi - lo) * c
+        tiles = [t + [part] for t in tiles for part in ((lo, mid), (mid, hi))]
     return [box(t) for t in tiles]
 
 

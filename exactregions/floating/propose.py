@@ -5,8 +5,9 @@ torch, any device), makes the proposal exact with
 :func:`~exactregions.exact.decide.arrangement_from_proposal`, and builds the complex with the
 same certificates as the splitting engine.  A proposal that is not generic at float precision,
 fails an exact test, or fails a certificate is never repaired by trusting a float: on a box K the
-repair is local (the tiles of K proposed apart, only the failing ones split exactly, glued back
-and certified as a whole); otherwise, or if that fails too, exact splitting of K computes the
+repair is local (K halved off-centre along every axis and the tiles proposed apart, a failing
+tile halved again, down to three levels, only the tiles still failing split exactly, all glued
+back and certified as a whole); otherwise, or if that fails too, exact splitting of K computes the
 complex (``engine="split"``).  ``rc.certificate["engine"]`` records which, and why.  Both
 engines end in one canonical order, so their complexes are equal, region for region.
 
@@ -22,6 +23,7 @@ True
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Callable
 
 import torch
@@ -32,7 +34,7 @@ from exactregions.exact.decide import ProposalRejected, arrangement_from_proposa
 from exactregions.exact.domain import Domain
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.network import Network
-from exactregions.exact.tiles import box_sides, box_tiles, glue_arrangements
+from exactregions.exact.tiles import box_halves, box_sides, glue_arrangements
 from exactregions.floating.skeleton import NotGeneric, propose_skeleton
 
 __all__ = ["proposed_arrangement", "repaired_arrangement", "certified_arrangement",
@@ -54,23 +56,56 @@ def proposed_arrangement(net: Network, domain: Domain, device: str | torch.devic
     return arr, ""
 
 
-def repaired_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu"
-                         ) -> tuple[CellArrangement | None, int, int]:
-    """Local repair of a failed proposal on a box K: its 2^n tiles (halves of every side) are
-    proposed apart, only the tiles whose proposal fails are split exactly, and the tiles are
-    glued back (:func:`~exactregions.exact.tiles.glue_arrangements`).  Returns the arrangement
-    (``None`` when K is no box or every tile failed: splitting K whole is then cheaper), the
-    number of tiles split and the number of tiles."""
+REPAIR_DEPTH = 3
+"""How many times the local repair halves a failing tile before it splits that tile exactly
+(tiles down to about 1/2^3 of K's sides)."""
+
+
+def repaired_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
+                         depth: int = REPAIR_DEPTH
+                         ) -> tuple[CellArrangement | None, int, int, Fraction]:
+    """Local repair of a failed proposal on a box K.  K is cut in two along every axis, off
+    the midpoint (:func:`~exactregions.exact.tiles.box_halves`), and the 2^n tiles are proposed
+    apart; a tile whose proposal fails is repaired the same way, down to ``depth`` levels, and
+    split exactly there — or at once when all of its own tiles fail too (the degeneracy is then
+    not local, and splitting the tile whole is cheaper).  The tiles are glued back
+    (:func:`~exactregions.exact.tiles.glue_arrangements`).
+
+    Returns the arrangement (``None`` when K is no box or all of its tiles fail), the number
+    of tiles split exactly, the number of tiles, and the share of vol(K) split.
+
+    >>> import exactregions as er
+    >>> net = er.random_network([2, 5, 1], seed=0, bias_std=0.0)   # every line through 0
+    >>> arr, split, tiles, share = repaired_arrangement(net, er.box([(-1, 1), (-1, 1)]))
+    >>> split, tiles, share < Fraction(1, 50)
+    (1, 10, True)
+    """
     if box_sides(domain) is None:
-        return None, 0, 0
-    tiles = box_tiles(domain, 2)
-    proposals = [proposed_arrangement(net, T, device)[0] for T in tiles]
-    failed = sum(arr is None for arr in proposals)
-    if failed == len(tiles):
-        return None, failed, len(tiles)
-    parts = [arr if arr is not None else enumerate_cells(net, T)
-             for arr, T in zip(proposals, tiles)]
-    return glue_arrangements(net, domain, parts), failed, len(tiles)
+        return None, 0, 0, Fraction(0)
+    parts = _repair(net, domain, device, max(1, depth))
+    if parts is None:
+        return None, 0, 0, Fraction(0)
+    split = [T for _, T, how in parts if how == "split"]
+    share = sum((T.volume() for T in split), Fraction(0)) / domain.volume()
+    return glue_arrangements(net, domain, [a for a, _, _ in parts]), len(split), len(parts), share
+
+
+def _repair(net: Network, domain: Domain, device: str | torch.device, depth: int
+            ) -> list[tuple[CellArrangement, Domain, str]] | None:
+    """The tiles of ``domain`` (see :func:`repaired_arrangement`) with their arrangements and
+    how each was made (``"propose"`` or ``"split"``); ``None`` when all of its halves fail."""
+    halves = box_halves(domain)
+    proposals = [proposed_arrangement(net, T, device)[0] for T in halves]
+    if all(arr is None for arr in proposals):
+        return None
+    parts: list[tuple[CellArrangement, Domain, str]] = []
+    for T, arr in zip(halves, proposals):
+        if arr is not None:
+            parts.append((arr, T, "propose"))
+            continue
+        deeper = _repair(net, T, device, depth - 1) if depth > 1 else None
+        parts += deeper if deeper is not None else [(enumerate_cells(net, T), T, "split")]
+    return parts
 
 
 def certified_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
@@ -78,16 +113,17 @@ def certified_arrangement(net: Network, domain: Domain, device: str | torch.devi
                           repair: bool = True, with_pieces: bool = True
                           ) -> tuple[CellArrangement, RegionComplex, str]:
     """The arrangement the propose engine settles on, its certified complex and the engine's
-    account: ``"propose"``; ``"propose, k of m tiles split (<reason>)"`` when the proposal for
-    K failed and was repaired tile by tile (:func:`repaired_arrangement`, only with ``repair``);
-    or ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
+    account: ``"propose"``; ``"propose, k of m tiles split, p% of K (<reason>)"`` when the
+    proposal for K failed and was repaired tile by tile (:func:`repaired_arrangement`, only
+    with ``repair``); or ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
     ``with_pieces=False``: the complex without its B_N,k pieces (``build_complex``'s option)."""
     arr, why = proposed_arrangement(net, domain, device)
     engine = "propose"
     if arr is None and repair:
-        arr, failed, total = repaired_arrangement(net, domain, device)
+        arr, failed, total, share = repaired_arrangement(net, domain, device)
         if arr is not None:
-            engine = f"propose, {failed} of {total} tiles split ({why})"
+            engine = (f"propose, {failed} of {total} tiles split, {float(share):.2%} of K "
+                      f"({why})")
     if arr is not None:
         try:
             return arr, build_complex(arr, with_pieces=with_pieces), engine

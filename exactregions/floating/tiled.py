@@ -1,10 +1,10 @@
 """A complex too big for one process: tiles of K on a Dask cluster, glued back exactly.
 
 Every tile of a box K (:func:`~exactregions.exact.tiles.box_tiles`) is one Dask task: the
-worker proposes and decides the tile's regions (the ``propose`` engine, falling back to exact
-splitting on that tile alone), certifies the tile's complex (volumes add up to vol(tile)
-exactly, and the other certificates of :func:`~exactregions.exact.complex.build_complex`), and
-sends back its exact arrangement.  The tiles are glued by pattern across their shared faces
+worker proposes and decides the tile's regions (the ``propose`` engine, with its local repair
+inside the tile, falling back to exact splitting of that tile alone), certifies the tile's
+complex (volumes add up to vol(tile) exactly, and the other certificates of
+:func:`~exactregions.exact.complex.build_complex`), and sends back its exact arrangement.  The tiles are glued by pattern across their shared faces
 (:func:`~exactregions.exact.tiles.glue_arrangements`) and the whole complex is certified again:
 Σ vol(tile) = vol(K), and every certificate of the single-process run.  The result equals the
 single-process complex region for region.
@@ -46,7 +46,7 @@ def _tile_task(net: Network, tile: Domain, engine: str, device: str
     pieces are not built (those of the glued whole are, once)."""
     torch.set_num_threads(1)          # one thread a worker: workers already fill the cores
     if engine == "propose":
-        arr, rc, how = certified_arrangement(net, tile, device, repair=False, with_pieces=False)
+        arr, rc, how = certified_arrangement(net, tile, device, with_pieces=False)
     else:
         arr = enumerate_cells(net, tile)
         rc, how = build_complex(arr, with_pieces=False), "split"
@@ -98,7 +98,7 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
             "regions_per_tile": [cert["regions"] for _, cert in results],
             "engines": engines, "volume_sum_over_tiles": total}
     object.__setattr__(rc, "certificate", {**rc.certificate, "tiles": info,
-                                           "engine": f"tiled ({sum(e == 'propose' for e in engines)}"
+                                           "engine": f"tiled ({sum(e.startswith('propose') for e in engines)}"
                                                      f" of {len(engines)} tiles proposed)"})
     if log is not None:
         log(f"{len(parts)} tiles: {sum(info['regions_per_tile'])} pieces glued into "
