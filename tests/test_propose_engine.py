@@ -25,7 +25,8 @@ from exactregions.exact.affinemaps import PatternMaps
 from exactregions.exact.decide import ProposalRejected, arrangement_from_proposal
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.polytope import rank
-from exactregions.floating.propose import propose_complex, proposed_arrangement
+from exactregions.floating.propose import (propose_complex, proposed_arrangement,
+                                           repaired_arrangement)
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
 from exactregions.testing.strategies import activations, boxes, networks
 
@@ -199,18 +200,35 @@ def test_a_local_degeneracy_is_repaired_on_its_tile_only():
 
 
 
+
+def test_the_repair_cuts_each_axis_at_its_own_fraction():
+    """Four planes through the origin of [-1, 1]³ (through no edge or corner of K); two of them
+    cross in the line t (3, 1, 1), which meets a tile edge y = z = c wherever y and z are cut
+    at one value c.  Cut at one fraction on every axis, the tiles along that line fail at every
+    level too (5 of 78 split); cut at a different prime on every axis, only the tile around the
+    origin is split (1 of 22)."""
+    F = Fraction
+    rows = tuple(tuple(map(F, r)) for r in ((1, -4, 1), (2, -5, -1), (1, 2, 4), (1, 3, -7)))
+    rng = np.random.default_rng(0)
+    net = Network(3, (Layer(rows, (F(0),) * 4, er.Activation.relu()),
+                      Layer((tuple(map(F, rng.normal(size=4))),), (F(1, 3),),
+                            er.Activation.relu()),
+                      Layer(((F(1),),), (F(0),), er.Activation.identity())))
+    K = er.box([(-1, 1)] * 3)
+    arr, split, tiles, share = repaired_arrangement(net, K)
+    assert (split, tiles) == (1, 22)
+    assert_same_complex(er.build_complex(arr), split_complex(net, K))
+
 @given(st.data())
 @settings(max_examples=20)
 def test_the_repair_splits_only_a_small_tile_around_a_planted_degenerate_point(data):
     """n + 1 first-layer hyperplanes through one dyadic point p of K (a vertex on more than n
-    of them: not generic there; none through a corner of K) among neurons with float weights
-    (generic everywhere else).
+    of them: not generic there) among neurons with float weights (generic everywhere else).
     The repair halves K off-centre, then the failing tile twice more: exactly one tile is
     split, of at most Π_i max(c_i, 1 − c_i)³ of vol(K) (c_i the cut on axis i) — wherever p is,
     even at K's centre, where a midpoint halving made p a corner of every tile — and the glued
     complex, certified, is the splitting engine's (oracle: exact splitting of the whole of K)."""
     from exactregions.exact.tiles import off_centre
-    from exactregions.floating.propose import repaired_arrangement
 
     n = data.draw(st.integers(2, 3))
     p = [Fraction(data.draw(st.integers(-6, 6)), 8) for _ in range(n)]
@@ -220,11 +238,11 @@ def test_the_repair_splits_only_a_small_tile_around_a_planted_degenerate_point(d
              for _ in range(n)]
         rows.append(tuple(w))
         biases.append(-sum(a * b for a, b in zip(w, p)))
-    # any n of them independent: p is their only common point; and none through a corner of K
+    # any n of them independent: p is their only common point
     assume(all(rank([r for i, r in enumerate(rows) if i != j]) == n for j in range(n + 1)))
-    K = er.box([(-1, 1)] * n)
-    assume(all(sum(a * (c - q) for a, c, q in zip(w, v, p)) != 0
-               for w in rows for v in K.vertices))
+    # K's sides end at fractions with a different prime on every axis: no flat where some of
+    # those hyperplanes cross meets an edge or a corner of K
+    K = er.box([(Fraction(-(q - 4), q), Fraction(q - 3, q)) for q in (53, 59, 47)[:n]])
     # the rest from Gaussian floats (exact binary rationals): no coincidence of their own
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
     extra = data.draw(st.integers(0, 2))

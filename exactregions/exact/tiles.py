@@ -41,9 +41,11 @@ def off_centre(axis: int) -> Fraction:
     """Where :func:`box_halves` cuts the sides along ``axis``: off their midpoints, at
     (p + 1)/2p for the axis-th prime p from 61 on, a different prime on every axis.  Quantized
     and zero-bias nets put their vertices at dyadic and small-denominator points (the origin of
-    [-1, 1]^n is a corner of every tile of a midpoint halving) and their hyperplanes through
-    the points (c, ±c, …) of one cut on all axes; a corner whose coordinates have distinct large
-    primes in their denominators lies on no hyperplane with small or dyadic coefficients.
+    [-1, 1]^n is a corner of every tile of a midpoint halving), and the lines where their
+    hyperplanes cross meet a tile's edges wherever two axes are cut at one value (the line
+    t (3, 1, 1) of x - 4y + z = 0 and 2x - 5y - z = 0 meets the edge y = z = c).  With a
+    different large prime in the denominators of every axis's cuts, the tiles' faces keep clear
+    of such points.
 
     >>> [off_centre(i) for i in range(3)]
     [Fraction(31, 61), Fraction(34, 67), Fraction(36, 71)]
