@@ -26,6 +26,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable
 
+import numpy as np
 import torch
 
 from exactregions.errors import CertificateError
@@ -35,7 +36,7 @@ from exactregions.exact.domain import Domain
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.network import Network
 from exactregions.exact.tiles import box_halves, box_sides, glue_arrangements
-from exactregions.floating.skeleton import NotGeneric, propose_skeleton
+from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
 
 __all__ = ["proposed_arrangement", "repaired_arrangement", "certified_arrangement",
            "propose_complex"]
@@ -45,44 +46,62 @@ def proposed_arrangement(net: Network, domain: Domain, device: str | torch.devic
                          ) -> tuple[CellArrangement | None, str]:
     """The decided arrangement of the float proposal, or ``None`` and the reason it was not
     taken (not generic, or rejected by an exact test)."""
+    sk, why = _skeleton(net, domain, device)
+    return (None, why) if sk is None else _decided(net, domain, sk)
+
+
+def _skeleton(net: Network, domain: Domain, device: str | torch.device
+              ) -> tuple[Skeleton | None, str]:
     try:
-        sk = propose_skeleton(net, domain, device=device)
-        arr = arrangement_from_proposal(net, domain, sk.vertices, sk.zeros, sk.region_ptr,
-                                        sk.region_vertices, sk.patterns, sk.columns)
+        return propose_skeleton(net, domain, device=device), ""
     except NotGeneric as exc:
         return None, f"not generic: {exc}"
+
+
+def _decided(net: Network, domain: Domain, sk: Skeleton) -> tuple[CellArrangement | None, str]:
+    try:
+        return arrangement_from_proposal(net, domain, sk.vertices, sk.zeros, sk.region_ptr,
+                                         sk.region_vertices, sk.patterns, sk.columns), ""
     except ProposalRejected as exc:
         return None, f"proposal rejected: {exc}"
-    return arr, ""
 
 
 REPAIR_DEPTH = 3
 """How many times the local repair halves a failing tile before it splits that tile exactly
 (tiles down to about 1/2^3 of K's sides)."""
+REPAIR_MAX_CUT_SHARE = 0.5
+"""The local repair halves a tile only while at most this share of the regions proposed in
+its halves meet the new cuts: beyond, the cuts duplicate most regions (every region of a
+zero-bias net is a cone through the origin, so every cut meets it) and splitting the tile
+whole is cheaper."""
 
 
 def repaired_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
-                         depth: int = REPAIR_DEPTH
+                         depth: int = REPAIR_DEPTH, max_cut_share: float = REPAIR_MAX_CUT_SHARE
                          ) -> tuple[CellArrangement | None, int, int, Fraction]:
     """Local repair of a failed proposal on a box K.  K is cut in two along every axis, off
     the midpoint (:func:`~exactregions.exact.tiles.box_halves`), and the 2^n tiles are proposed
     apart; a tile whose proposal fails is repaired the same way, down to ``depth`` levels, and
-    split exactly there — or at once when all of its own tiles fail too (the degeneracy is then
-    not local, and splitting the tile whole is cheaper).  The tiles are glued back
-    (:func:`~exactregions.exact.tiles.glue_arrangements`).
+    split exactly there.  A tile is split whole instead of halved when all of its halves fail
+    (the degeneracy is not local) or when more than ``max_cut_share`` of the regions its halves'
+    float skeletons propose meet the new cuts (halving would duplicate most regions).  The
+    tiles are glued back (:func:`~exactregions.exact.tiles.glue_arrangements`).
 
-    Returns the arrangement (``None`` when K is no box or all of its tiles fail), the number
-    of tiles split exactly, the number of tiles, and the share of vol(K) split.
+    Returns the arrangement (``None`` when K is no box or K itself is to be split whole), the
+    number of tiles split exactly, the number of tiles, and the share of vol(K) split.
 
     >>> import exactregions as er
     >>> net = er.random_network([2, 5, 1], seed=0, bias_std=0.0)   # every line through 0
-    >>> arr, split, tiles, share = repaired_arrangement(net, er.box([(-1, 1), (-1, 1)]))
+    >>> K = er.box([(-1, 1), (-1, 1)])
+    >>> repaired_arrangement(net, K)[1:]              # cones: every cut meets every region
+    (0, 0, Fraction(0, 1))
+    >>> arr, split, tiles, share = repaired_arrangement(net, K, max_cut_share=1.0)
     >>> split, tiles, share < Fraction(1, 50)
     (1, 10, True)
     """
     if box_sides(domain) is None:
         return None, 0, 0, Fraction(0)
-    parts = _repair(net, domain, device, max(1, depth))
+    parts = _repair(net, domain, device, max(1, depth), max_cut_share)
     if parts is None:
         return None, 0, 0, Fraction(0)
     split = [T for _, T, how in parts if how == "split"]
@@ -90,22 +109,44 @@ def repaired_arrangement(net: Network, domain: Domain, device: str | torch.devic
     return glue_arrangements(net, domain, [a for a, _, _ in parts]), len(split), len(parts), share
 
 
-def _repair(net: Network, domain: Domain, device: str | torch.device, depth: int
-            ) -> list[tuple[CellArrangement, Domain, str]] | None:
+def _repair(net: Network, domain: Domain, device: str | torch.device, depth: int,
+            max_cut_share: float) -> list[tuple[CellArrangement, Domain, str]] | None:
     """The tiles of ``domain`` (see :func:`repaired_arrangement`) with their arrangements and
-    how each was made (``"propose"`` or ``"split"``); ``None`` when all of its halves fail."""
+    how each was made (``"propose"`` or ``"split"``); ``None`` when ``domain`` is to be split
+    whole."""
     halves = box_halves(domain)
-    proposals = [proposed_arrangement(net, T, device)[0] for T in halves]
-    if all(arr is None for arr in proposals):
+    skeletons = [_skeleton(net, T, device)[0] for T in halves]
+    done = [(sk, T) for sk, T in zip(skeletons, halves) if sk is not None]
+    if not done:
+        return None
+    # the float skeletons guide this choice (how the work is cut), never an answer
+    cut = sum(_regions_on_new_cuts(sk, T, domain) for sk, T in done)
+    if cut > max_cut_share * sum(sk.num_regions for sk, _ in done):
         return None
     parts: list[tuple[CellArrangement, Domain, str]] = []
-    for T, arr in zip(halves, proposals):
+    for T, sk in zip(halves, skeletons):
+        arr = None if sk is None else _decided(net, T, sk)[0]
         if arr is not None:
             parts.append((arr, T, "propose"))
             continue
-        deeper = _repair(net, T, device, depth - 1) if depth > 1 else None
+        deeper = _repair(net, T, device, depth - 1, max_cut_share) if depth > 1 else None
         parts += deeper if deeper is not None else [(enumerate_cells(net, T), T, "split")]
     return parts
+
+
+def _regions_on_new_cuts(sk: Skeleton, tile: Domain, parent: Domain) -> int:
+    """How many proposed regions of a tile have a vertex on a face of the tile that is not on
+    the boundary of the box it was cut from."""
+    sides = box_sides(parent)
+    assert sides is not None
+    new = []
+    for f, (a, b) in enumerate(zip(tile.A, tile.b)):
+        i = next(j for j, x in enumerate(a) if x != 0)
+        if Fraction(b) / Fraction(a[i]) != sides[i][0 if a[i] < 0 else 1]:
+            new.append(sk.columns.index(("domain", f)))
+    on_cut = np.isin(sk.zeros, new).any(axis=1)[sk.region_vertices]
+    ptr = sk.region_ptr
+    return int(np.add.reduceat(on_cut, ptr[:-1]).astype(bool).sum()) if len(ptr) > 1 else 0
 
 
 def certified_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
