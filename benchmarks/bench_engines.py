@@ -22,9 +22,11 @@ repeats:
 
 ``--memory`` measures the peak resident memory of Berzins' code and of the propose engine,
 each in a fresh process (both import torch), and that of the propose engine's forked child
-(its resident size counts the pages it still shares with the parent).  ``--scaling`` prints how the propose engine's time grows with #regions (2-w-w-w-1 on [-1,1]²
-for five widths, log-log slope).  The load average is printed first: measure on a quiet
-machine.
+(its resident size counts the pages it still shares with the parent).  ``--scaling`` prints
+how the propose engine's time grows with #regions (2-w-w-w-1 on [-1,1]² for five widths,
+log-log slope).  ``--repair`` times the propose engine's local repair against splitting K
+whole on nets with one degenerate point (:data:`REPAIR_NETS`).  The load average is printed
+first: measure on a quiet machine.
 """
 
 from __future__ import annotations
@@ -50,6 +52,41 @@ from exactregions.floating.skeleton import propose_skeleton
 
 NETS = [([2, 32, 32, 32, 1], False), ([3, 16, 16, 16, 1], False), ([4, 8, 8, 1], False),
         ([3, 24, 24, 24, 1], True), ([3, 32, 32, 32, 1], True)]
+
+
+REPAIR_NETS = [([2, 32, 32, 32, 1], 3, 0.3), ([3, 16, 16, 16, 1], 4, 0.3),
+               ([3, 12, 12, 12, 1], 12, 0.0)]
+"""(widths, k, bias sd): biases of the first k first-layer neurons set to 0, so n + 1 or more
+hyperplanes cross at the origin (with all of them 0, every region is a cone from it)."""
+
+
+def planted_net(widths: list[int], k: int, bias_std: float) -> er.Network:
+    """A He-init net (seed 0) whose first k first-layer neurons have bias 0."""
+    net = er.random_network(widths, seed=0, bias_std=bias_std)
+    first = net.layers[0]
+    bias = (Fraction(0),) * k + first.bias[k:]
+    return er.Network(widths[0], (er.Layer(first.weight, bias, first.activation),)
+                      + net.layers[1:])
+
+
+def repair(reps: int) -> None:
+    """The propose engine (its local repair) against exact splitting of K whole, both certified
+    (no independent check), alternating repeats, medians."""
+    for widths, k, bias_std in REPAIR_NETS:
+        net = planted_net(widths, k, bias_std)
+        K = er.box([(-1, 1)] * widths[0])
+        tp, ts = [], []
+        for _ in range(reps):
+            t = time.perf_counter()
+            rc = propose_complex(net, K, independent_check=False)
+            tp.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            er.build_complex(er.enumerate_cells(net, K))
+            ts.append(time.perf_counter() - t)
+        p, q = statistics.median(tp), statistics.median(ts)
+        print(f"{'-'.join(map(str, widths))} ({k} zero biases, sd {bias_std:g}): "
+              f"{len(rc.activation_regions)} regions, propose {p:.2f} s, split {q:.2f} s "
+              f"({q / p:.2f}x); {rc.certificate['engine'].split(' (')[0]}", flush=True)
 
 
 def berzins_anchor(path: str) -> Callable[[er.Network, int], Any] | None:
@@ -197,6 +234,8 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also 3-24-24-24-1 and 3-32-32-32-1")
     ap.add_argument("--no-split", action="store_true", help="skip the split engine (slow)")
     ap.add_argument("--scaling", action="store_true")
+    ap.add_argument("--repair", action="store_true",
+                    help="the local repair against splitting K whole, on planted degeneracies")
     ap.add_argument("--memory", action="store_true",
                     help="peak memory of Berzins and the propose engine, each in a fresh process")
     ap.add_argument("--one-tool", choices=["berzins", "propose"], help=argparse.SUPPRESS)
@@ -209,6 +248,9 @@ def main() -> None:
           f"{torch.get_num_threads()}", flush=True)
     if a.scaling:
         scaling(a.reps)
+        return
+    if a.repair:
+        repair(a.reps)
         return
     if a.memory:
         if not a.berzins:

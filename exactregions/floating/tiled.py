@@ -4,7 +4,8 @@ Every tile of a box K (:func:`~exactregions.exact.tiles.box_tiles`) is one Dask 
 worker proposes and decides the tile's regions (the ``propose`` engine, with its local repair
 inside the tile, falling back to exact splitting of that tile alone), certifies the tile's
 complex (volumes add up to vol(tile) exactly, and the other certificates of
-:func:`~exactregions.exact.complex.build_complex`), and sends back its exact arrangement.  The tiles are glued by pattern across their shared faces
+:func:`~exactregions.exact.complex.build_complex`), and sends back its exact arrangement.  The
+tiles are glued by pattern across their shared faces
 (:func:`~exactregions.exact.tiles.glue_arrangements`) and the whole complex is certified again:
 Σ vol(tile) = vol(K), and every certificate of the single-process run.  The result equals the
 single-process complex region for region.
@@ -97,9 +98,9 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
     info = {"count": len(parts), "scheduler": scheduler,
             "regions_per_tile": [cert["regions"] for _, cert in results],
             "engines": engines, "volume_sum_over_tiles": total}
-    object.__setattr__(rc, "certificate", {**rc.certificate, "tiles": info,
-                                           "engine": f"tiled ({sum(e.startswith('propose') for e in engines)}"
-                                                     f" of {len(engines)} tiles proposed)"})
+    proposed = sum(e.startswith("propose") for e in engines)
+    object.__setattr__(rc, "certificate", {**rc.certificate, "tiles": info, "engine":
+                                           f"tiled ({proposed} of {len(engines)} tiles proposed)"})
     if log is not None:
         log(f"{len(parts)} tiles: {sum(info['regions_per_tile'])} pieces glued into "
             f"{len(rc.activation_regions)} regions")
