@@ -99,9 +99,13 @@ def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
     per = [splits] * n if isinstance(splits, int) else list(splits)
     if len(per) != n or any(int(s) < 1 for s in per):
         raise InvalidOptionError(f"tiles {splits!r}: one positive count, or one per axis ({n})")
-    cuts = [[lo + (hi - lo) * Fraction(k, s) for k in range(s + 1)]
-            for (lo, hi), s in zip(sides, per)]
-    tiles = [[]]
+    return _grid([[lo + (hi - lo) * Fraction(k, s) for k in range(s + 1)]
+                  for (lo, hi), s in zip(sides, per)])
+
+
+def _grid(cuts: list[list[Fraction]]) -> list[Domain]:
+    """The boxes between consecutive cuts on every axis (``cuts[i]`` sorted, ends included)."""
+    tiles: list[list[tuple[Fraction, Fraction]]] = [[]]
     for axis in cuts:
         tiles = [t + [(axis[k], axis[k + 1])] for t in tiles for k in range(len(axis) - 1)]
     return [box(t) for t in tiles]
@@ -121,11 +125,7 @@ def box_halves(domain: Domain, at: Sequence[Fraction] | None = None) -> list[Dom
     cuts = [off_centre(i) for i in range(len(sides))] if at is None else list(at)
     if len(cuts) != len(sides) or not all(0 < c < 1 for c in cuts):
         raise InvalidOptionError(f"cuts {cuts}: one a side, each strictly inside (0, 1)")
-    tiles: list[list[tuple[Fraction, Fraction]]] = [[]]
-    for (lo, hi), c in zip(sides, cuts):
-        mid = lo + (hi - lo) * c
-        tiles = [t + [part] for t in tiles for part in ((lo, mid), (mid, hi))]
-    return [box(t) for t in tiles]
+    return _grid([[lo, lo + (hi - lo) * c, hi] for (lo, hi), c in zip(sides, cuts)])
 
 
 def glue_arrangements(net: Network, domain: Domain, parts: Sequence[CellArrangement]
