@@ -233,6 +233,7 @@ def test_the_repair_cuts_each_axis_at_its_own_fraction():
     assert (split, tiles) == (1, 22)
     assert_same_complex(er.build_complex(arr), split_complex(net, K))
 
+
 @given(st.data())
 @settings(max_examples=20)
 def test_the_repair_splits_only_a_small_tile_around_a_planted_degenerate_point(data):
