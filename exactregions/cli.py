@@ -281,7 +281,7 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
         if args.tiles:
             device = str(_device(args.device))       # one clear line when torch is missing
             from exactregions.floating.tiled import tiled_complex
-            rc = tiled_complex(net, dom, tiles=_tiles_arg(args.tiles, net.input_dim),
+            rc = tiled_complex(net, dom, tiles=_tiles_arg(args.tiles, dom.dim),
                                scheduler=args.scheduler, workers=args.workers,
                                engine=args.engine or "propose", device=device,
                                independent_check=check)
@@ -900,9 +900,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "2.5x on 161,373 (7.5 min, 9 GB); check the --regions --json file later with "
                         "`exactregions certify`")
     e.add_argument("--tiles", metavar="K[,K...]",
-                   help="cut the box into K parts along every axis (or one count per axis): "
-                        "each tile computed and certified as its own task, the tiles glued "
-                        "back exactly by pattern and the whole certified again")
+                   help="cut the box (or the slice, in its coordinates) into K parts along "
+                        "every axis (or one count per axis): each tile computed and certified "
+                        "as its own task, the tiles glued back exactly by pattern and the "
+                        "whole certified again")
     e.add_argument("--scheduler", default="local",
                    help="with --tiles: 'local' (a Dask LocalCluster, default), 'none' (in "
                         "process) or a scheduler address tcp://host:8786")

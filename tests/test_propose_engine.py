@@ -198,6 +198,28 @@ def test_a_local_degeneracy_is_repaired_on_its_tile_only():
     assert_same_complex(propose_complex(net, K), split_complex(net, K))
 
 
+def test_the_repair_works_on_slices_and_polytopes():
+    """The degenerate point of the test above, (1/2, 1/3), seen through a plane slice of a
+    4-input net (P1 = 0, directions e1 and e2: the slice's net is the 2-input one; its tiles
+    are cut in slice coordinates and keep the embedding) and inside a pentagon K (the box cut
+    by x + y <= 7/4: its tiles are K ∩ boxes).  Each time only the tile around the point is
+    split, and the complex is the splitting engine's."""
+    F = Fraction
+    rows = ((F(1), F(0)), (F(0), F(1)), (F(6), F(3)), (F(2), F(-3)))
+    bias = (F(-1, 2), F(-1, 3), F(-4), F(1, 7))
+    out = Layer(((F(1), F(2), F(-1), F(1)),), (F(0),), er.Activation.identity())
+    net4 = Network(4, (Layer(tuple(r + (F(r[0] - 2 * r[1]), F(3)) for r in rows), bias,
+                             er.Activation.relu()), out))
+    P = er.plane([0] * 4, [1, 0, 0, 0], [0, 1, 0, 0], bounds=((-1, 1), (-1, 1)))
+    net2 = Network(2, (Layer(rows, bias, er.Activation.relu()), out))
+    pentagon = er.hpolytope([[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1]], [1, 1, 1, 1, F(7, 4)])
+    for net, K in ((net4, P), (net2, pentagon)):
+        arr, split, tiles, share = repaired_arrangement(net, K, max_cut_share=1.0)
+        assert split == 1 and share < Fraction(2, 100)
+        assert all(c.label[0] != "domain" or c.label[1] < len(K.A) for c in arr.table)
+        assert_same_complex(er.build_complex(arr), split_complex(net, K))
+
+
 def test_the_repair_halves_only_while_the_cuts_meet_few_regions():
     """Three zero biases among 16 first-layer neurons (biases sd 0.3): one degenerate point, the
     origin, and ~300 regions, few of them on the cuts: the engine repairs K locally, splitting

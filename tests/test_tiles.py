@@ -23,7 +23,7 @@ from exactregions.exact.complex import check_independently
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.tiles import box_tiles, glue_arrangements
 from exactregions.floating.tiled import _tile_task, tiled_complex
-from exactregions.testing.strategies import boxes, networks
+from exactregions.testing import boxes, networks, planes, polytopes, segments
 
 from oracles import assert_same_complex
 
@@ -104,6 +104,56 @@ def test_glued_tiles_equal_the_whole(data):
     assert_same_complex(rc, whole(net, K))
 
 
+@given(st.data())
+@settings(max_examples=15)
+def test_glued_tiles_equal_the_whole_on_slices_and_polytopes(data):
+    """A segment or plane through a net of 3-4 inputs (cut in slice coordinates), or an
+    H-polytope (a box with extra rows: some redundant, some making corners where more than n
+    facets meet): every tile is K ∩ a grid box, and the glued complex is the whole's."""
+    kind = data.draw(st.sampled_from(["segment", "plane", "polytope"]))
+    if kind == "polytope":
+        n = data.draw(st.integers(2, 3))
+        net = data.draw(networks(input_dim=n, max_width=3, max_neurons=6 if n == 2 else 4))
+        K = data.draw(polytopes(n))
+    else:
+        net = data.draw(networks(input_dim=data.draw(st.integers(3, 4)), max_width=4,
+                                 max_neurons=7))
+        K = data.draw(segments(net.input_dim) if kind == "segment" else
+                      planes(net.input_dim, bounds=((-1, 1), (-1, 1))))
+    counts = data.draw(st.lists(st.integers(1, 3), min_size=K.dim, max_size=K.dim))
+    engine = data.draw(st.sampled_from(["propose", "split"]))
+    rc = tiled_complex(net, K, tiles=counts, scheduler="none", engine=engine)
+    tiles = box_tiles(K, counts)
+    assert rc.certificate["tiles"]["count"] == len(tiles)
+    assert all(T.embedding == K.embedding for T in tiles)
+    assert_same_complex(rc, whole(net, K))
+
+
+def test_the_tiles_of_a_triangle():
+    """The triangle x, y >= 0, x + y <= 1 cut by the grid x, y = 1/2: the box above the diagonal
+    meets it in one point only (no tile), the others are two triangles and the square [0, 1/2]²
+    (the diagonal touches it at a corner only).  Every tile keeps all three rows of K (so its
+    vertices are tight on them as in K) and the cuts that bound it (the side y <= 1/2 of the
+    right triangle touches it at a corner only: dropped); their areas add up to 1/2."""
+    K = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
+    tiles = box_tiles(K, 2)
+    assert sorted(len(T.vertices) for T in tiles) == [3, 3, 4]
+    assert sum(T.volume() for T in tiles) == K.volume() == Fraction(1, 2)
+    assert sorted(len(T.A) for T in tiles) == [4, 4, 5]
+    assert all(T.A[:3] == K.A and T.b[:3] == K.b for T in tiles)
+    assert sorted(len(tiles_mod.cut_faces(T, K)) for T in tiles) == [1, 1, 2]
+
+
+def test_a_repeated_row_of_K_is_glued_as_every_copy():
+    """K given with the row y <= 1 twice: in the whole's complex the top facet carries both
+    rows' labels, so a tile's copy of that row must glue back as both."""
+    net = er.random_network([2, 5, 1], seed=2, bias_std=0.3)
+    K = er.hpolytope([[1, 0], [-1, 0], [0, 1], [0, -1], [0, 1]], [1, 1, 1, 1, 1])
+    for engine in ("propose", "split"):
+        assert_same_complex(tiled_complex(net, K, tiles=2, scheduler="none", engine=engine),
+                            whole(net, K))
+
+
 def test_a_hyperplane_on_a_tile_face():
     """relu(x) + relu(y - x) with the tiles cut at x = 0: the first neuron's hyperplane is the
     tile face itself (the pieces of a region meet along it, or do not)."""
@@ -137,13 +187,12 @@ def test_a_missing_tile_fails_the_volume_sum():
         er.build_complex(glue_arrangements(net, K, parts))
 
 
-def test_tiles_need_a_box():
+def test_tile_options_are_checked():
     net = er.random_network([2, 4, 1], seed=0)
-    T = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
-    with pytest.raises(InvalidOptionError, match="box"):
-        tiled_complex(net, T, tiles=2, scheduler="none")
     with pytest.raises(InvalidOptionError):
         box_tiles(er.box([(0, 1)]), 0)
+    with pytest.raises(InvalidOptionError, match="one per axis"):
+        box_tiles(er.box([(0, 1), (0, 1)]), [2, 2, 2])
     with pytest.raises(InvalidOptionError, match="scheduler"):
         tiled_complex(net, er.box([(0, 1), (0, 1)]), tiles=2, scheduler="nowhere")
 
@@ -163,3 +212,29 @@ def test_cli_tiles_bad_input(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "workers" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_cli_tiles_on_a_plane_slice(tmp_path):
+    """``enumerate --through P1 P2 P3 --tiles 3,2``: the slice is cut in its (s, t)
+    coordinates; the JSON (but for the engine, the time and the tiles' own account) and the
+    graph file are those of the run without tiles."""
+    import json
+    net = tmp_path / "n.json"
+    er.save_network(er.random_network([4, 6, 6, 1], seed=1, bias_std=0.3), net)
+    base = [sys.executable, "-m", "exactregions", "enumerate", str(net), "--through", "0,0,0,0",
+            "1,0,1,0", "0,1,0,1", "--box", "-1:1,-1:1", "--no-progress"]
+    out = {}
+    for name, extra in (("tiled", ["--tiles", "3,2", "--scheduler", "none"]), ("whole", [])):
+        r = subprocess.run(base + extra + ["--json", str(tmp_path / f"{name}.json"), "--graph",
+                                           str(tmp_path / f"{name}.graphml")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        out[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert out["tiled"].pop("engine") == "tiled (6 of 6 tiles proposed)"
+    assert out["whole"].pop("engine") == "propose"
+    assert out["tiled"]["certificate"].pop("tiles")["count"] == 6
+    for doc in out.values():
+        doc.pop("seconds")
+    assert out["tiled"] == out["whole"]
+    assert (tmp_path / "tiled.graphml").read_bytes() == (tmp_path / "whole.graphml").read_bytes()
+

@@ -1,13 +1,15 @@
 """Tiles of K: a complex computed tile by tile (on a cluster) and glued back exactly.
 
-:func:`box_tiles` cuts a box K into a grid of boxes.  Each tile's arrangement is computed on
-its own (by any engine, on any worker); :func:`glue_arrangements` then joins them into the
-arrangement of K: a region cut by tile faces has one piece in each tile it meets, all with its
-pattern (an activation region is convex, so its pieces are exactly the regions of that pattern
-in those tiles).  The pieces of one pattern are merged into one cell: their vertices and tight
-sets united (the constraints of one pattern are the same rows in every tile), the tile faces
-dropped, and the points that were vertices only because a tile face cut there removed (exact
-rank test).  The glued arrangement is certified as a whole by
+:func:`box_tiles` cuts K by a grid of boxes over its bounding box (a box into boxes, a slice in
+its slice coordinates, an H-polytope into its full-dimensional parts in the boxes, each with all
+of K's rows).  Each tile's arrangement is computed on its own (by any engine, on any worker);
+:func:`glue_arrangements` then joins them into the arrangement of K: a region cut by tile faces
+has one piece in each tile it meets, all with its pattern (an activation region is convex, so
+its pieces are exactly the regions of that pattern in those tiles).  The pieces of one pattern
+are merged into one cell: their vertices and tight sets united (the constraints of one pattern
+are the same rows in every tile; a tile's copy of a row of K stands for every row of K on that
+hyperplane and side), the tile faces dropped, and the points that were vertices only because a
+tile face cut there removed (exact rank test).  The glued arrangement is certified as a whole by
 :func:`~exactregions.exact.complex.build_complex`: volumes add up to vol(K), face to face, and
 so on — a wrong glue cannot pass.
 
@@ -29,12 +31,14 @@ from typing import Sequence
 from gmpy2 import mpq
 
 from exactregions.errors import InvalidOptionError
+from exactregions.exact import _cdd
 from exactregions.exact.domain import Domain, box, restrict_network
 from exactregions.exact.enumerate import CellArrangement, canonical_order
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint, hyperplane_key, rank
 
-__all__ = ["box_tiles", "box_halves", "box_sides", "glue_arrangements", "off_centre"]
+__all__ = ["box_tiles", "box_halves", "box_sides", "bounding_box", "cut_faces",
+           "glue_arrangements", "off_centre"]
 
 
 def off_centre(axis: int) -> Fraction:
@@ -59,14 +63,13 @@ def off_centre(axis: int) -> Fraction:
 
 
 def box_sides(domain: Domain) -> list[tuple[Fraction, Fraction]] | None:
-    """The sides (lo, hi) of an axis-aligned box domain, or ``None`` for any other domain.
+    """The sides (lo, hi) of an axis-aligned box domain (in slice coordinates for a slice), or
+    ``None`` for any other domain.
 
     >>> from exactregions.exact.domain import box
     >>> box_sides(box([(0, 1), (-2, 3)]))
     [(Fraction(0, 1), Fraction(1, 1)), (Fraction(-2, 1), Fraction(3, 1))]
     """
-    if domain.embedding is not None:
-        return None
     n = domain.dim
     lo: list[Fraction | None] = [None] * n
     hi: list[Fraction | None] = [None] * n
@@ -84,48 +87,110 @@ def box_sides(domain: Domain) -> list[tuple[Fraction, Fraction]] | None:
     return [(l, h) for l, h in zip(lo, hi)]  # type: ignore[misc]
 
 
-def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
-    """A box K cut into ``splits`` equal parts along every axis (or ``splits[i]`` along axis i).
+def bounding_box(domain: Domain) -> list[tuple[Fraction, Fraction]]:
+    """The smallest box around K (exact, from its vertices).
 
-    >>> from exactregions.exact.domain import box
+    >>> from exactregions.exact.domain import hpolytope
+    >>> bounding_box(hpolytope([[-1, 0], [0, -1], [2, 1]], [0, 0, 1]))
+    [(Fraction(0, 1), Fraction(1, 2)), (Fraction(0, 1), Fraction(1, 1))]
+    """
+    return [(min(v[i] for v in domain.vertices), max(v[i] for v in domain.vertices))
+            for i in range(domain.dim)]
+
+
+def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
+    """K cut by a grid of ``splits`` equal parts along every axis of its bounding box (or
+    ``splits[i]`` along axis i): the full-dimensional parts of K in the grid's boxes, each with
+    K's embedding (a slice is cut in its slice coordinates).
+
+    >>> from exactregions.exact.domain import box, hpolytope
     >>> [T.description for T in box_tiles(box([(0, 1)]), 2)]
     ['box [0,1/2]', 'box [1/2,1]']
+    >>> len(box_tiles(hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1]), 2))   # one box misses
+    3
     """
-    sides = box_sides(domain)
-    if sides is None:
-        raise InvalidOptionError("tiles need a box domain (an axis-aligned box, not a slice or "
-                                 "a polytope)")
-    n = len(sides)
+    n = domain.dim
     per = [splits] * n if isinstance(splits, int) else list(splits)
     if len(per) != n or any(int(s) < 1 for s in per):
         raise InvalidOptionError(f"tiles {splits!r}: one positive count, or one per axis ({n})")
-    return _grid([[lo + (hi - lo) * Fraction(k, s) for k in range(s + 1)]
-                  for (lo, hi), s in zip(sides, per)])
-
-
-def _grid(cuts: list[list[Fraction]]) -> list[Domain]:
-    """The boxes between consecutive cuts on every axis (``cuts[i]`` sorted, ends included)."""
-    tiles: list[list[tuple[Fraction, Fraction]]] = [[]]
-    for axis in cuts:
-        tiles = [t + [(axis[k], axis[k + 1])] for t in tiles for k in range(len(axis) - 1)]
-    return [box(t) for t in tiles]
+    return _grid(domain, [[lo + (hi - lo) * Fraction(k, s) for k in range(s + 1)]
+                          for (lo, hi), s in zip(bounding_box(domain), per)])
 
 
 def box_halves(domain: Domain, at: Sequence[Fraction] | None = None) -> list[Domain]:
-    """A box K cut in two along every axis i at the fraction ``at[i]`` of its side (default
-    :func:`off_centre`): 2^n boxes (what the propose engine's local repair proposes apart).
+    """K cut in two along every axis i at the fraction ``at[i]`` of its bounding box's side
+    (default :func:`off_centre`): up to 2^n parts (what the propose engine's local repair
+    proposes apart).
 
     >>> from exactregions.exact.domain import box
     >>> [T.description for T in box_halves(box([(0, 1)]), [Fraction(1, 3)])]
     ['box [0,1/3]', 'box [1/3,1]']
     """
-    sides = box_sides(domain)
-    if sides is None:
-        raise InvalidOptionError("halves need a box domain")
+    sides = bounding_box(domain)
     cuts = [off_centre(i) for i in range(len(sides))] if at is None else list(at)
     if len(cuts) != len(sides) or not all(0 < c < 1 for c in cuts):
         raise InvalidOptionError(f"cuts {cuts}: one a side, each strictly inside (0, 1)")
-    return _grid([[lo, lo + (hi - lo) * c, hi] for (lo, hi), c in zip(sides, cuts)])
+    return _grid(domain, [[lo, lo + (hi - lo) * c, hi] for (lo, hi), c in zip(sides, cuts)])
+
+
+def _grid(domain: Domain, cuts: list[list[Fraction]]) -> list[Domain]:
+    """The full-dimensional parts of K between consecutive cuts on every axis (``cuts[i]``
+    sorted, from K's least to its greatest coordinate)."""
+    cells: list[list[tuple[Fraction, Fraction]]] = [[]]
+    for axis in cuts:
+        cells = [t + [(axis[k], axis[k + 1])] for t in cells for k in range(len(axis) - 1)]
+    tiles = (_clip(domain, cell) for cell in cells)
+    return [T for T in tiles if T is not None]
+
+
+def _clip(domain: Domain, cell: list[tuple[Fraction, Fraction]]) -> Domain | None:
+    """K ∩ the box ``cell`` (a cell of a grid over K's bounding box) with K's embedding, or
+    ``None`` when that is not full-dimensional.  Every row of K is kept, redundant or not (a
+    tile's vertices are then tight on K's rows exactly as they are in K), then the cell's sides
+    inside K's extent that bound the tile (cddlib's redundancy removal: a side that only
+    touches it at a corner is dropped)."""
+    inner = box(cell)
+    is_box = box_sides(domain) is not None
+    if is_box:
+        A, b, verts = inner.A, inner.b, inner.vertices
+    else:
+        m = len(domain.A)
+        ends = bounding_box(domain)
+        rows = list(zip(domain.A, domain.b))
+        for i, ((lo, hi), (first, last)) in enumerate(zip(cell, ends)):
+            e = tuple(Fraction(int(j == i)) for j in range(domain.dim))
+            if hi < last:
+                rows.append((e, hi))
+            if lo > first:
+                rows.append((tuple(-x for x in e), -lo))
+        A, b = tuple(a for a, _ in rows), tuple(bb for _, bb in rows)
+        if _cdd.interior_point_lp(A, b)[0] <= 0:
+            return None
+        keep = set(_cdd.canonical_rows(A, b)[0]) | set(range(m))
+        A, b = tuple(A[i] for i in sorted(keep)), tuple(b[i] for i in sorted(keep))
+        verts = tuple(_cdd.vertices_of(A, b)[0])
+    if is_box and domain.embedding is None:
+        return inner
+    whole = domain.description.split(", tile ")[0]       # a tile's tile: named from K
+    return Domain(A, b, verts, domain.embedding, f"{whole}, tile {inner.description[4:]}")
+
+
+def cut_faces(tile: Domain, parent: Domain) -> list[int]:
+    """The rows of a tile that are none of the rows of the domain it was cut from: the faces
+    its cuts made.
+
+    >>> from exactregions.exact.domain import box
+    >>> K = box([(0, 1), (0, 1)])
+    >>> cut_faces(box_halves(K, [Fraction(1, 2)] * 2)[0], K)   # x <= 1/2 and y <= 1/2
+    [0, 2]
+    """
+    keys = {_oriented_key(a, b) for a, b in zip(parent.A, parent.b)}
+    return [f for f, (a, b) in enumerate(zip(tile.A, tile.b)) if _oriented_key(a, b) not in keys]
+
+
+def _oriented_key(a: Sequence, b) -> tuple:
+    a = tuple(mpq(x) for x in a)
+    return hyperplane_key(a, mpq(b)) + (_side(a),)
 
 
 def glue_arrangements(net: Network, domain: Domain, parts: Sequence[CellArrangement]
@@ -134,27 +199,29 @@ def glue_arrangements(net: Network, domain: Domain, parts: Sequence[CellArrangem
     reduced = restrict_network(net, domain)
     n = domain.dim
     table: list[Constraint] = []
-    kkeys: dict[tuple, int] = {}
+    kkeys: dict[tuple, tuple[int, ...]] = defaultdict(tuple)
     for f, (a, b) in enumerate(zip(domain.A, domain.b)):
         con = Constraint(tuple(mpq(x) for x in a), mpq(b), ("domain", f))
         table.append(con)
-        kkeys[hyperplane_key(con.a, con.b) + (_side(con.a),)] = f
+        kkeys[_oriented_key(con.a, con.b)] += (f,)
     ids: dict[tuple, int] = {}
     CUT = -1
 
-    def global_id(con: Constraint) -> int:
+    def global_ids(con: Constraint) -> tuple[int, ...]:
+        """The rows of the glued table that a tile's constraint is: every row of K on its
+        hyperplane and side (K may repeat a row), or the tile's cut."""
         if con.label[0] == "domain":
-            return kkeys.get(hyperplane_key(con.a, con.b) + (_side(con.a),), CUT)
+            return kkeys.get(_oriented_key(con.a, con.b), (CUT,))
         key = (con.label, con.a, con.b)
         g = ids.get(key)
         if g is None:
             g = ids[key] = len(table)
             table.append(con)
-        return g
+        return (g,)
 
     groups: dict[tuple, list[tuple[Cell, list[int]]]] = defaultdict(list)
     for arr in parts:
-        gid = [global_id(c) for c in arr.table]
+        gid = [global_ids(c) for c in arr.table]
         for cell in arr.cells:
             groups[cell.pattern].append((cell, gid))
     cells = []
@@ -162,7 +229,7 @@ def glue_arrangements(net: Network, domain: Domain, parts: Sequence[CellArrangem
         tight: dict[tuple, set[int]] = {}
         for cell, gid in pieces:
             for v, t in zip(cell.verts, cell.tight):
-                tight.setdefault(v, set()).update(gid[c] for c in t)
+                tight.setdefault(v, set()).update(g for c in t for g in gid[c])
         verts, vtight = [], []
         for v, t in tight.items():
             if CUT in t:

@@ -4,12 +4,13 @@
 torch, any device), makes the proposal exact with
 :func:`~exactregions.exact.decide.arrangement_from_proposal`, and builds the complex with the
 same certificates as the splitting engine.  A proposal that is not generic at float precision,
-fails an exact test, or fails a certificate is never repaired by trusting a float: on a box K the
-repair is local (K halved off-centre along every axis and the tiles proposed apart, a failing
-tile halved again, down to three levels, only the tiles still failing split exactly, all glued
-back and certified as a whole); otherwise, or if that fails too, exact splitting of K computes the
-complex (``engine="split"``).  ``rc.certificate["engine"]`` records which, and why.  Both
-engines end in one canonical order, so their complexes are equal, region for region.
+fails an exact test, or fails a certificate is never repaired by trusting a float: the repair
+is local (K — a box, a slice or an H-polytope — cut off-centre along every axis of its bounding
+box and the tiles proposed apart, a failing tile cut again, down to three levels, only the
+tiles still failing split exactly, all glued back and certified as a whole); if that fails
+too, exact splitting of K computes the complex (``engine="split"``).
+``rc.certificate["engine"]`` records which, and why.  Both engines end in one canonical order,
+so their complexes are equal, region for region.
 
 >>> import exactregions as er
 >>> net = er.random_network([2, 8, 8, 1], seed=0)
@@ -35,7 +36,7 @@ from exactregions.exact.decide import ProposalRejected, arrangement_from_proposa
 from exactregions.exact.domain import Domain
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.network import Network
-from exactregions.exact.tiles import box_halves, box_sides, glue_arrangements
+from exactregions.exact.tiles import box_halves, cut_faces, glue_arrangements
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
 
 __all__ = ["proposed_arrangement", "repaired_arrangement", "certified_arrangement",
@@ -79,16 +80,17 @@ whole is cheaper."""
 def repaired_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
                          depth: int = REPAIR_DEPTH, max_cut_share: float = REPAIR_MAX_CUT_SHARE
                          ) -> tuple[CellArrangement | None, int, int, Fraction]:
-    """Local repair of a failed proposal on a box K.  K is cut in two along every axis, off
-    the midpoint (:func:`~exactregions.exact.tiles.box_halves`), and the 2^n tiles are proposed
-    apart; a tile whose proposal fails is repaired the same way, down to ``depth`` levels, and
-    split exactly there.  A tile is split whole instead of halved when all of its halves fail
-    (the degeneracy is not local) or when more than ``max_cut_share`` of the regions its halves'
-    float skeletons propose meet the new cuts (halving would duplicate most regions).  The
-    tiles are glued back (:func:`~exactregions.exact.tiles.glue_arrangements`).
+    """Local repair of a failed proposal on K.  K is cut in two along every axis of its
+    bounding box, off the midpoint (:func:`~exactregions.exact.tiles.box_halves`; a slice in
+    its slice coordinates), and the (up to) 2^n tiles are proposed apart; a tile whose
+    proposal fails is repaired the same way, down to ``depth`` levels, and split exactly there.
+    A tile is split whole instead of halved when all of its halves fail (the degeneracy is not
+    local) or when more than ``max_cut_share`` of the regions its halves' float skeletons
+    propose meet the new cuts (halving would duplicate most regions).  The tiles are glued
+    back (:func:`~exactregions.exact.tiles.glue_arrangements`).
 
-    Returns the arrangement (``None`` when K is no box or K itself is to be split whole), the
-    number of tiles split exactly, the number of tiles, and the share of vol(K) split.
+    Returns the arrangement (``None`` when K itself is to be split whole), the number of tiles
+    split exactly, the number of tiles, and the share of vol(K) split.
 
     >>> import exactregions as er
     >>> net = er.random_network([2, 5, 1], seed=0, bias_std=0.0)   # every line through 0
@@ -99,8 +101,6 @@ def repaired_arrangement(net: Network, domain: Domain, device: str | torch.devic
     >>> split, tiles, share < Fraction(1, 50)
     (1, 10, True)
     """
-    if box_sides(domain) is None:
-        return None, 0, 0, Fraction(0)
     parts = _repair(net, domain, device, max(1, depth), max_cut_share)
     if parts is None:
         return None, 0, 0, Fraction(0)
@@ -135,15 +135,9 @@ def _repair(net: Network, domain: Domain, device: str | torch.device, depth: int
 
 
 def _regions_on_new_cuts(sk: Skeleton, tile: Domain, parent: Domain) -> int:
-    """How many proposed regions of a tile have a vertex on a face of the tile that is not on
-    the boundary of the box it was cut from."""
-    sides = box_sides(parent)
-    assert sides is not None
-    new = []
-    for f, (a, b) in enumerate(zip(tile.A, tile.b)):
-        i = next(j for j, x in enumerate(a) if x != 0)
-        if Fraction(b) / Fraction(a[i]) != sides[i][0 if a[i] < 0 else 1]:
-            new.append(sk.columns.index(("domain", f)))
+    """How many proposed regions of a tile have a vertex on a face of the tile that the cut
+    made (a face that is not on the boundary of the domain it was cut from)."""
+    new = [sk.columns.index(("domain", f)) for f in cut_faces(tile, parent)]
     on_cut = np.isin(sk.zeros, new).any(axis=1)[sk.region_vertices]
     ptr = sk.region_ptr
     return int(np.add.reduceat(on_cut, ptr[:-1]).astype(bool).sum()) if len(ptr) > 1 else 0

@@ -1,8 +1,10 @@
 """A complex too big for one process: tiles of K on a Dask cluster, glued back exactly.
 
-Every tile of a box K (:func:`~exactregions.exact.tiles.box_tiles`) is one Dask task: the
-worker proposes and decides the tile's regions (the ``propose`` engine, with its local repair
-inside the tile, falling back to exact splitting of that tile alone), certifies the tile's
+K — a box, a 1-D or 2-D slice (cut in its slice coordinates), or an H-polytope — is cut by a
+grid of equal boxes over its bounding box (:func:`~exactregions.exact.tiles.box_tiles`), and
+every tile is one Dask task: the worker proposes and decides the tile's regions (the
+``propose`` engine, with its local repair inside the tile, falling back to exact splitting of
+that tile alone), certifies the tile's
 complex (volumes add up to vol(tile) exactly, and the other certificates of
 :func:`~exactregions.exact.complex.build_complex`), and sends back its exact arrangement.  The
 tiles are glued by pattern across their shared faces
@@ -60,12 +62,13 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
                   scheduler: str = "local", workers: int | None = None, engine: str = "propose",
                   device: str = "cpu", independent_check: bool = True,
                   log: Callable[[str], None] | None = None) -> RegionComplex:
-    """The certified complex of ``net`` on the box ``domain``, computed tile by tile.
+    """The certified complex of ``net`` on ``domain``, computed tile by tile.
 
     Parameters
     ----------
     tiles
-        Parts per axis (one count for all axes, or one per axis).
+        Parts per axis of the domain's bounding box (one count for all axes, or one per axis;
+        slice coordinates for a slice).
     scheduler, workers
         See the module docstring; ``workers`` sizes a LocalCluster (default: one a core).
     engine, device
@@ -74,8 +77,7 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
     Raises
     ------
     InvalidOptionError
-        For a domain that is not a box, bad tile counts, fewer than one worker, or an unknown
-        scheduler or engine.
+        For bad tile counts, fewer than one worker, or an unknown scheduler or engine.
     CertificateError
         If a tile's or the glued complex's certificate fails.
     """

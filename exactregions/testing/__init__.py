@@ -13,11 +13,12 @@ from exactregions.testing.oracles import (CounterMismatch, ExactCounts, assert_l
                                           assert_partition, exact_breakpoints, exact_counts,
                                           model_for)
 from exactregions.testing.strategies import (activations, boxes, dyadic_rationals, he_floats,
-                                             networks, planes, segments, small_integers,
-                                             subtle_networks)
+                                             networks, planes, polytopes, segments,
+                                             small_integers, subtle_networks)
 
 __all__ = ["CheckReport", "check_line_counter", "check_slice_counter", "add_dead_neuron",
            "check_line_metamorphic", "permute_hidden", "rescale_neuron", "CounterMismatch",
            "ExactCounts", "assert_line_counts", "assert_partition", "exact_breakpoints",
            "exact_counts", "model_for", "activations", "boxes", "dyadic_rationals", "he_floats",
-           "networks", "planes", "segments", "small_integers", "subtle_networks", "reproducer"]
+           "networks", "planes", "polytopes", "segments", "small_integers", "subtle_networks",
+           "reproducer"]

@@ -24,7 +24,7 @@ from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import exact_rational
 
 __all__ = ["dyadic_rationals", "small_integers", "he_floats", "activations", "networks",
-           "subtle_networks", "boxes", "segments", "planes"]
+           "subtle_networks", "boxes", "polytopes", "segments", "planes"]
 
 
 def dyadic_rationals(max_exponent: int = 4, max_abs: int = 3) -> st.SearchStrategy[Fraction]:
@@ -191,6 +191,32 @@ def boxes(draw: st.DrawFn, dim: int) -> Domain:
         length = draw(st.integers(1, 8)) * Fraction(1, 4)
         sides.append((lo, lo + length))
     return box(sides)
+
+
+@st.composite
+def polytopes(draw: st.DrawFn, dim: int, max_cuts: int = 2) -> Domain:
+    """An H-polytope: a drawn box cut by up to ``max_cuts`` half-spaces with small integer
+    normals that keep its centre strictly inside (so it is bounded and full-dimensional; a cut
+    may miss the box, a redundant row, or pass through its corners, a non-simple polytope).
+
+    >>> from hypothesis import given
+    >>> @given(polytopes(2))
+    ... def test_inside(K):
+    ...     assert K.dim == 2 and K.volume() > 0
+    >>> test_inside()
+    """
+    from exactregions.exact.domain import hpolytope
+    K = draw(boxes(dim))
+    centre = [sum((v[i] for v in K.vertices), Fraction(0)) / len(K.vertices)
+              for i in range(dim)]
+    A, b = [list(a) for a in K.A], list(K.b)
+    for _ in range(draw(st.integers(0, max_cuts))):
+        a = draw(st.lists(small_integers(2), min_size=dim, max_size=dim)
+                 .filter(lambda r: any(r)))
+        slack = draw(st.integers(1, 8)) * Fraction(1, 8)
+        A.append(a)
+        b.append(sum((x * c for x, c in zip(a, centre)), Fraction(0)) + slack)
+    return hpolytope(A, b)
 
 
 @st.composite
