@@ -360,6 +360,27 @@ def test_the_checker_runs_on_slices():
     assert seg.certificate["independent"]["linear_regions"] == len(seg.linear_regions)
 
 
+@given(st.data())
+@settings(max_examples=200)
+def test_the_checkers_fingerprints_differ_exactly_where_the_full_maps_do(data):
+    """The checker tells two regions of a slice apart by their full maps' fingerprints modulo a
+    prime (a difference proves the maps differ) and compares the maps exactly only where the
+    fingerprints agree.  Oracle: its exact full maps (fmpq matrices).  On these small dyadic
+    nets a fingerprint collision of different maps would be a 1-in-2^62 event, so the two must
+    agree; a fingerprint that differs where the maps are equal would wrongly fail a glued
+    facet."""
+    from exactregions.testing import networks
+    net = data.draw(networks(input_dim=data.draw(st.integers(1, 3)), max_width=3))
+    N = checker._Net(net, None)
+
+    def pattern():
+        return tuple(tuple(data.draw(st.integers(0, len(a.slopes) - 1)) for a in lay.activations)
+                     for lay in net.layers)
+
+    p1, p2 = pattern(), pattern()
+    assert (N.fingerprint(p1) == N.fingerprint(p2)) == (N.full_map(p1) == N.full_map(p2))
+
+
 # ----- the enumerator's own certificates catch planted enumeration bugs ---------------------
 
 def _arrangement_with_a_skipped_split(monkeypatch):

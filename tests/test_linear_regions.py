@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import exactregions as er
 
@@ -98,3 +98,24 @@ def test_small_nets_where_one_output_or_one_column_decides(name, net, linear):
     rc = er.region_complex(net, K, independent_check=False)
     assert len(rc.linear_regions) == linear
     assert _partition(rc) == brute_force_linear_regions_2d(net, K)
+
+
+@given(multi_output_nets(input_dim=2), st.data())
+@settings(max_examples=200)
+def test_the_gradients_modulo_p_are_zero_exactly_where_the_rational_ones_are(net, data):
+    """``ModularGradients.nonzero`` (g_z modulo a prime, which decides g_z ≠ 0 for the slice
+    gluer) against g_z = ∂out/∂(post-activation of z) backpropagated here in Fractions: on these
+    small integer nets every entry of g is an integer far below p, so the two must agree
+    exactly — a residue that claims g ≠ 0 where g = 0 would keep two regions of one linear
+    region apart."""
+    from exactregions.exact.complex import ModularGradients
+    residues = ModularGradients(net)
+    pattern = tuple(tuple(data.draw(st.integers(0, len(a.slopes) - 1)) for a in layer.activations)
+                    for layer in net.layers)
+    for l in range(len(net.layers) - 1):
+        for i in range(net.layers[l].out_dim):
+            g = [Fraction(int(j == i)) for j in range(net.layers[l].out_dim)]
+            for layer, pieces in zip(net.layers[l + 1:], pattern[l + 1:]):
+                g = [a.slopes[j] * sum((w * x for w, x in zip(row, g)), Fraction(0))
+                     for row, a, j in zip(layer.weight, layer.activations, pieces)]
+            assert residues.nonzero(l, i, pattern) == any(g), (l, i)

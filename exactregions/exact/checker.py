@@ -691,6 +691,50 @@ def _in_relative_interior(rows: Sequence[tuple[int, ...]], face: Sequence[tuple[
 
 # ----- the network, exactly and on its own ----------------------------------------------
 
+class _ModularNet:
+    """The net's weights, biases, slopes and offsets modulo a prime p ≤ 2^62 − 57 that divides
+    none of their denominators (see :meth:`_Net.fingerprint`)."""
+
+    def __init__(self, net: Any):
+        values = [x for lay in net.layers for row in lay.weight for x in row]
+        values += [x for lay in net.layers for x in lay.bias]
+        values += [x for lay in net.layers for a in lay.activations
+                   for x in (*a.slopes, *a.offsets)]
+        dens = {x.denominator for x in values}
+        p = _PRIME
+        while any(d % p == 0 for d in dens) or not fmpz(p).is_prime():
+            p -= 2
+        self.p = p
+
+        def res(x: Fraction) -> int:
+            return x.numerator * pow(x.denominator, -1, p) % p
+
+        self.W = [nmod_mat(lay.out_dim, lay.in_dim, [res(x) for row in lay.weight for x in row],
+                           p) for lay in net.layers]
+        self.b = [nmod_mat(lay.out_dim, 1, [res(x) for x in lay.bias], p) for lay in net.layers]
+        self.q = [[[res(x) for x in a.slopes] for a in lay.activations] for lay in net.layers]
+        self.o = [[[res(x) for x in a.offsets] for a in lay.activations] for lay in net.layers]
+        # r: fixed pseudo-random entries (a linear congruential sequence), W_1·r once
+        r = [(7919 * (k + 1) ** 2 + 104729 * k + 1) % p for k in range(net.input_dim)]
+        self.Wr = self.W[0] * nmod_mat(net.input_dim, 1, r, p)
+
+    def fingerprint(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        p = self.p
+        u, c = self.Wr, self.b[0]
+        for l, pieces in enumerate(pattern):
+            if l > 0:
+                u = self.W[l] * u
+                c = self.W[l] * c + self.b[l]
+            q, o = self.q[l], self.o[l]
+            us = [int(x) for x in u.entries()]
+            cs = [int(x) for x in c.entries()]
+            u = nmod_mat(len(us), 1, [q[i][j] * x % p for i, (x, j) in enumerate(zip(us, pieces))],
+                         p)
+            c = nmod_mat(len(cs), 1, [(q[i][j] * x + o[i][j]) % p
+                                      for i, (x, j) in enumerate(zip(cs, pieces))], p)
+        return tuple(int(x) for x in u.entries()) + tuple(int(x) for x in c.entries())
+
+
 class _Net:
     """The embedded net in the checker's own arithmetic (flint ``fmpq``; a region's layer maps
     in homogeneous integers, :meth:`layer`)."""
@@ -847,6 +891,28 @@ class _Net:
             c = [self.slopes[l][i][j] * t + self.offsets[l][i][j]
                  for i, (t, j) in enumerate(zip(c, pattern[l]))]
         return tuple(J.entries()) + tuple(c)
+
+    def fingerprint(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        """(J·r, c) of :meth:`full_map` modulo a prime p, for a fixed vector r: a forward pass
+        of W_1·r and of the offsets in ``nmod_mat``.  Reduction modulo p is a ring homomorphism
+        on rationals whose denominators p does not divide (p is chosen so), so two patterns
+        whose fingerprints differ have different full maps — proven, not sampled; equal
+        fingerprints prove nothing (the full maps are then compared exactly).
+
+        >>> from exactregions.exact.netfile import network_from_dict
+        >>> net = network_from_dict({"format": "exactregions-network", "version": 1,
+        ...   "input_dim": 1, "layers": [{"weight": [[1], [1]], "bias": [0, 0],
+        ...   "activation": "relu"}, {"weight": [["1/3", "-1/3"]], "bias": [0],
+        ...   "activation": "identity"}]})
+        >>> N = _Net(net, None)       # relu(x)/3 - relu(x)/3 = 0 on every pattern
+        >>> N.fingerprint(((1, 1), (0,))) == N.fingerprint(((0, 0), (0,)))
+        True
+        >>> N.fingerprint(((1, 0), (0,))) == N.fingerprint(((0, 0), (0,)))
+        False
+        """
+        if not hasattr(self, "_mod"):
+            self._mod = _ModularNet(self.net)
+        return self._mod.fingerprint(pattern)
 
     def good(self, pattern: tuple[tuple[int, ...], ...]) -> list[list[bool]]:
         """Proposition 9's goodness: a path of non-zero weights to an output through open
@@ -1273,9 +1339,23 @@ def _certify(data: Mapping[str, Any],
             x = parent[x]
         return x
 
+    prints: dict[tuple, tuple] = {}
+
+    def differ(r1: int, r2: int) -> bool:
+        """The two regions' full maps differ, proven by their fingerprints modulo p (slices
+        only: a box's maps are the outputs' own, compared directly)."""
+        if routs[r1] is not None:
+            return False
+        f1, f2 = (prints.get(patterns[r]) for r in (r1, r2))
+        if f1 is None:
+            f1 = prints[patterns[r1]] = N.fingerprint(patterns[r1])
+        if f2 is None:
+            f2 = prints[patterns[r2]] = N.fingerprint(patterns[r2])
+        return f1 != f2
+
     not_glued: set[frozenset[int]] = set()
     for fs, (r1, r2) in share.items():
-        same = full(r1) == full(r2)
+        same = not differ(r1, r2) and full(r1) == full(r2)
         if labels[r1] == labels[r2]:
             if not same:
                 raise _fail("linear", f"regions {r1} and {r2} are in one linear region but their "

@@ -648,6 +648,65 @@ class _Builder:
         return hit
 
 
+class ModularGradients:
+    """g_z = ∂out/∂(post-activation of neuron z) on a pattern's region, modulo a prime p.
+
+    Every weight and slope is a rational whose denominator p does not divide, and reduction
+    modulo p is a ring homomorphism on such rationals: an entry of g that is not 0 modulo p is
+    not 0.  So a non-zero residue decides g ≠ 0 exactly, in int64 products instead of big
+    rationals (p < 2^25, so a dot product of up to 2^13 terms stays below 2^63); a zero residue
+    decides nothing (g is then computed in rationals).
+
+    >>> from exactregions.exact.netfile import network_from_dict
+    >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+    ...   "layers": [{"weight": [[1], [1]], "bias": [0, 0], "activation": "relu"},
+    ...              {"weight": [["1/3", "-1/3"]], "bias": [0], "activation": "identity"}]})
+    >>> g = ModularGradients(net)
+    >>> g.nonzero(0, 0, ((1, 1), (0,))), g.nonzero(0, 1, ((1, 1), (0,)))
+    (True, True)
+    """
+
+    MAX_WIDTH = 2 ** 13
+
+    def __init__(self, net: Network):
+        values = [x for layer in net.layers for row in layer.weight for x in row]
+        values += [q for layer in net.layers for a in set(layer.activations) for q in a.slopes]
+        self.p = p = _prime_not_dividing(x.denominator for x in values)
+        wide = max(max(layer.in_dim, layer.out_dim) for layer in net.layers) > self.MAX_WIDTH
+        self.dtype = object if wide else np.int64
+
+        def res(x: Fraction) -> int:
+            return x.numerator * pow(x.denominator, -1, p) % p
+
+        self.W = [np.array([[res(x) for x in row] for row in layer.weight], dtype=self.dtype)
+                  for layer in net.layers]
+        self.S = []
+        for layer in net.layers:
+            pieces = max(len(a.slopes) for a in layer.activations)
+            self.S.append(np.array([[res(a.slopes[min(j, len(a.slopes) - 1)])
+                                     for j in range(pieces)] for a in layer.activations],
+                                   dtype=self.dtype))
+
+    def nonzero(self, l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether g of neuron i of layer l is not 0 modulo p (then it is not 0)."""
+        v = np.zeros(len(pattern[l]), dtype=self.dtype)
+        v[i] = 1
+        for m in range(l + 1, len(self.W)):
+            z = self.W[m] @ v % self.p
+            v = self.S[m][np.arange(len(z)), list(pattern[m])] * z % self.p
+        return bool(v.any())
+
+
+def _prime_not_dividing(denominators: Iterable[int]) -> int:
+    """The largest prime below 2^25 that divides none of the denominators."""
+    ds = set(denominators)
+    p = 2 ** 25 - 1
+    while True:
+        p -= 2
+        if all(p % d for d in range(3, math.isqrt(p) + 1, 2)) and all(d % p for d in ds):
+            return p
+
+
 def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     """Decides exactly whether the full affine map of all outputs agrees on two cells."""
     net = arr.net
@@ -667,20 +726,26 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
     # the maps agree iff g_z = ∂out/∂(post-activation of z) is 0, computed exactly.
     Ws = [[[mpq(x) for x in row] for row in layer.weight] for layer in net.layers]
     slopes = [[[mpq(q) for q in a.slopes] for a in layer.activations] for layer in net.layers]
-    gcache: dict[tuple, tuple[mpq, ...]] = {}
+    residues = ModularGradients(net)
+    gcache: dict[tuple, bool] = {}
 
-    def g_vector(l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> tuple[mpq, ...]:
+    def g_is_zero(l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> bool:
         key = (l, i, pattern[l + 1:])
-        if key in gcache:
-            return gcache[key]
+        hit = gcache.get(key)
+        if hit is None:
+            # not 0 modulo p proves g ≠ 0; only a g that is 0 modulo p is computed in rationals
+            hit = gcache[key] = (not residues.nonzero(l, i, pattern)
+                                 and not any(g_vector(l, i, pattern)))
+        return hit
+
+    def g_vector(l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> list[mpq]:
         v = [mpq(0)] * len(pattern[l])
         v[i] = mpq(1)
         for m in range(l + 1, len(net.layers)):
             W = Ws[m]
             z = [sum((w * x for w, x in zip(row, v) if x), mpq(0)) for row in W]
             v = [sm[j] * t for sm, t, j in zip(slopes[m], z, pattern[m])]
-        gcache[key] = tuple(v)
-        return gcache[key]
+        return v
 
     def full_grad(pattern: tuple[tuple[int, ...], ...]) -> list[list[mpq]]:
         # ∂out/∂x in the original coordinates: out_dim x n_in, exact (slow path, rare)
@@ -698,7 +763,7 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
             return True
         if len(diff) == 1:
             l, i = diff[0]
-            return not any(g_vector(l, i, c1.pattern))
+            return g_is_zero(l, i, c1.pattern)
         return full_grad(c1.pattern) == full_grad(c2.pattern)
 
     return glued
