@@ -237,4 +237,3 @@ def test_cli_tiles_on_a_plane_slice(tmp_path):
         doc.pop("seconds")
     assert out["tiled"] == out["whole"]
     assert (tmp_path / "tiled.graphml").read_bytes() == (tmp_path / "whole.graphml").read_bytes()
-

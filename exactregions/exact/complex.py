@@ -659,29 +659,32 @@ class ModularGradients:
 
     >>> from exactregions.exact.netfile import network_from_dict
     >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
-    ...   "layers": [{"weight": [[1], [1]], "bias": [0, 0], "activation": "relu"},
-    ...              {"weight": [["1/3", "-1/3"]], "bias": [0], "activation": "identity"}]})
-    >>> g = ModularGradients(net)
-    >>> g.nonzero(0, 0, ((1, 1), (0,))), g.nonzero(0, 1, ((1, 1), (0,)))
-    (True, True)
+    ...   "layers": [{"weight": [[1]], "bias": [0], "activation": "relu"},
+    ...              {"weight": [["1/3"]], "bias": [0], "activation": "relu"},
+    ...              {"weight": [[2]], "bias": [0], "activation": "identity"}]})
+    >>> g = ModularGradients(net)        # out = 2 relu(relu(x) / 3): g of the first neuron
+    >>> g.nonzero(0, 0, ((1,), (1,), (0,))), g.nonzero(0, 0, ((1,), (0,), (0,)))
+    (True, False)
     """
 
     MAX_WIDTH = 2 ** 13
 
     def __init__(self, net: Network):
-        values = [x for layer in net.layers for row in layer.weight for x in row]
-        values += [q for layer in net.layers for a in set(layer.activations) for q in a.slopes]
+        later = net.layers[1:]         # g of a neuron of layer l needs the layers after it
+        values = [x for layer in later for row in layer.weight for x in row]
+        values += [q for layer in later for a in set(layer.activations) for q in a.slopes]
         self.p = p = _prime_not_dividing(x.denominator for x in values)
-        wide = max(max(layer.in_dim, layer.out_dim) for layer in net.layers) > self.MAX_WIDTH
-        self.dtype = object if wide else np.int64
+        wide = max((max(layer.in_dim, layer.out_dim) for layer in later), default=0)
+        self.dtype = object if wide > self.MAX_WIDTH else np.int64
 
         def res(x: Fraction) -> int:
             return x.numerator * pow(x.denominator, -1, p) % p
 
-        self.W = [np.array([[res(x) for x in row] for row in layer.weight], dtype=self.dtype)
-                  for layer in net.layers]
-        self.S = []
-        for layer in net.layers:
+        self.W: list[np.ndarray | None] = [None] + [
+            np.array([[res(x) for x in row] for row in layer.weight], dtype=self.dtype)
+            for layer in later]
+        self.S: list[np.ndarray | None] = [None]
+        for layer in later:
             pieces = max(len(a.slopes) for a in layer.activations)
             self.S.append(np.array([[res(a.slopes[min(j, len(a.slopes) - 1)])
                                      for j in range(pieces)] for a in layer.activations],
@@ -692,8 +695,10 @@ class ModularGradients:
         v = np.zeros(len(pattern[l]), dtype=self.dtype)
         v[i] = 1
         for m in range(l + 1, len(self.W)):
-            z = self.W[m] @ v % self.p
-            v = self.S[m][np.arange(len(z)), list(pattern[m])] * z % self.p
+            W, S = self.W[m], self.S[m]
+            assert W is not None and S is not None
+            z = W @ v % self.p
+            v = S[np.arange(len(z)), list(pattern[m])] * z % self.p
         return bool(v.any())
 
 
