@@ -119,3 +119,29 @@ def test_the_gradients_modulo_p_are_zero_exactly_where_the_rational_ones_are(net
                 g = [a.slopes[j] * sum((w * x for w, x in zip(row, g)), Fraction(0))
                      for row, a, j in zip(layer.weight, layer.activations, pieces)]
             assert residues.nonzero(l, i, pattern) == any(g), (l, i)
+
+
+@given(multi_output_nets(input_dim=3), st.data())
+@settings(max_examples=200)
+def test_the_jacobians_modulo_p_differ_exactly_where_the_rational_ones_do(net, data):
+    """``ModularGradients.jacobians_differ`` (J·r modulo p for two patterns, which decides that
+    a facet where several neurons change piece is no glued one) against ∂out/∂x multiplied out
+    here in Fractions: on small integer nets a difference of J·r that vanishes modulo p while J
+    differs would need J·r to differ by a multiple of p, so the two must agree."""
+    from exactregions.exact.complex import ModularGradients
+
+    def pattern():
+        return tuple(tuple(data.draw(st.integers(0, len(a.slopes) - 1)) for a in lay.activations)
+                     for lay in net.layers)
+
+    def jacobian(pat):
+        J = [[Fraction(int(i == j)) for j in range(net.input_dim)] for i in range(net.input_dim)]
+        for lay, pieces in zip(net.layers, pat):
+            J = [[a.slopes[k] * sum((w * row[c] for w, row in zip(wr, J)), Fraction(0))
+                  for c in range(net.input_dim)]
+                 for wr, a, k in zip(lay.weight, lay.activations, pieces)]
+        return J
+
+    p1, p2 = pattern(), pattern()
+    differ = ModularGradients(net).jacobians_differ(p1, p2)
+    assert differ == (jacobian(p1) != jacobian(p2))

@@ -67,6 +67,7 @@ import math
 import mmap
 import os
 import pickle
+import random
 import select
 import signal
 from collections import defaultdict
@@ -714,8 +715,10 @@ class _ModularNet:
         self.b = [nmod_mat(lay.out_dim, 1, [res(x) for x in lay.bias], p) for lay in net.layers]
         self.q = [[[res(x) for x in a.slopes] for a in lay.activations] for lay in net.layers]
         self.o = [[[res(x) for x in a.offsets] for a in lay.activations] for lay in net.layers]
-        # r: fixed pseudo-random entries (a linear congruential sequence), W_1·r once
-        r = [(7919 * (k + 1) ** 2 + 104729 * k + 1) % p for k in range(net.input_dim)]
+        # r: fixed pseudo-random entries (a seeded Mersenne twister), W_1·r once; an r
+        # polynomial in k would be orthogonal to small integer differences of J along k
+        rng = random.Random(62)
+        r = [rng.randrange(1, p) for _ in range(net.input_dim)]
         self.Wr = self.W[0] * nmod_mat(net.input_dim, 1, r, p)
 
     def fingerprint(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:

@@ -26,7 +26,7 @@ from gmpy2 import mpq, mpz
 from exactregions.errors import CertificateError
 from exactregions.exact.enumerate import CellArrangement, enumerate_cells
 from exactregions.exact.domain import Domain
-from exactregions.exact.network import Network, NeuronId
+from exactregions.exact.network import Layer, Network, NeuronId
 from exactregions.exact._runtime import WorkQueue, fork_call, paused_gc, several_cores
 from exactregions.exact.floatfilter import display_float
 from exactregions.exact.rational import (coprime_fraction, homogeneous_integers, integer_det,
@@ -655,7 +655,8 @@ class ModularGradients:
     modulo p is a ring homomorphism on such rationals: an entry of g that is not 0 modulo p is
     not 0.  So a non-zero residue decides g ≠ 0 exactly, in int64 products instead of big
     rationals (p < 2^25, so a dot product of up to 2^13 terms stays below 2^63); a zero residue
-    decides nothing (g is then computed in rationals).
+    decides nothing (g is then computed in rationals).  :meth:`jacobians_differ` does the same
+    for the whole Jacobian of two patterns (facets where several neurons change piece at once).
 
     >>> from exactregions.exact.netfile import network_from_dict
     >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
@@ -683,12 +684,63 @@ class ModularGradients:
         self.W: list[np.ndarray | None] = [None] + [
             np.array([[res(x) for x in row] for row in layer.weight], dtype=self.dtype)
             for layer in later]
-        self.S: list[np.ndarray | None] = [None]
-        for layer in later:
-            pieces = max(len(a.slopes) for a in layer.activations)
-            self.S.append(np.array([[res(a.slopes[min(j, len(a.slopes) - 1)])
-                                     for j in range(pieces)] for a in layer.activations],
-                                   dtype=self.dtype))
+        self.S: list[np.ndarray | None] = [None] + [self._slopes(layer) for layer in later]
+        self.net = net
+        self._first: tuple[np.ndarray, np.ndarray] | bool | None = None
+
+    def _slopes(self, layer: Layer) -> np.ndarray:
+        """The layer's slopes modulo p: row i, column j the slope of neuron i on piece j."""
+        p = self.p
+        pieces = max(len(a.slopes) for a in layer.activations)
+        return np.array([[q.numerator * pow(q.denominator, -1, p) % p
+                          for q in (a.slopes[min(j, len(a.slopes) - 1)] for j in range(pieces))]
+                         for a in layer.activations], dtype=self.dtype)
+
+    def jacobians_differ(self, p1: tuple[tuple[int, ...], ...],
+                         p2: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether J·r modulo p differs for the two patterns, J = ∂out/∂x in the net's own input
+        coordinates and r a fixed vector (then their J differ); ``False`` proves nothing.
+
+        >>> from exactregions.exact.netfile import network_from_dict
+        >>> net = network_from_dict({"format": "exactregions-network", "version": 1,
+        ...   "input_dim": 1, "layers": [{"weight": [[1], [1]], "bias": [0, 0],
+        ...   "activation": "relu"}, {"weight": [[1, -1]], "bias": [0], "activation": "identity"}]})
+        >>> g = ModularGradients(net)    # relu(x) - relu(x): J = 0 whichever neuron is open
+        >>> g.jacobians_differ(((1, 1), (0,)), ((0, 0), (0,)))
+        False
+        >>> g.jacobians_differ(((1, 0), (0,)), ((0, 0), (0,)))
+        True
+        """
+        if self._first is None:
+            self._first = self._first_layer()
+        return bool(self._first) and self._jr(p1) != self._jr(p2)
+
+    def _first_layer(self) -> tuple[np.ndarray, np.ndarray] | bool:
+        """(W_1·r, the first layer's slopes) modulo p, or ``False`` when p divides one of their
+        denominators (then no shortcut)."""
+        first = self.net.layers[0]
+        values = [x for row in first.weight for x in row]
+        values += [q for a in set(first.activations) for q in a.slopes]
+        if any(x.denominator % self.p == 0 for x in values):
+            return False
+        p = self.p
+        dtype = object if first.in_dim > self.MAX_WIDTH else self.dtype
+        W0 = np.array([[x.numerator * pow(x.denominator, -1, p) % p for x in row]
+                       for row in first.weight], dtype=dtype)
+        # r random-like (seeded): an r affine or polynomial in k would be orthogonal to small
+        # integer differences of J (second or higher differences along k)
+        r = np.random.default_rng(25).integers(1, p, first.in_dim).astype(dtype)
+        return W0 @ r % p, self._slopes(first)
+
+    def _jr(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        assert not isinstance(self._first, bool)
+        u, S0 = self._first
+        u = S0[np.arange(len(u)), list(pattern[0])] * u % self.p
+        for m in range(1, len(self.W)):
+            W, S = self.W[m], self.S[m]
+            assert W is not None and S is not None
+            u = S[np.arange(len(W)), list(pattern[m])] * (W @ u % self.p) % self.p
+        return tuple(int(x) for x in u)
 
     def nonzero(self, l: int, i: int, pattern: tuple[tuple[int, ...], ...]) -> bool:
         """Whether g of neuron i of layer l is not 0 modulo p (then it is not 0)."""
@@ -769,7 +821,8 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
         if len(diff) == 1:
             l, i = diff[0]
             return g_is_zero(l, i, c1.pattern)
-        return full_grad(c1.pattern) == full_grad(c2.pattern)
+        return (not residues.jacobians_differ(c1.pattern, c2.pattern)
+                and full_grad(c1.pattern) == full_grad(c2.pattern))
 
     return glued
 
