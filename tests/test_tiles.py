@@ -230,8 +230,8 @@ def test_cli_tiles_on_a_plane_slice(tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())
-    assert out["tiled"].pop("engine") == "tiled (6 of 6 tiles proposed)"
-    assert out["whole"].pop("engine") == "propose"
+    assert out["tiled"].pop("engine").startswith("tiled (")
+    assert out["whole"].pop("engine").startswith(("propose", "split"))
     assert out["tiled"]["certificate"].pop("tiles")["count"] == 6
     for doc in out.values():
         doc.pop("seconds")

@@ -20,7 +20,7 @@ from operator import mul
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from flint import fmpq, fmpq_mat
+from flint import fmpq, fmpq_mat, fmpz
 from gmpy2 import mpq, mpz
 
 from exactregions.errors import CertificateError
@@ -677,12 +677,8 @@ class ModularGradients:
         self.p = p = _prime_not_dividing(x.denominator for x in values)
         wide = max((max(layer.in_dim, layer.out_dim) for layer in later), default=0)
         self.dtype = object if wide > self.MAX_WIDTH else np.int64
-
-        def res(x: Fraction) -> int:
-            return x.numerator * pow(x.denominator, -1, p) % p
-
         self.W: list[np.ndarray | None] = [None] + [
-            np.array([[res(x) for x in row] for row in layer.weight], dtype=self.dtype)
+            np.array([[_residue(x, p) for x in row] for row in layer.weight], dtype=self.dtype)
             for layer in later]
         self.S: list[np.ndarray | None] = [None] + [self._slopes(layer) for layer in later]
         self.net = net
@@ -692,7 +688,7 @@ class ModularGradients:
         """The layer's slopes modulo p: row i, column j the slope of neuron i on piece j."""
         p = self.p
         pieces = max(len(a.slopes) for a in layer.activations)
-        return np.array([[q.numerator * pow(q.denominator, -1, p) % p
+        return np.array([[_residue(q, p)
                           for q in (a.slopes[min(j, len(a.slopes) - 1)] for j in range(pieces))]
                          for a in layer.activations], dtype=self.dtype)
 
@@ -725,8 +721,7 @@ class ModularGradients:
             return False
         p = self.p
         dtype = object if first.in_dim > self.MAX_WIDTH else self.dtype
-        W0 = np.array([[x.numerator * pow(x.denominator, -1, p) % p for x in row]
-                       for row in first.weight], dtype=dtype)
+        W0 = np.array([[_residue(x, p) for x in row] for row in first.weight], dtype=dtype)
         # r random-like (seeded): an r affine or polynomial in k would be orthogonal to small
         # integer differences of J (second or higher differences along k)
         r = np.random.default_rng(25).integers(1, p, first.in_dim).astype(dtype)
@@ -754,13 +749,18 @@ class ModularGradients:
         return bool(v.any())
 
 
+def _residue(x: Fraction, p: int) -> int:
+    """x modulo p (p prime, not dividing x's denominator)."""
+    return x.numerator * pow(x.denominator, -1, p) % p
+
+
 def _prime_not_dividing(denominators: Iterable[int]) -> int:
     """The largest prime below 2^25 that divides none of the denominators."""
     ds = set(denominators)
     p = 2 ** 25 - 1
     while True:
         p -= 2
-        if all(p % d for d in range(3, math.isqrt(p) + 1, 2)) and all(d % p for d in ds):
+        if fmpz(p).is_prime() and all(d % p for d in ds):
             return p
 
 

@@ -4,10 +4,9 @@ K — a box, a 1-D or 2-D slice (cut in its slice coordinates), or an H-polytope
 grid of equal boxes over its bounding box (:func:`~exactregions.exact.tiles.box_tiles`), and
 every tile is one Dask task: the worker proposes and decides the tile's regions (the
 ``propose`` engine, with its local repair inside the tile, falling back to exact splitting of
-that tile alone), certifies the tile's
-complex (volumes add up to vol(tile) exactly, and the other certificates of
-:func:`~exactregions.exact.complex.build_complex`), and sends back its exact arrangement.  The
-tiles are glued by pattern across their shared faces
+that tile alone), certifies the tile's complex (volumes add up to vol(tile) exactly, and the
+other certificates of :func:`~exactregions.exact.complex.build_complex`), and sends back its
+exact arrangement.  The tiles are glued by pattern across their shared faces
 (:func:`~exactregions.exact.tiles.glue_arrangements`) and the whole complex is certified again:
 Σ vol(tile) = vol(K), and every certificate of the single-process run.  The result equals the
 single-process complex region for region.
