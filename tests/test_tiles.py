@@ -130,18 +130,45 @@ def test_glued_tiles_equal_the_whole_on_slices_and_polytopes(data):
 
 
 def test_the_tiles_of_a_triangle():
-    """The triangle x, y >= 0, x + y <= 1 cut by the grid x, y = 1/2: the box above the diagonal
-    meets it in one point only (no tile), the others are two triangles and the square [0, 1/2]²
-    (the diagonal touches it at a corner only).  Every tile keeps all three rows of K (so its
-    vertices are tight on them as in K) and the cuts that bound it (the side y <= 1/2 of the
-    right triangle touches it at a corner only: dropped); their areas add up to 1/2."""
+    """The triangle x, y >= 0, x + y <= 1 cut at x, y = 1/2 (``box_halves`` at the midpoints):
+    the box above the diagonal meets it in one point only (no tile), the others are two
+    triangles and the square [0, 1/2]² (the diagonal touches it at a corner only).  Every tile
+    keeps all three rows of K (so its vertices are tight on them as in K) and the cuts that
+    bound it (the side y <= 1/2 of the right triangle touches it at a corner only: dropped);
+    their areas add up to 1/2."""
     K = er.hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
-    tiles = box_tiles(K, 2)
+    tiles = tiles_mod.box_halves(K, [Fraction(1, 2)] * 2)
     assert sorted(len(T.vertices) for T in tiles) == [3, 3, 4]
     assert sum(T.volume() for T in tiles) == K.volume() == Fraction(1, 2)
     assert sorted(len(T.A) for T in tiles) == [4, 4, 5]
     assert all(T.A[:3] == K.A and T.b[:3] == K.b for T in tiles)
     assert sorted(len(tiles_mod.cut_faces(T, K)) for T in tiles) == [1, 1, 2]
+
+
+def test_the_grid_keeps_off_degenerate_points():
+    """The grid's cuts lie off the equal parts: with its biases 0 every hyperplane of the first
+    layer passes through the origin of [-1, 1]^n, which is then inside one tile (repaired or
+    split), not a corner of all of them; the corners of the simplex stay off the cuts, so all
+    its tiles are simple and proposed (a midpoint grid splits one of them).  Each tiled complex
+    is the whole's."""
+    for widths in ([2, 6, 6, 1], [3, 5, 4, 1]):
+        net = er.random_network(widths, seed=3, bias_std=0.3)
+        first = net.layers[0]
+        net = Network(net.input_dim, (Layer(first.weight, (Fraction(0),) * len(first.bias),
+                                            first.activation),) + net.layers[1:])
+        K = er.box([(-1, 1)] * widths[0])
+        tiles = box_tiles(K, 2)
+        assert sum(all(b > 0 for b in T.b) for T in tiles) == 1    # 0 strictly inside
+        rc = tiled_complex(net, K, tiles=2, scheduler="none")
+        engines = rc.certificate["tiles"]["engines"]
+        assert sum(e.startswith("propose") and "split" not in e for e in engines) \
+            == len(tiles) - 1
+        assert_same_complex(rc, whole(net, K))
+    simplex = er.hpolytope([[-1, 0, 0], [0, -1, 0], [0, 0, -1], [1, 1, 1]], [0, 0, 0, 1])
+    net = er.random_network([3, 5, 4, 1], seed=0, bias_std=0.3)
+    rc = tiled_complex(net, simplex, tiles=2, scheduler="none")
+    assert rc.certificate["engine"] == "tiled (4 of 4 tiles proposed)"
+    assert_same_complex(rc, whole(net, simplex))
 
 
 def test_a_repeated_row_of_K_is_glued_as_every_copy():

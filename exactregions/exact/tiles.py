@@ -38,7 +38,7 @@ from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint, hyperplane_key, rank
 
 __all__ = ["box_tiles", "box_halves", "box_sides", "bounding_box", "cut_faces",
-           "glue_arrangements", "off_centre"]
+           "glue_arrangements", "grid_cut", "off_centre"]
 
 
 def off_centre(axis: int) -> Fraction:
@@ -49,17 +49,29 @@ def off_centre(axis: int) -> Fraction:
     hyperplanes cross meet a tile's edges wherever two axes are cut at one value (the line
     t (3, 1, 1) of x - 4y + z = 0 and 2x - 5y - z = 0 meets the edge y = z = c).  With a
     different large prime in the denominators of every axis's cuts, the tiles' faces keep clear
-    of such points.
+    of such points (and of the corners of H-polytopes with small-integer rows, where a tile
+    would be a non-simple polytope).
 
     >>> [off_centre(i) for i in range(3)]
     [Fraction(31, 61), Fraction(34, 67), Fraction(36, 71)]
+    """
+    return grid_cut(axis, 1, 2)
+
+
+def grid_cut(axis: int, k: int, parts: int) -> Fraction:
+    """Where :func:`box_tiles` makes the k-th of its ``parts - 1`` cuts along ``axis``, as a
+    fraction of the side: (k p + 1)/(parts p) for the axis-th prime p from 61 on, just past
+    k/parts (see :func:`off_centre`, the case ``parts = 2``).
+
+    >>> [grid_cut(0, k, 3) for k in range(4)]
+    [Fraction(1, 183), Fraction(62, 183), Fraction(41, 61), Fraction(184, 183)]
     """
     p, found = 60, -1
     while found < axis:
         p += 1
         if all(p % d for d in range(2, int(p ** 0.5) + 1)):
             found += 1
-    return Fraction((p + 1) // 2, p)
+    return Fraction(k * p + 1, parts * p)
 
 
 def box_sides(domain: Domain) -> list[tuple[Fraction, Fraction]] | None:
@@ -99,13 +111,16 @@ def bounding_box(domain: Domain) -> list[tuple[Fraction, Fraction]]:
 
 
 def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
-    """K cut by a grid of ``splits`` equal parts along every axis of its bounding box (or
+    """K cut by a grid of ``splits`` near-equal parts along every axis of its bounding box (or
     ``splits[i]`` along axis i): the full-dimensional parts of K in the grid's boxes, each with
-    K's embedding (a slice is cut in its slice coordinates).
+    K's embedding (a slice is cut in its slice coordinates).  The cuts lie just past the
+    equal parts, at :func:`grid_cut`: off the origin and the small-denominator points where a
+    zero-bias or quantized net's hyperplanes cross, and off the corners of K, so a tile is
+    rarely degenerate where K is not.
 
     >>> from exactregions.exact.domain import box, hpolytope
     >>> [T.description for T in box_tiles(box([(0, 1)]), 2)]
-    ['box [0,1/2]', 'box [1/2,1]']
+    ['box [0,31/61]', 'box [31/61,1]']
     >>> len(box_tiles(hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1]), 2))   # one box misses
     3
     """
@@ -113,8 +128,9 @@ def box_tiles(domain: Domain, splits: int | Sequence[int]) -> list[Domain]:
     per = [splits] * n if isinstance(splits, int) else list(splits)
     if len(per) != n or any(int(s) < 1 for s in per):
         raise InvalidOptionError(f"tiles {splits!r}: one positive count, or one per axis ({n})")
-    return _grid(domain, [[lo + (hi - lo) * Fraction(k, s) for k in range(s + 1)]
-                          for (lo, hi), s in zip(bounding_box(domain), per)])
+    return _grid(domain, [[lo] + [lo + (hi - lo) * grid_cut(i, k, s) for k in range(1, s)]
+                          + [hi] for i, ((lo, hi), s) in enumerate(zip(bounding_box(domain),
+                                                                      per))])
 
 
 def box_halves(domain: Domain, at: Sequence[Fraction] | None = None) -> list[Domain]:

@@ -1,8 +1,9 @@
 """A complex too big for one process: tiles of K on a Dask cluster, glued back exactly.
 
 K — a box, a 1-D or 2-D slice (cut in its slice coordinates), or an H-polytope — is cut by a
-grid of equal boxes over its bounding box (:func:`~exactregions.exact.tiles.box_tiles`), and
-every tile is one Dask task: the worker proposes and decides the tile's regions (the
+grid of near-equal boxes over its bounding box (:func:`~exactregions.exact.tiles.box_tiles`:
+cut just off the equal parts, so the origin of a zero-bias net is inside one tile, not a corner
+of all), and every tile is one Dask task: the worker proposes and decides the tile's regions (the
 ``propose`` engine, with its local repair inside the tile, falling back to exact splitting of
 that tile alone), certifies the tile's complex (volumes add up to vol(tile) exactly, and the
 other certificates of :func:`~exactregions.exact.complex.build_complex`), and sends back its
