@@ -8,6 +8,7 @@ back to splitting on degenerate ones — and must never accept a wrong proposal.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
@@ -28,7 +29,7 @@ from exactregions.exact.polytope import rank
 from exactregions.floating.propose import (propose_complex, proposed_arrangement,
                                            repaired_arrangement)
 from exactregions.floating.skeleton import NotGeneric, Skeleton, propose_skeleton
-from exactregions.testing.strategies import activations, boxes, networks
+from exactregions.testing.strategies import activations, boxes, networks, polytopes
 
 from oracles import _affine_maps, assert_same_complex, brute_force_regions
 
@@ -196,6 +197,50 @@ def test_a_local_degeneracy_is_repaired_on_its_tile_only():
     assert (split, tiles) == (1, 10) and share < Fraction(2, 100)
     assert_same_complex(er.build_complex(arr), split_complex(net, K))
     assert_same_complex(propose_complex(net, K), split_complex(net, K))
+
+
+def _corners(*signs_per_axis):
+    return [list(c) for c in itertools.product(*signs_per_axis)]
+
+
+NON_SIMPLE = {
+    "octahedron |x|+|y|+|z| <= 1": er.hpolytope(_corners(*[[-1, 1]] * 3), [1] * 8),
+    "square pyramid, apex (0, 0, 1)": er.hpolytope(
+        [[-1, 0, 0], [0, -1, 0], [1, 0, 1], [0, 1, 1], [0, 0, -1]], [0, 0, 1, 1, 0]),
+    "square, the row y <= 1 twice": er.hpolytope(
+        [[1, 0], [-1, 0], [0, 1], [0, -1], [0, 1]], [1, 1, 1, 1, 1]),
+    "cube, a row through three corners": er.hpolytope(
+        [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1], [1, 1, 1]],
+        [1, 1, 1, 1, 1, 1, 1]),
+    "cross-polytope |x|_1 <= 1 in 4-D": er.hpolytope(_corners(*[[-1, 1]] * 4), [1] * 16),
+}
+
+
+def _non_simple(K):
+    return any(sum(sum(a * x for a, x in zip(row, v)) == c for row, c in zip(K.A, K.b)) > K.dim
+               for v in K.vertices)
+
+
+@given(st.data())
+@settings(max_examples=20)
+def test_a_non_simple_K_is_proposed_whole(data):
+    """K with vertices on more than n facets — an octahedron, a pyramid's apex, a repeated
+    row, a row through three corners of a cube, the 4-D cross-polytope, or a drawn box cut
+    through its corners — and a generic net: the skeleton proposes K whole (no repair, no
+    split) from a simple perturbation of K with copies of its vertices, and the decided,
+    certified complex is the splitting engine's."""
+    if data.draw(st.booleans()):
+        K = NON_SIMPLE[data.draw(st.sampled_from(sorted(NON_SIMPLE)))]
+    else:
+        K = data.draw(polytopes(data.draw(st.integers(2, 3)), max_cuts=3))
+        assume(_non_simple(K))
+    assert _non_simple(K)
+    widths = [K.dim] + data.draw(st.lists(st.integers(2, 6 if K.dim < 4 else 4), min_size=1,
+                                          max_size=2)) + [1]
+    net = generic_net(widths, data.draw(st.integers(0, 10 ** 6)))
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, K))
 
 
 def test_the_repair_works_on_slices_and_polytopes():

@@ -20,8 +20,10 @@ The method is the skeleton subdivision of Berzins (ICML 2023), written anew for 
   sign vectors with those zeros turned to ±1 (only + for K's facets) are the regions around
   it, and grouping by their hashes gives every region with its vertices.
 
-A vertex on more than n constraints, a value within ``tol`` of a breakpoint, a face hit by
-other than two cut edges, or a non-simple K make the arrangement non-generic:
+A K whose vertices lie on more than n facets is proposed as a simple polytope that tends to
+it, each vertex copied at its own coordinates (:func:`_simple_copies`); the copies are merged
+in the regions' vertex lists.  A vertex on more than n constraints, a value within ``tol`` of a
+breakpoint, or a face hit by other than two cut edges make the arrangement non-generic:
 :class:`NotGeneric` is raised and the caller uses the exact splitting engine instead.  A hash
 collision cannot go unnoticed either: the exact decision re-derives everything.
 
@@ -55,7 +57,8 @@ HASH_SEED = 0x5EED
 
 class NotGeneric(ExactRegionsError):
     """The float skeleton cannot propose this arrangement (not generic at float precision, or
-    K not simple); the exact splitting engine is used instead."""
+    a non-simple K with no simple perturbation found); the exact splitting engine is used
+    instead."""
 
 
 @dataclass(frozen=True)
@@ -95,23 +98,71 @@ class Skeleton:
         return tuple(out)
 
 
-def _domain_skeleton(domain: Domain, device: torch.device) -> tuple[torch.Tensor, torch.Tensor,
-                                                                     torch.Tensor]:
-    """K's vertices (float), their sign vectors over K's facets (exact incidence), its edges."""
+def _domain_skeleton(domain: Domain, device: torch.device
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """K's vertices (float), their sign vectors over K's facets (exact incidence), its edges,
+    and for a non-simple K the vertex each copy stands for (see :func:`_simple_copies`)."""
     n = domain.dim
     A = [[Fraction(x) for x in row] for row in domain.A]
     tight = [[sum((a * x for a, x in zip(row, v)), Fraction(0)) == bb
               for row, bb in zip(A, domain.b)] for v in domain.vertices]
+    alias = None
+    points = list(domain.vertices)
+    if any(sum(t) != n for t in tight):
+        tight, of = _simple_copies(A, [Fraction(x) for x in domain.b], tight, n)
+        points = [domain.vertices[k] for k in of]
+        first = {k: c for c, k in reversed(list(enumerate(of)))}
+        alias = torch.tensor([first[k] for k in of], dtype=torch.int64, device=device)
     T = torch.tensor(tight, dtype=torch.bool)
-    if bool((T.sum(1) != n).any()):
-        raise NotGeneric("K is not a simple polytope (a vertex lies on more than n facets)")
     common = (T[:, None, :] & T[None, :, :]).sum(2)
     i, j = torch.nonzero(torch.triu(common == n - 1, diagonal=1), as_tuple=True)
     if n == 1:
         i, j = torch.tensor([0]), torch.tensor([1])
-    V = torch.tensor([[float(x) for x in v] for v in domain.vertices], dtype=torch.float64)
+    V = torch.tensor([[float(x) for x in v] for v in points], dtype=torch.float64)
     S = (~T).to(torch.int8)
-    return V.to(device), S.to(device), torch.stack([i, j], 1).to(device)
+    return V.to(device), S.to(device), torch.stack([i, j], 1).to(device), alias
+
+
+def _simple_copies(A: list[list[Fraction]], b: list[Fraction], tight: list[list[bool]], n: int
+                   ) -> tuple[list[list[bool]], list[int]]:
+    """A simple polytope with K's combinatorics in the limit, for a K whose vertices lie on
+    more than n facets (an octahedron, a pyramid, a repeated row).
+
+    K_δ = {x : a_i·x <= b_i + δ^(i+1)} is simple for small δ > 0 (the lexicographic
+    perturbation of the simplex method), and each of its vertices tends to the vertex of K
+    that lies on its n facets.  Returned: the tight rows of every vertex of K_δ (exactly n
+    each) and the index of the vertex of K it stands for.  The skeleton runs on these copies,
+    each at its vertex's own coordinates (δ = 0 in the floats): the copies of one vertex, and
+    the copies of an edge or a point a cut makes on them, stand for one face of K's
+    arrangement, merged in the regions' vertex lists.  Nothing here is trusted: the proposal
+    is decided and certified exactly as any other.
+
+    >>> pyramid = [[-1, 0, 0], [0, -1, 0], [1, 0, 1], [0, 1, 1], [0, 0, -1]]   # apex (0, 0, 1)
+    >>> from exactregions.exact.domain import hpolytope
+    >>> K = hpolytope(pyramid, [0, 0, 1, 1, 0])
+    >>> tight = [[sum(a * x for a, x in zip(r, v)) == c for r, c in zip(K.A, K.b)]
+    ...          for v in K.vertices]
+    >>> t, of = _simple_copies([list(r) for r in K.A], list(K.b), tight, 3)
+    >>> len(K.vertices), len(t), all(sum(r) == 3 for r in t), sorted(set(of)) == [0, 1, 2, 3, 4]
+    (5, 6, True, True)
+    """
+    from exactregions.exact import _cdd
+
+    for k in (8, 24, 64):
+        delta = Fraction(1, 2 ** k)
+        verts = _cdd.vertices_of(A, [bb + delta ** (i + 1) for i, bb in enumerate(b)])[0]
+        rows = [[sum((a * x for a, x in zip(row, w)), Fraction(0)) == bb + delta ** (i + 1)
+                 for i, (row, bb) in enumerate(zip(A, b))] for w in verts]
+        of = []
+        for t in rows:
+            on = [v for v, tv in enumerate(tight) if all(tv[i] for i, x in enumerate(t) if x)]
+            if sum(t) != n or len(on) != 1:
+                break
+            of.append(on[0])
+        else:
+            if set(of) == set(range(len(tight))):
+                return rows, of
+    raise NotGeneric("K is not a simple polytope, and no small perturbation of it was found")
 
 
 def _layer_values(tn: TorchNet, l: int, V: torch.Tensor) -> torch.Tensor:
@@ -156,7 +207,7 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
              tol: float) -> Skeleton:
     n = domain.dim
     try:
-        V, S, E = _domain_skeleton(domain, device)
+        V, S, E, alias = _domain_skeleton(domain, device)
     except OverflowError:
         raise NotGeneric("K's vertices are beyond the float range") from None
     F = S.shape[1]
@@ -201,6 +252,8 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
                 Sn = torch.cat([esv, torch.zeros(k, 1, dtype=torch.int8, device=device)], 1)
                 Hn = (esv.to(torch.int64) * R[:col]).sum(1)
                 new_ids = m + torch.arange(k, device=device)
+                if alias is not None:
+                    alias = torch.cat([alias, _cut_copies(alias[a], alias[b], new_ids)])
                 new_edges = _face_edges(esv, Hn, R[:col], F, n, new_ids)
                 V = torch.cat([V, Vn])
                 D = torch.cat([D, Dn])
@@ -209,7 +262,21 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
                 E = torch.cat([E[~cut], torch.stack([a, new_ids], 1), torch.stack([b, new_ids], 1),
                                new_edges])
             col += 1
-    return _regions(V, S, H, E, R, F, n, columns, reduced)
+    return _regions(V, S, H, E, R, F, n, columns, reduced, alias)
+
+
+def _cut_copies(a: torch.Tensor, b: torch.Tensor, new_ids: torch.Tensor) -> torch.Tensor:
+    """For the points cut on edges with the merged end points ``(a, b)``: the first new point
+    cut on the same merged edge (copies of one edge of a non-simple K are cut at one point).
+
+    >>> _cut_copies(torch.tensor([0, 3, 0]), torch.tensor([3, 5, 3]), torch.tensor([7, 8, 9]))
+    tensor([7, 8, 7])
+    """
+    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
+    _, inv = torch.unique(lo * (int(new_ids.max()) + 1) + hi, return_inverse=True)
+    first = torch.full((int(inv.max()) + 1,), len(inv), dtype=torch.int64, device=a.device)
+    first = first.scatter_reduce(0, inv, torch.arange(len(inv), device=a.device), "amin")
+    return new_ids[first[inv]]
 
 
 def _face_edges(esv: torch.Tensor, Hn: torch.Tensor, R: torch.Tensor, F: int, n: int,
@@ -242,9 +309,10 @@ def _face_edges(esv: torch.Tensor, Hn: torch.Tensor, R: torch.Tensor, F: int, n:
 
 
 def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
-             R: torch.Tensor, F: int, n: int, columns: list[tuple], reduced: Network
-             ) -> Skeleton:
-    """Every region around every vertex, grouped by the hash of its sign vector."""
+             R: torch.Tensor, F: int, n: int, columns: list[tuple], reduced: Network,
+             alias: torch.Tensor | None = None) -> Skeleton:
+    """Every region around every vertex, grouped by the hash of its sign vector (the copies
+    of one vertex of a non-simple K, ``alias``, merged into one)."""
     m = len(V)
     zr, zc = torch.nonzero(S == 0, as_tuple=True)
     if len(zr) != m * n:
@@ -290,8 +358,16 @@ def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
     new_key = rank[inverse.cpu().numpy()]
     o = np.argsort(new_key, kind="stable")
     new_verts = vid.cpu().numpy()[o]
+    counts_np = np.bincount(new_key, minlength=len(ro))
+    if alias is not None:     # each region's copies of a vertex: one, the first
+        owner = new_key[o]
+        merged = np.unique(owner * len(V) + alias.cpu().numpy()[new_verts])
+        owner, new_verts = merged // len(V), merged % len(V)
+        counts_np = np.bincount(owner, minlength=len(ro))
+        if bool((counts_np < n + 1).any()):
+            raise NotGeneric("a proposed region has fewer than n + 1 vertices")
     new_ptr = np.zeros(len(ro) + 1, dtype=np.int64)
-    new_ptr[1:] = np.cumsum(np.bincount(new_key, minlength=len(ro)))
+    new_ptr[1:] = np.cumsum(counts_np)
     return Skeleton(V.cpu().numpy(), Z.cpu().numpy(), new_ptr, new_verts, pat_np[ro],
                     tuple(columns), widths, int(len(E)))
 
