@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 _EXACT = (
     "Activation", "activation_from_spec", "ActivationRegion", "BoundaryPiece", "LinearRegion",
     "RegionComplex", "build_complex", "region_complex", "Domain", "Embedding", "box", "hpolytope",
-    "plane", "segment", "restrict_network", "enumerate_cells", "region_graph", "write_graph",
+    "read_polytope", "on_slice", "plane", "segment", "restrict_network", "enumerate_cells",
+    "region_graph", "write_graph",
     "read_graph", "hasse_view", "adjacency_view", "load_network", "save_network",
     "network_from_dict", "network_to_dict", "Layer", "Network", "random_network",
     "exact_rational", "format_rational", "complex_summary", "certificate_document", "certify",

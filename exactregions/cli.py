@@ -51,7 +51,19 @@ def _net_arg(path: str, args: argparse.Namespace | None = None):
 
 
 def _domain_from_args(args: argparse.Namespace, input_dim: int):
-    from exactregions.exact.domain import box, parse_box, parse_point, plane, segment
+    from exactregions.exact.domain import (box, on_slice, parse_box, parse_point, plane,
+                                           read_polytope, segment)
+    polytope = getattr(args, "polytope", None)
+    if polytope:
+        if args.box:
+            raise InvalidOptionError("give the domain once: --box or --polytope, not both")
+        if not args.through:
+            return read_polytope(polytope, input_dim)
+        if len(args.through) not in (2, 3):
+            raise InvalidDomainError("--through takes 2 points (a segment) or 3 (a plane)")
+        pts = [parse_point(p) for p in args.through]
+        sl = segment(*pts) if len(pts) == 2 else plane(*pts)
+        return on_slice(read_polytope(polytope, sl.dim), sl)
     if args.through:
         pts = [parse_point(p) for p in args.through]
         if len(pts) == 2:
@@ -69,7 +81,8 @@ def _domain_from_args(args: argparse.Namespace, input_dim: int):
         raise InvalidDomainError("--through takes 2 points (a segment) or 3 (a plane)")
     if args.box:
         return box(parse_box(args.box, input_dim))
-    raise InvalidDomainError("give the domain: --box lo:hi[,lo:hi...] or --through P1 P2 [P3]")
+    raise InvalidDomainError("give the domain: --box lo:hi[,lo:hi...], --polytope K.json, or "
+                             "--through P1 P2 [P3]")
 
 
 @contextlib.contextmanager
@@ -266,11 +279,13 @@ def cmd_enumerate(args: argparse.Namespace) -> int:
     check_output_files(args.json, args.graph, figure, args.geojson)
     net = _net_arg(args.net)
     if not args.through and net.input_dim > MAX_BOX_DIM:
+        what = ("polytope cannot finish: its face lattice alone (a simplex's has 2^n faces)"
+                if args.polytope else f"box cannot finish: the box alone has 2^{net.input_dim} "
+                "vertices")
         raise InvalidDomainError(
-            f"an exact enumeration of a {net.input_dim}-dimensional box cannot finish: the box "
-            f"alone has 2^{net.input_dim} vertices; enumerate a 2-D slice instead (--through P1 "
-            "P2 P3 [--box S]), or count with the float kernels (`exactregions slice`, "
-            "`exactregions lines`)")
+            f"an exact enumeration of a {net.input_dim}-dimensional {what}; enumerate a 2-D "
+            "slice instead (--through P1 P2 P3 [--box S | --polytope K.json]), or count with the "
+            "float kernels (`exactregions slice`, `exactregions lines`)")
     dom = _domain_from_args(args, net.input_dim)
     _feasibility(net, dom)
     check = not args.no_independent_check
@@ -876,6 +891,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--through", action="append", metavar="P",
                    help="2 points: segment P1 + t (P2-P1); 3 points: plane through them. "
                         "A point is comma-separated numbers or a .npy/.json vector")
+    e.add_argument("--polytope", metavar="K.json",
+                   help='the domain K = {x : A x <= b} from a JSON file {"A": [[...]], '
+                        '"b": [...]} (numbers or exact strings "1/3"; the "K" of a certificate '
+                        'file) instead of --box; with --through, in the slice coordinates (t, '
+                        'or (s,t): A = [[-1,0],[0,-1],[1,1]], b = [0,0,1] is the triangle P1 P2 '
+                        'P3)')
     e.add_argument("--json", help="write the summary (exact numbers as strings) here")
     e.add_argument("--graph", help="write the region graph (.graphml, .json node-link, .gexf)")
     e.add_argument("--figure", help="draw the exact complex (.png, .svg, .pdf): a 2-D box or "

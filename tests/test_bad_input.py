@@ -78,6 +78,46 @@ def test_bad_values_exit_2(argv, words, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+SQUARE = [[1, 0], [-1, 0], [0, 1], [0, -1]]
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"A": [[1, 0]', "cannot read"),
+    ('[[1, 0], [0, 1]]', "expected an object"),
+    (json.dumps({"A": SQUARE}), "expected an object"),
+    ('{"A": [[1, 0], [-1, 0], [0, 1], [0, -1]], "b": [1, 1, 1, NaN]}', "non-finite"),
+    (json.dumps({"A": SQUARE, "b": [1, 1, 1, "x"]}), "'x'"),
+    (json.dumps({"A": SQUARE, "b": [1, 1, 1]}), "b of length m"),
+    (json.dumps({"A": [[1, 0, 0]], "b": [1]}), "needs 2 entries"),
+    (json.dumps({"A": SQUARE, "b": [1, -2, 1, 1]}), "empty"),
+    (json.dumps({"A": SQUARE, "b": [1, -1, 1, 1]}), "not full-dimensional"),
+    (json.dumps({"A": [[1, 0], [0, 1]], "b": [1, 1]}), "unbounded"),
+])
+def test_bad_polytope_files(content, words, tmp_path, capsys):
+    """``enumerate --polytope``: malformed JSON, a NaN, a non-number, rows of the wrong length,
+    an empty, flat or unbounded K — one line naming the file and the problem, exit 2, no
+    output written."""
+    f = tmp_path / "K.json"
+    f.write_text(content)
+    line = _one_line_exit_2(["enumerate", NET, "--polytope", str(f), "--json",
+                             str(tmp_path / "out.json")], capsys, words)
+    assert "K.json" in line
+    assert [p.name for p in tmp_path.iterdir()] == ["K.json"]
+
+
+def test_polytope_option_conflicts(tmp_path, capsys):
+    f = tmp_path / "K.json"
+    f.write_text(json.dumps({"A": [[-1, 0], [0, -1], [1, 1]], "b": [0, 0, 1]}))
+    _one_line_exit_2(["enumerate", NET, "--polytope", str(f), "--box", "0:1"], capsys,
+                     "not both")
+    _one_line_exit_2(["enumerate", NET, "--polytope", str(f), "--through", "0,0",
+                      "--through", "1,1"], capsys, "needs 1 entry")
+    _one_line_exit_2(["enumerate", NET, "--polytope", str(tmp_path / "none.json")], capsys,
+                     "cannot read")
+    with pytest.raises(er.InvalidDomainError, match="cannot be put on"):
+        er.on_slice(er.read_polytope(f), er.box([(0, 1), (0, 1)]))
+
+
 @pytest.mark.parametrize("argv, words", [
     (["lines", NET, "--random", "3", "--seed", "-1"], "--seed"),
     (["distance", NET, "--random", "3", "--seed", "x"], "--seed"),

@@ -289,3 +289,40 @@ def test_the_progress_bar_starts_no_thread():
     with _bar(argparse.Namespace(progress=True), "regions", "layer") as update:
         update(1, 2)
         assert [t.name for t in threading.enumerate() if t not in before] == []
+
+
+@pytest.mark.parametrize("through", [None, ("0,0,0,0", "1,0,1,0", "0,1,0,-1")])
+def test_cli_polytope_domains_against_brute_force(through, tmp_path, capsys):
+    """``enumerate --polytope``: the octahedron |x|+|y|+|z| <= 1 (its apexes lie on four
+    facets), or the triangle P1 P2 P3 of a plane slice (s, t >= 0, s + t <= 1).  Oracles: the
+    patterns of brute force over every pattern (an exact LP each, on the slice's restricted
+    net), and K's volume in closed form (4/3, 1/2); the written certificate re-checks."""
+    from itertools import product
+
+    from oracles import brute_force_regions
+
+    if through is None:
+        A, b, vol = [list(s) for s in product([-1, 1], repeat=3)], [1] * 8, Fraction(4, 3)
+        net = er.random_network([3, 4, 3, 1], seed=5, bias_std=0.3)
+    else:
+        A, b, vol = [[-1, 0], [0, -1], [1, 1]], [0, 0, 1], Fraction(1, 2)
+        net = er.random_network([4, 4, 3, 1], seed=6, bias_std=0.3)
+    (tmp_path / "K.json").write_text(json.dumps({"A": A, "b": b}))
+    er.save_network(net, tmp_path / "net.json")
+    out = tmp_path / "out.json"
+    argv = ["enumerate", str(tmp_path / "net.json"), "--polytope", str(tmp_path / "K.json"),
+            "--json", str(out), "--regions"]
+    for p in through or ():
+        argv += ["--through", p]
+    assert main(argv) == 0
+    doc = json.loads(out.read_text())
+    assert Fraction(doc["certificate"]["volume_sum"]) == vol
+    assert doc["K"] == {"A": [[str(x) for x in r] for r in A], "b": [str(x) for x in b]}
+    K = er.hpolytope(A, b)
+    if through is not None:
+        K = er.on_slice(K, er.plane(*[[Fraction(x) for x in p.split(",")] for p in through]))
+    brute = brute_force_regions(er.restrict_network(net, K), K)
+    patterns = {tuple(tuple(layer) for layer in r["pattern"]) for r in doc["regions"]}
+    assert patterns == set(brute) and len(patterns) == len(doc["regions"])
+    capsys.readouterr()
+    assert main(["certify", str(out)]) == 0

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 
 from gmpy2 import mpq
 
-from exactregions.errors import InvalidDomainError, InvalidNetworkError, NotExactError
+from exactregions.errors import (ExactRegionsError, InvalidDomainError, InvalidNetworkError,
+                                 NotExactError)
 from exactregions.exact import _cdd
 from exactregions.exact.network import Layer, Network
 from exactregions.exact.rational import exact_rational, mpq_to_fraction
@@ -25,7 +26,7 @@ MAX_BOX_DIM = 24
 """A box keeps its 2^n vertices: beyond this dimension it is refused (slice instead)."""
 
 __all__ = ["Domain", "Embedding", "box", "hpolytope", "segment", "plane", "parse_box",
-           "parse_point", "restrict_network"]
+           "parse_point", "read_polytope", "on_slice", "restrict_network"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,68 @@ def hpolytope(A: Sequence[Sequence[Any]], b: Sequence[Any], description: str = "
     if not bounded:
         raise InvalidDomainError("H-polytope domain is unbounded")
     return Domain(Ae, be, tuple(verts), None, description or f"H-polytope with {len(Ae)} rows")
+
+
+def read_polytope(path: str | Path, dim: int | None = None) -> Domain:
+    """The H-polytope K = {x : A x <= b} of a JSON file ``{"A": [[...], ...], "b": [...]}``
+    (numbers, or exact rationals as strings such as ``"1/3"``; the ``"K"`` entry of a
+    certificate file has this form).  ``dim``: the dimension K must have.
+
+    >>> import json, tempfile, os
+    >>> f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    >>> json.dump({"A": [[-1, 0], [0, -1], [1, 1]], "b": [0, 0, "1/2"]}, f); f.close()
+    >>> K = read_polytope(f.name, dim=2); os.unlink(f.name)
+    >>> K.volume(), len(K.vertices)
+    (Fraction(1, 8), 3)
+
+    Raises
+    ------
+    InvalidDomainError
+        If the file cannot be read, is not such an object, holds a NaN or an infinity, has
+        rows of another dimension than ``dim``, or K is empty, unbounded or not
+        full-dimensional — one line naming the problem.
+    """
+    where = f"polytope file {str(path)!r}"
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidDomainError(f"cannot read {where}: {exc}") from None
+    A = data.get("A") if isinstance(data, dict) else None
+    b = data.get("b") if isinstance(data, dict) else None
+    if not (isinstance(A, list) and isinstance(b, list) and A
+            and all(isinstance(r, list) for r in A)):
+        raise InvalidDomainError(f"{where}: expected an object {{\"A\": [[...], ...], "
+                                 f"\"b\": [...]}} (K = {{x : A x <= b}})")
+    try:
+        Ae = [[exact_rational(x) for x in row] for row in A]
+        be = [exact_rational(x) for x in b]
+    except ExactRegionsError as exc:
+        raise InvalidDomainError(f"{where}: {exc}") from None
+    if dim is not None and any(len(row) != dim for row in Ae):
+        raise InvalidDomainError(f"{where}: every row of A needs {dim} "
+                                 f"entr{'y' if dim == 1 else 'ies'} (the domain's dimension), "
+                                 f"got rows of {sorted({len(r) for r in Ae})}")
+    try:
+        return hpolytope(Ae, be, f"H-polytope {Path(path).name} ({len(Ae)} rows)")
+    except InvalidDomainError as exc:
+        raise InvalidDomainError(f"{where}: {exc}") from None
+
+
+def on_slice(K: Domain, slice_: Domain) -> Domain:
+    """K, a polytope in the coordinates of a slice (t of a segment, (s, t) of a plane), on
+    that slice: K's rows with the slice's embedding.
+
+    >>> P = plane([0, 0, 0], [1, 0, 0], [0, 1, 0])
+    >>> T = on_slice(hpolytope([[-1, 0], [0, -1], [1, 1]], [0, 0, 1]), P)   # the triangle
+    >>> T.volume(), T.embedding == P.embedding
+    (Fraction(1, 2), True)
+    """
+    if slice_.embedding is None or K.dim != slice_.dim:
+        raise InvalidDomainError(f"a {K.dim}-D polytope cannot be put on a {slice_.dim}-D "
+                                 f"{'domain' if slice_.embedding is None else 'slice'}")
+    line = ("plane P1 + s (P2-P1) + t (P3-P1), (s,t)" if K.dim == 2 else
+            "segment P1 + t (P2 - P1), t")
+    return Domain(K.A, K.b, K.vertices, slice_.embedding, f"{line} in {K.description}")
 
 
 def segment(p1: Sequence[Any], p2: Sequence[Any]) -> Domain:
