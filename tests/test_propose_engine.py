@@ -243,6 +243,49 @@ def test_a_non_simple_K_is_proposed_whole(data):
     assert_same_complex(rc, split_complex(net, K))
 
 
+@given(st.data())
+@settings(max_examples=25)
+def test_pruned_and_duplicated_neurons_are_proposed_whole(data):
+    """Planted in a generic net: pruned neurons (an all-zero weight row; bias 0, at a breakpoint,
+    or anything) and duplicated ones (a row c times an earlier neuron's of the same layer, its
+    bias making the same hyperplane: c = 2 or -1/2 for ReLU-like φ with ξ = 0, c = -1 for hard
+    tanh's ±1).  The skeleton knows them exactly from the weights — a constant side, or the
+    first copy's hyperplane — and proposes K whole; the decision adds no constraint without a
+    hyperplane (z ≡ ξ on a region is on the right piece, not a facet 0 <= 0), and the certified
+    complex is the splitting engine's."""
+    n = data.draw(st.integers(1, 3))
+    act = data.draw(st.sampled_from(["relu", "leaky_relu", "abs", "hardtanh"]))
+    widths = [n] + data.draw(st.lists(st.integers(3, 6), min_size=1, max_size=2)) + [1]
+    net = er.random_network(widths, seed=data.draw(st.integers(0, 10 ** 6)), activation=act,
+                            bias_std=0.3)
+    layers = list(net.layers)
+    planted = 0
+    for l, layer in enumerate(layers[:-1]):
+        W, b = [list(r) for r in layer.weight], list(layer.bias)
+        for i in range(1, len(W)):
+            kind = data.draw(st.sampled_from(["keep", "keep", "prune", "duplicate"]))
+            if kind == "prune":
+                W[i] = [Fraction(0)] * len(W[i])
+                b[i] = data.draw(st.sampled_from([Fraction(0), Fraction(1), Fraction(-1),
+                                                  b[i]]))
+            elif kind == "duplicate":
+                k = data.draw(st.integers(0, i - 1))
+                c = Fraction(-1) if act == "hardtanh" else data.draw(
+                    st.sampled_from([Fraction(2), Fraction(-1, 2)]))
+                W[i], b[i] = [c * x for x in W[k]], c * b[k]
+            planted += kind != "keep"
+        layers[l] = Layer(tuple(map(tuple, W)), tuple(b), layer.activation)
+    assume(planted)
+    net = Network(n, tuple(layers))
+    K = er.box([(-1, 1)] * n)
+    arr, why = proposed_arrangement(net, K)
+    assert arr is not None, why
+    assert all(any(c.a) for c in arr.table)
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, K))
+
+
 def test_the_repair_works_on_slices_and_polytopes():
     """The degenerate point of the test above, (1/2, 1/3), seen through a plane slice of a
     4-input net (P1 = 0, directions e1 and e2: the slice's net is the 2-input one; its tiles

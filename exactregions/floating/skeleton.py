@@ -22,7 +22,9 @@ The method is the skeleton subdivision of Berzins (ICML 2023), written anew for 
 
 A K whose vertices lie on more than n facets is proposed as a simple polytope that tends to
 it, each vertex copied at its own coordinates (:func:`_simple_copies`); the copies are merged
-in the regions' vertex lists.  A vertex on more than n constraints, a value within ``tol`` of a
+in the regions' vertex lists.  Hyperplanes that are no new hyperplanes are known exactly from
+the weights (:func:`_coincident_columns`): a pruned neuron (zero weight row) is on one side
+everywhere, and a duplicated or rescaled neuron reads the first copy's column.  A vertex on more than n constraints, a value within ``tol`` of a
 breakpoint, or a face hit by other than two cut edges make the arrangement non-generic:
 :class:`NotGeneric` is raised and the caller uses the exact splitting engine instead.  A hash
 collision cannot go unnoticed either: the exact decision re-derives everything.
@@ -211,15 +213,15 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
     except OverflowError:
         raise NotGeneric("K's vertices are beyond the float range") from None
     F = S.shape[1]
-    columns: list[tuple] = [("domain", f) for f in range(F)]
-    for l, layer in enumerate(reduced.layers):
-        for i in range(layer.out_dim):
-            for j in range(len(layer.breakpoints)):
-                columns.append(("neuron", l, i, j))
+    columns: list[tuple] = [("domain", f) for f in range(F)]    # S's columns
+    total = F + sum(layer.out_dim * len(layer.breakpoints) for layer in reduced.layers)
     gen = torch.Generator(device="cpu").manual_seed(HASH_SEED)
-    R = torch.randint(-2 ** 62, 2 ** 62, (len(columns),), generator=gen,
+    R = torch.randint(-2 ** 62, 2 ** 62, (total,), generator=gen,
                       dtype=torch.int64).to(device)
     H = (S.to(torch.int64) * R[:F]).sum(1)
+    # every neuron column, layer after layer: the column of S it reads, and the sign
+    src: list[int] = []
+    mult: list[int] = []
     col = F
     for l, layer in enumerate(reduced.layers):
         T = len(layer.breakpoints)
@@ -230,8 +232,25 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
             raise NotGeneric(f"layer {l}'s pre-activations overflow the float range")
         scale = float(D.abs().max()) if D.numel() else 1.0
         thresh = tol * max(scale, 1.0)
+        constant, duplicate = _coincident_columns(layer)
+        base = len(src)
         for q in range(D.shape[1]):
+            if q in duplicate:       # the hyperplane of an earlier column: no column of its own
+                q0, sign = duplicate[q]
+                src.append(src[base + q0])
+                mult.append(mult[base + q0] * sign)
+                continue
+            src.append(col)
+            mult.append(1)
+            columns.append(("neuron", l, q // T, q % T))
             d = D[:, q]
+            side = constant.get(q)
+            if side is not None:     # z ≡ b on K: no hyperplane, one side (exactly known)
+                S = torch.cat([S, torch.full((len(V), 1), side, dtype=torch.int8,
+                                             device=device)], 1)
+                H = H + side * R[col]
+                col += 1
+                continue
             if bool((d.abs() <= thresh).any()):
                 raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of "
                                  f"{columns[col]}")
@@ -262,7 +281,69 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
                 E = torch.cat([E[~cut], torch.stack([a, new_ids], 1), torch.stack([b, new_ids], 1),
                                new_edges])
             col += 1
-    return _regions(V, S, H, E, R, F, n, columns, reduced, alias)
+    full = (torch.tensor(src, dtype=torch.int64, device=device),
+            torch.tensor(mult, dtype=torch.int64, device=device))
+    return _regions(V, S, H, E, R, F, n, columns, reduced, alias, full)
+
+
+def _coincident_columns(layer) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+    """The columns ``q = i·T + j`` of a layer whose hyperplane z_i = ξ_j is not a new one,
+    found exactly from the layer's weights (z_i is the same function of the layer's input on
+    all of K).
+
+    * ``constant[q] = side``: neuron i has an all-zero weight row (a pruned neuron, or on a
+      slice a neuron blind to its directions), so z_i ≡ b_i and z_i - ξ_j has one sign
+      everywhere: +1 when b_i >= ξ_j (a tie is on the right piece, as in
+      :meth:`~exactregions.exact.activation.Activation.piece`), -1 below;
+    * ``duplicate[q] = (q0, sign)``: z_i - ξ_j = c (z_k - ξ_l) for an earlier column q0 = k·T + l
+      of the layer and a constant c of that sign (a duplicated or rescaled neuron): the same
+      hyperplane, the side given by q0's.
+
+    >>> from exactregions.exact.network import Layer
+    >>> from exactregions.exact.activation import Activation
+    >>> from fractions import Fraction as F
+    >>> rows = ((F(0), F(0)), (F(1), F(2)), (F(0), F(0)), (F(-2), F(-4)), (F(1), F(3)))
+    >>> L = Layer(rows, (F(0), F(1), F(-1), F(-2), F(1)), Activation.relu())
+    >>> _coincident_columns(L)     # 0 at its breakpoint, 2 below it; 3 is -2 times 1
+    ({0: 1, 2: -1}, {3: (1, -1)})
+    """
+    T = len(layer.breakpoints)
+    constant: dict[int, int] = {}
+    duplicate: dict[int, tuple[int, int]] = {}
+    seen: dict[tuple, tuple[int, int]] = {}
+    candidates = _parallel_candidates(layer)
+    for i, (row, b) in enumerate(zip(layer.weight, layer.bias)):
+        lead = next((x for x in row if x), None)
+        if lead is not None and i not in candidates:
+            continue
+        for j, xi in enumerate(layer.breakpoints):
+            q = i * T + j
+            if lead is None:
+                constant[q] = 1 if b >= xi else -1
+                continue
+            key = tuple(x / lead for x in row) + ((b - xi) / lead,)
+            sign = 1 if lead > 0 else -1
+            if key in seen:
+                q0, s0 = seen[key]
+                duplicate[q] = (q0, sign * s0)
+            else:
+                seen[key] = (q, sign)
+    return constant, duplicate
+
+
+def _parallel_candidates(layer) -> set[int]:
+    """The neurons whose weight row may be a multiple of another's: the rows divided by their
+    first non-zero entry, in floats, equal to another's (a guide only: exactly proportional
+    rows of floats give equal correctly rounded quotients; a missed pair is found
+    non-generic later, never taken for a new hyperplane; every candidate is compared
+    exactly)."""
+    W = np.array([[float(x) for x in row] for row in layer.weight], dtype=np.float64)
+    nz = W != 0
+    has = nz.any(1)
+    lead = W[np.arange(len(W)), nz.argmax(1)]
+    U = W[has] / lead[has, None] + 0.0            # + 0.0: -0.0 and 0.0 alike
+    _, inverse, counts = np.unique(U, axis=0, return_inverse=True, return_counts=True)
+    return set(np.flatnonzero(has)[counts[inverse.reshape(-1)] > 1].tolist())
 
 
 def _cut_copies(a: torch.Tensor, b: torch.Tensor, new_ids: torch.Tensor) -> torch.Tensor:
@@ -310,9 +391,10 @@ def _face_edges(esv: torch.Tensor, Hn: torch.Tensor, R: torch.Tensor, F: int, n:
 
 def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
              R: torch.Tensor, F: int, n: int, columns: list[tuple], reduced: Network,
-             alias: torch.Tensor | None = None) -> Skeleton:
+             alias: torch.Tensor | None, full: tuple[torch.Tensor, torch.Tensor]) -> Skeleton:
     """Every region around every vertex, grouped by the hash of its sign vector (the copies
-    of one vertex of a non-simple K, ``alias``, merged into one)."""
+    of one vertex of a non-simple K, ``alias``, merged into one); ``full``: the column of S
+    and the sign of every neuron column (a duplicated hyperplane reads its first column)."""
     m = len(V)
     zr, zc = torch.nonzero(S == 0, as_tuple=True)
     if len(zr) != m * n:
@@ -338,8 +420,9 @@ def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
     rz = Z[vid[first]]
     rep.scatter_(1, rz, signs[combo[first]])
     widths = tuple(layer.out_dim for layer in reduced.layers)
+    rep = rep[:, full[0]] * full[1]              # every neuron column, duplicates included
     pieces = []
-    c = F
+    c = 0
     for l, layer in enumerate(reduced.layers):
         T = len(layer.breakpoints)
         if T == 0:
