@@ -232,7 +232,7 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
             raise NotGeneric(f"layer {l}'s pre-activations overflow the float range")
         scale = float(D.abs().max()) if D.numel() else 1.0
         thresh = tol * max(scale, 1.0)
-        constant, duplicate = _coincident_columns(layer)
+        constant, duplicate = _coincident_columns(layer, tn.W[l].cpu().numpy())
         base = len(src)
         for q in range(D.shape[1]):
             if q in duplicate:       # the hyperplane of an earlier column: no column of its own
@@ -281,12 +281,14 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
                 E = torch.cat([E[~cut], torch.stack([a, new_ids], 1), torch.stack([b, new_ids], 1),
                                new_edges])
             col += 1
-    full = (torch.tensor(src, dtype=torch.int64, device=device),
-            torch.tensor(mult, dtype=torch.int64, device=device))
+    full = None if src == list(range(F, col)) else (
+        torch.tensor(src, dtype=torch.int64, device=device),
+        torch.tensor(mult, dtype=torch.int64, device=device))
     return _regions(V, S, H, E, R, F, n, columns, reduced, alias, full)
 
 
-def _coincident_columns(layer) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+def _coincident_columns(layer, weight: np.ndarray | None = None
+                        ) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
     """The columns ``q = i·T + j`` of a layer whose hyperplane z_i = ξ_j is not a new one,
     found exactly from the layer's weights (z_i is the same function of the layer's input on
     all of K).
@@ -298,6 +300,8 @@ def _coincident_columns(layer) -> tuple[dict[int, int], dict[int, tuple[int, int
     * ``duplicate[q] = (q0, sign)``: z_i - ξ_j = c (z_k - ξ_l) for an earlier column q0 = k·T + l
       of the layer and a constant c of that sign (a duplicated or rescaled neuron): the same
       hyperplane, the side given by q0's.
+
+    ``weight``: the layer's weights in floats, if at hand (see :func:`_parallel_candidates`).
 
     >>> from exactregions.exact.network import Layer
     >>> from exactregions.exact.activation import Activation
@@ -311,7 +315,7 @@ def _coincident_columns(layer) -> tuple[dict[int, int], dict[int, tuple[int, int
     constant: dict[int, int] = {}
     duplicate: dict[int, tuple[int, int]] = {}
     seen: dict[tuple, tuple[int, int]] = {}
-    candidates = _parallel_candidates(layer)
+    candidates = _parallel_candidates(layer, weight)
     for i, (row, b) in enumerate(zip(layer.weight, layer.bias)):
         lead = next((x for x in row if x), None)
         if lead is not None and i not in candidates:
@@ -331,13 +335,14 @@ def _coincident_columns(layer) -> tuple[dict[int, int], dict[int, tuple[int, int
     return constant, duplicate
 
 
-def _parallel_candidates(layer) -> set[int]:
+def _parallel_candidates(layer, W: np.ndarray | None = None) -> set[int]:
     """The neurons whose weight row may be a multiple of another's: the rows divided by their
     first non-zero entry, in floats, equal to another's (a guide only: exactly proportional
     rows of floats give equal correctly rounded quotients; a missed pair is found
     non-generic later, never taken for a new hyperplane; every candidate is compared
     exactly)."""
-    W = np.array([[float(x) for x in row] for row in layer.weight], dtype=np.float64)
+    if W is None:
+        W = np.array([[float(x) for x in row] for row in layer.weight], dtype=np.float64)
     nz = W != 0
     has = nz.any(1)
     lead = W[np.arange(len(W)), nz.argmax(1)]
@@ -391,10 +396,12 @@ def _face_edges(esv: torch.Tensor, Hn: torch.Tensor, R: torch.Tensor, F: int, n:
 
 def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
              R: torch.Tensor, F: int, n: int, columns: list[tuple], reduced: Network,
-             alias: torch.Tensor | None, full: tuple[torch.Tensor, torch.Tensor]) -> Skeleton:
+             alias: torch.Tensor | None, full: tuple[torch.Tensor, torch.Tensor] | None
+             ) -> Skeleton:
     """Every region around every vertex, grouped by the hash of its sign vector (the copies
     of one vertex of a non-simple K, ``alias``, merged into one); ``full``: the column of S
-    and the sign of every neuron column (a duplicated hyperplane reads its first column)."""
+    and the sign of every neuron column (a duplicated hyperplane reads its first column), or
+    ``None`` when every neuron column is a column of S."""
     m = len(V)
     zr, zc = torch.nonzero(S == 0, as_tuple=True)
     if len(zr) != m * n:
@@ -420,7 +427,8 @@ def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
     rz = Z[vid[first]]
     rep.scatter_(1, rz, signs[combo[first]])
     widths = tuple(layer.out_dim for layer in reduced.layers)
-    rep = rep[:, full[0]] * full[1]              # every neuron column, duplicates included
+    # every neuron column, duplicates included
+    rep = rep[:, F:] if full is None else rep[:, full[0]] * full[1]
     pieces = []
     c = 0
     for l, layer in enumerate(reduced.layers):
