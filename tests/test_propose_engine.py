@@ -87,33 +87,49 @@ def test_propose_equals_split_on_any_net(data):
 
 
 @given(st.data())
+@settings(max_examples=150)
 def test_integer_pattern_maps_equal_direct_composition(data):
     """The decide step's maps (integer products over one denominator, in Python or FLINT by
-    size) equal the oracle's layer-by-layer composition in Fractions, for every activation
-    (slopes and offsets of any rational, per-neuron PReLU included) and any pattern, feasible
-    or not; their integer rows are the rational rows times the common denominator."""
+    size, or updated from the map of a pattern with the same earlier layers) equal the oracle's
+    layer-by-layer composition in Fractions, for every activation (slopes and offsets of any
+    rational, per-neuron PReLU included) and any patterns, feasible or not, asked in any order;
+    their integer rows are the rational rows times the common denominator."""
     n = data.draw(st.integers(1, 3))
     scaled = st.sampled_from([er.Activation.pwl([0], [0, 2]), er.Activation.pwl([0], [1, 3]),
                               er.Activation.pwl([1], [0, 1])])   # integer slopes, 0/1 off ξ=0
     net = data.draw(networks(input_dim=n, max_width=5, max_neurons=12,
                              activation=st.one_of(activations(), scaled),
                              per_neuron_slopes=data.draw(st.booleans())))
-    pattern = tuple(tuple(data.draw(st.integers(0, len(layer.breakpoints)))
-                          for _ in range(layer.out_dim)) for layer in net.layers)
-    want, _ = _affine_maps(net, pattern)
-    old = affinemaps.PYTHON_PRODUCT_MAX
-    affinemaps.PYTHON_PRODUCT_MAX = data.draw(st.sampled_from([0, 6, old]))  # FLINT, mixed, Python
+    def pieces(layer):
+        return st.integers(0, len(layer.breakpoints))
+
+    pattern = tuple(tuple(data.draw(pieces(layer)) for _ in range(layer.out_dim))
+                    for layer in net.layers)
+    # then patterns that share a prefix with one before them (a map is then updated from a
+    # sibling prefix's: only the neurons whose piece differs)
+    patterns = [pattern]
+    for _ in range(data.draw(st.integers(0, 4))):
+        base = list(data.draw(st.sampled_from(patterns)))
+        l = data.draw(st.integers(0, len(base) - 1))
+        row = list(base[l])
+        for i in data.draw(st.lists(st.integers(0, len(row) - 1), max_size=3)):
+            row[i] = data.draw(pieces(net.layers[l]))
+        patterns.append(tuple(base[:l]) + (tuple(row),) + tuple(base[l + 1:]))
+    old = affinemaps.PYTHON_PRODUCT_MAX, affinemaps.SIBLING_UPDATE_MAX
+    affinemaps.PYTHON_PRODUCT_MAX = data.draw(st.sampled_from([0, 6, old[0]]))  # FLINT … Python
+    affinemaps.SIBLING_UPDATE_MAX = data.draw(st.sampled_from([0, 5, old[1]]))  # never … often
     try:
         maps = PatternMaps(net)
-        got = maps.of(pattern)
-        layers = maps.layers(pattern)
+        got = [(maps.of(P), maps.layers(P)) for P in patterns]
     finally:
-        affinemaps.PYTHON_PRODUCT_MAX = old
-    assert [[[Fraction(int(x.numerator), int(x.denominator)) for x in row] for row in Z]
-            for Z in got] == [[list(a) + [c] for a, c in Z] for Z in want]
-    for (D, rows, ints), Z in zip(layers, got):
-        assert rows is Z and D > 0
-        assert ints == [[int(x * D) for x in row] for row in rows]
+        affinemaps.PYTHON_PRODUCT_MAX, affinemaps.SIBLING_UPDATE_MAX = old
+    for P, (Zs, layers) in zip(patterns, got):
+        want, _ = _affine_maps(net, P)
+        assert [[[Fraction(int(x.numerator), int(x.denominator)) for x in row] for row in Z]
+                for Z in Zs] == [[list(a) + [c] for a, c in Z] for Z in want]
+        for (D, rows, ints), Z in zip(layers, Zs):
+            assert rows is Z and D > 0
+            assert ints == [[int(x * D) for x in row] for row in rows]
 
 
 @given(st.data())

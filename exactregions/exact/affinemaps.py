@@ -8,6 +8,10 @@ integers by their common denominator; ``H`` the post-activation map, each row th
 row times the piece's slope plus its offset, in integers over the activation's common
 denominator).  The rows are handed out as gmpy2 rationals, as the rest of the exact path reads
 them; a map is computed once per pattern prefix and shared by every region with that prefix.
+A prefix whose earlier layers are those of a prefix computed before it (a sibling: regions
+come sorted by pattern, and neighbours differ in a neuron or two) is updated from the
+sibling's map, E + Σ W[:, i] (H_i - H'_i) over the few neurons i whose piece differs, instead
+of the whole product (on a plane slice of 784-100-100-100-10, two thirds of the maps).
 
 >>> from exactregions.exact.netfile import network_from_dict
 >>> net = network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 2,
@@ -37,6 +41,10 @@ Pattern = tuple[tuple[int, ...], ...]
 def _common_denominator(values: list[Fraction]) -> int:
     return lcm(1, *(x.denominator for x in values))
 
+
+SIBLING_UPDATE_MAX = 1024
+"""A layer's map is updated from a sibling prefix's (rank k: the k neurons of the layer before
+whose piece differs) when k × (its rows) is at most this, and computed whole beyond."""
 
 PYTHON_PRODUCT_MAX = 64
 """A layer's product W·H in Python integers when (its rows) × (H's non-zero rows) is at most
@@ -83,6 +91,8 @@ class PatternMaps:
         # per prefix: the denominator D and the rows, as rationals and as Python integers over D
         # (not the FLINT matrix: its memory would outlive the maps)
         self.cache: dict[Pattern, tuple[int, list[list[mpq]], list[list[int]]]] = {}
+        # per parent prefix: the last prefix one layer longer computed from it (its sibling)
+        self.sibling: dict[Pattern, Pattern] = {}
 
     def _post(self, l: int, D: int, E: list[list[int]], pieces: tuple[int, ...]
               ) -> tuple[list[list[int] | None], int]:
@@ -121,6 +131,38 @@ class PatternMaps:
         E = [int(x) for x in (self.W[l] * Hm + self.B[l] * DH).entries()]
         return [E[i:i + m] for i in range(0, len(E), m)]
 
+    def _post_row(self, l: int, i: int, j: int, e: list[int], D: int) -> list[int]:
+        """Row i of :meth:`_post` (a zero row as zeros) for neuron i of layer l on piece j."""
+        q, p = self.slope[l][i][j], self.offset[l][i][j]
+        if self.relu_like[l]:
+            return e if q else [0] * len(e)
+        row = [q * x for x in e]
+        row[-1] += p * D
+        return row
+
+    def _from_sibling(self, l: int, prev: tuple, pieces: tuple[int, ...],
+                      sibling: tuple[int, ...], E: list[list[int]]) -> list[list[int]] | None:
+        """Layer l's rows for the layer l - 1 pieces ``pieces`` from those of a sibling prefix
+        (the same layers before, the pieces ``sibling``): E + Σ W[:, i] (H_i - H'_i) over the
+        neurons i whose piece differs — a rank-k update in Python integers instead of the whole
+        product; ``None`` when more than a few differ."""
+        diff = [i for i, (a, b) in enumerate(zip(pieces, sibling)) if a != b]
+        if len(diff) * len(self.Wrows[l]) > SIBLING_UPDATE_MAX:
+            return None
+        D, e = prev[0], prev[2]
+        rows = [list(r) for r in E]
+        for i in diff:
+            new = self._post_row(l - 1, i, pieces[i], e[i], D)
+            old = self._post_row(l - 1, i, sibling[i], e[i], D)
+            delta = [a - b for a, b in zip(new, old)]
+            for row, wr in zip(rows, self.Wrows[l]):
+                w = wr[i]
+                if w:
+                    for c, dc in enumerate(delta):
+                        if dc:
+                            row[c] += w * dc
+        return rows
+
     def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
         """Every layer's exact pre-activation map on the region of ``pattern``."""
         return [hit[1] for hit in self.layers(pattern)]
@@ -143,11 +185,20 @@ class PatternMaps:
             key = pattern[:l]
             hit = self.cache.get(key)
             if hit is None:
+                rows = None
                 if prev is None:
                     H, DH = self.identity, 1
                 else:
-                    H, DH = self._post(l - 1, prev[0], prev[2], pattern[l - 1])
-                rows = self._compose(l, H, DH)    # type: ignore[arg-type]
+                    DH = prev[0] * self.act_den[l - 1]
+                    near = self.sibling.get(key[:-1])
+                    if near is not None:
+                        rows = self._from_sibling(l, prev, key[-1], near[-1],
+                                                  self.cache[near][2])
+                    self.sibling[key[:-1]] = key
+                if rows is None:
+                    if prev is not None:
+                        H, _ = self._post(l - 1, prev[0], prev[2], pattern[l - 1])
+                    rows = self._compose(l, H, DH)    # type: ignore[arg-type]
                 D = self.den[l] * DH
                 hit = self.cache[key] = (D, [[mpq(x, D) for x in r] for r in rows], rows)
             out.append(hit)

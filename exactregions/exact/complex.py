@@ -814,7 +814,7 @@ def _jacobian_gluer(arr: CellArrangement) -> Callable[[Cell, Cell], bool]:
         return rows  # type: ignore[return-value]
 
     def glued(c1: Cell, c2: Cell) -> bool:
-        diff = [(l, i) for l, (p1, p2) in enumerate(zip(c1.pattern, c2.pattern))
+        diff = [(l, i) for l, (p1, p2) in enumerate(zip(c1.pattern, c2.pattern)) if p1 != p2
                 for i, (a, b) in enumerate(zip(p1, p2)) if a != b]
         if not diff:
             return True
