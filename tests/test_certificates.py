@@ -377,8 +377,17 @@ def test_the_checkers_fingerprints_differ_exactly_where_the_full_maps_do(data):
         return tuple(tuple(data.draw(st.integers(0, len(a.slopes) - 1)) for a in lay.activations)
                      for lay in net.layers)
 
-    p1, p2 = pattern(), pattern()
-    assert (N.fingerprint(p1) == N.fingerprint(p2)) == (N.full_map(p1) == N.full_map(p2))
+    # asked in turn from one net, as the checker does (it keeps the last pattern's vectors
+    # after each layer and starts again from the first layer that differs)
+    patterns = [pattern()]
+    for _ in range(data.draw(st.integers(1, 4))):
+        base = data.draw(st.sampled_from(patterns))
+        fresh = pattern()
+        cut = data.draw(st.integers(0, len(base)))
+        patterns.append(base[:cut] + fresh[cut:])
+    prints = [N.fingerprint(p) for p in patterns]
+    for i, j in itertools.combinations(range(len(patterns)), 2):
+        assert (prints[i] == prints[j]) == (N.full_map(patterns[i]) == N.full_map(patterns[j]))
 
 
 # ----- the enumerator's own certificates catch planted enumeration bugs ---------------------

@@ -720,11 +720,25 @@ class _ModularNet:
         rng = random.Random(62)
         r = [rng.randrange(1, p) for _ in range(net.input_dim)]
         self.Wr = self.W[0] * nmod_mat(net.input_dim, 1, r, p)
+        # per layer: (its pieces, u, c after it) of the last pattern, valid while the layers
+        # before it are those of that pattern too (cleared from the first layer that differs)
+        self.last: list[tuple | None] = [None] * len(net.layers)
 
     def fingerprint(self, pattern: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+        """(J·r, c) modulo p after the last layer; the vectors after each layer are kept for
+        the last pattern asked (ask in sorted order: a shared prefix is computed once)."""
         p = self.p
         u, c = self.Wr, self.b[0]
+        start = 0
+        while (start < len(pattern) and self.last[start] is not None
+               and self.last[start][0] == pattern[start]):
+            _, u, c = self.last[start]
+            start += 1
+        for l in range(start, len(self.last)):
+            self.last[l] = None
         for l, pieces in enumerate(pattern):
+            if l < start:
+                continue
             if l > 0:
                 u = self.W[l] * u
                 c = self.W[l] * c + self.b[l]
@@ -735,6 +749,7 @@ class _ModularNet:
                          p)
             c = nmod_mat(len(cs), 1, [(q[i][j] * x + o[i][j]) % p
                                       for i, (x, j) in enumerate(zip(cs, pieces))], p)
+            self.last[l] = (pieces, u, c)
         return tuple(int(x) for x in u.entries()) + tuple(int(x) for x in c.entries())
 
 
@@ -833,7 +848,10 @@ class _Net:
         last = self.last[l]
         if last is not None and last[0] == key:
             return last[1]
-        if l == 0:
+        # the map itself depends on pattern[:l] only (its piece bounds on pattern[l] too)
+        if last is not None and last[0][:l] == key[:l]:
+            Z = last[1][0]
+        elif l == 0:
             Z = self.first_int
         else:
             Zp = self.layer(pattern, l - 1)[0]
@@ -1343,6 +1361,10 @@ def _certify(data: Mapping[str, Any],
         return x
 
     prints: dict[tuple, tuple] = {}
+    if any(r is None for r in routs):    # a slice: every region's, in pattern order
+        for r in sorted(range(len(regions)), key=patterns.__getitem__):
+            if routs[r] is None and patterns[r] not in prints:
+                prints[patterns[r]] = N.fingerprint(patterns[r])
 
     def differ(r1: int, r2: int) -> bool:
         """The two regions' full maps differ, proven by their fingerprints modulo p (slices
