@@ -48,7 +48,7 @@ import torch
 
 from exactregions.errors import ExactRegionsError
 from exactregions.exact.domain import Domain, restrict_network
-from exactregions.exact.network import Network
+from exactregions.exact.network import Layer, Network
 from exactregions.floating.tensors import TorchNet, threads_for
 
 __all__ = ["Skeleton", "NotGeneric", "propose_skeleton"]
@@ -287,7 +287,7 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
     return _regions(V, S, H, E, R, F, n, columns, reduced, alias, full)
 
 
-def _coincident_columns(layer, weight: np.ndarray | None = None
+def _coincident_columns(layer: Layer, weight: np.ndarray | None = None
                         ) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
     """The columns ``q = i·T + j`` of a layer whose hyperplane z_i = ξ_j is not a new one,
     found exactly from the layer's weights (z_i is the same function of the layer's input on
@@ -335,7 +335,7 @@ def _coincident_columns(layer, weight: np.ndarray | None = None
     return constant, duplicate
 
 
-def _parallel_candidates(layer, W: np.ndarray | None = None) -> set[int]:
+def _parallel_candidates(layer: Layer, W: np.ndarray | None = None) -> set[int]:
     """The neurons whose weight row may be a multiple of another's: the rows divided by their
     first non-zero entry, in floats, equal to another's (a guide only: exactly proportional
     rows of floats give equal correctly rounded quotients; a missed pair is found
