@@ -149,21 +149,25 @@ def certified_arrangement(net: Network, domain: Domain, device: str | torch.devi
                           ) -> tuple[CellArrangement, RegionComplex, str]:
     """The arrangement the propose engine settles on, its certified complex and the engine's
     account: ``"propose"``; ``"propose, k of m tiles split, p% of K (<reason>)"`` when the
-    proposal for K failed and was repaired tile by tile (:func:`repaired_arrangement`, only
-    with ``repair``); or ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
+    proposal for K failed (not generic, rejected by the decision, or failing a certificate)
+    and was repaired tile by tile (:func:`repaired_arrangement`, only with ``repair``); or
+    ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
     ``with_pieces=False``: the complex without its B_N,k pieces (``build_complex``'s option)."""
     arr, why = proposed_arrangement(net, domain, device)
-    engine = "propose"
-    if arr is None and repair:
+    if arr is not None:
+        try:
+            return arr, build_complex(arr, with_pieces=with_pieces), "propose"
+        except CertificateError as exc:     # e.g. a region the floats missed: repair too
+            why = f"proposal failed a certificate: {exc}"
+    if repair:
         arr, failed, total, share = repaired_arrangement(net, domain, device)
         if arr is not None:
             engine = (f"propose, {failed} of {total} tiles split, {float(share):.2%} of K "
                       f"({why})")
-    if arr is not None:
-        try:
-            return arr, build_complex(arr, with_pieces=with_pieces), engine
-        except CertificateError as exc:
-            why = f"proposal failed a certificate: {exc}"
+            try:
+                return arr, build_complex(arr, with_pieces=with_pieces), engine
+            except CertificateError as exc:
+                why = f"{why}; the repaired proposal failed a certificate too: {exc}"
     arr = enumerate_cells(net, domain, progress)
     return arr, build_complex(arr, with_pieces=with_pieces), f"split ({why})"
 
