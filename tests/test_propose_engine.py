@@ -174,9 +174,10 @@ def test_proposed_patterns_equal_brute_force(data):
 
 def test_degenerate_nets_fall_back_and_agree():
     """Zero biases (every first-layer hyperplane through the origin, a vertex of K's
-    subdivision on more than n of them), a duplicated neuron (coincident hyperplanes) and a
-    dead layer: not generic; the local repair or the splitting engine computes them — the same
-    complex."""
+    subdivision on more than n of them): not generic, the splitting engine computes it; a
+    duplicated neuron (coincident hyperplanes, read off the weights) with a hyperplane through
+    two corners of K (exact signs there): proposed whole; and a dead layer — the same complex
+    as the splitting engine's every time."""
     zero_bias = er.random_network([2, 5, 4, 1], seed=3, bias_std=0.0)
     w = ((Fraction(1), Fraction(2)), (Fraction(1), Fraction(2)), (Fraction(-1), Fraction(1)))
     dup = Network(2, (Layer(w, (Fraction(1, 3), Fraction(1, 3), Fraction(0)), er.Activation.relu()),
@@ -194,8 +195,9 @@ def test_degenerate_nets_fall_back_and_agree():
     # the origin is on all five first-layer hyperplanes and every region is a cone from it:
     # every cut of a repair would meet every region, so K is split whole
     assert propose_complex(zero_bias, K).certificate["engine"].startswith("split (not generic")
-    # coincident hyperplanes cross K: every tile fails, K is split whole
-    assert propose_complex(dup, K).certificate["engine"].startswith("split (not generic")
+    # coincident hyperplanes are one column of the skeleton, and -x + y = 0 passes through
+    # the corners (-1, -1) and (1, 1): both known exactly, K is proposed whole
+    assert propose_complex(dup, K).certificate["engine"] == "propose"
 
 
 def test_a_local_degeneracy_is_repaired_on_its_tile_only():
@@ -299,6 +301,41 @@ def test_pruned_and_duplicated_neurons_are_proposed_whole(data):
     assert all(any(c.a) for c in arr.table)
     rc = propose_complex(net, K)
     assert rc.certificate["engine"] == "propose"
+    assert_same_complex(rc, split_complex(net, K))
+
+
+@given(st.data())
+@settings(max_examples=25)
+def test_hyperplanes_through_corners_of_K_are_proposed_whole(data):
+    """First-layer hyperplanes through corners of K (biases set so that z_i = ξ at a drawn
+    corner: the hyperplane cuts K there) or along a facet (z_i = x_k - lo_k: it only touches K)
+    in a generic net: the signs at K's corners are exact for the first layer, so the skeleton
+    proposes K whole — a touching hyperplane is one side of K, a corner it cuts through is put
+    on its + side and the points cut next to it merged with it, the sliver between dropped —
+    and the certified complex is the splitting engine's."""
+    n = data.draw(st.integers(1, 3))
+    widths = [n] + data.draw(st.lists(st.integers(3, 6), min_size=1, max_size=2)) + [1]
+    net = er.random_network(widths, seed=data.draw(st.integers(0, 10 ** 6)), bias_std=0.3)
+    lo = [Fraction(data.draw(st.integers(-4, 0)), 4) for _ in range(n)]
+    K = er.box([(a, a + Fraction(data.draw(st.integers(1, 8)), 4)) for a in lo])
+    first = net.layers[0]
+    W, b = [list(r) for r in first.weight], list(first.bias)
+    planted = 0
+    for i in range(len(W)):
+        kind = data.draw(st.sampled_from(["keep", "corner", "corner", "facet"]))
+        if kind == "corner":
+            v = data.draw(st.sampled_from(list(K.vertices)))
+            b[i] = -sum((w * x for w, x in zip(W[i], v)), Fraction(0))
+        elif kind == "facet":
+            k = data.draw(st.integers(0, n - 1))
+            W[i] = [Fraction(int(j == k)) * data.draw(st.sampled_from([1, 2])) for j in range(n)]
+            b[i] = -W[i][k] * lo[k]
+        planted += kind != "keep"
+    assume(planted)
+    net = Network(n, (Layer(tuple(map(tuple, W)), tuple(b), first.activation),)
+                  + net.layers[1:])
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose", rc.certificate["engine"]
     assert_same_complex(rc, split_complex(net, K))
 
 
@@ -569,13 +606,18 @@ def test_skeleton_is_deterministic_and_counts_match():
 
 
 def test_skeleton_reports_near_ties():
-    """A hyperplane through a vertex of K is a near-tie: NotGeneric, not a guess."""
-    net = Network(2, (Layer(((Fraction(1), Fraction(1)),), (Fraction(0),), er.Activation.relu()),
-                      Layer(((Fraction(1),),), (Fraction(0),), er.Activation.identity())))
+    """A hyperplane within 1e-14 of a vertex of K, not through it, is a near-tie: NotGeneric,
+    not a guess (through it exactly, the skeleton knows the sign: proposed)."""
+    def net(bias):
+        return Network(2, (Layer(((Fraction(1), Fraction(1)),), (bias,), er.Activation.relu()),
+                           Layer(((Fraction(1),),), (Fraction(0),), er.Activation.identity())))
+    K = er.box([(-1, 1), (-1, 1)])
+    near = net(Fraction(1, 10 ** 14))
     with pytest.raises(NotGeneric):
-        propose_skeleton(net, er.box([(-1, 1), (-1, 1)]))
-    arr, why = proposed_arrangement(net, er.box([(-1, 1), (-1, 1)]))
+        propose_skeleton(near, K)
+    arr, why = proposed_arrangement(near, K)
     assert arr is None and why.startswith("not generic")
+    assert proposed_arrangement(net(Fraction(0)), K)[0] is not None
 
 
 def test_slices_and_polytopes():

@@ -24,7 +24,10 @@ A K whose vertices lie on more than n facets is proposed as a simple polytope th
 it, each vertex copied at its own coordinates (:func:`_simple_copies`); the copies are merged
 in the regions' vertex lists.  Hyperplanes that are no new hyperplanes are known exactly from
 the weights (:func:`_coincident_columns`): a pruned neuron (zero weight row) is on one side
-everywhere, and a duplicated or rescaled neuron reads the first copy's column.  A vertex on more than n constraints, a value within ``tol`` of a
+everywhere, and a duplicated or rescaled neuron reads the first copy's column.  A first-layer
+hyperplane through corners of K is known exactly there (:func:`_through_corners`): touching K
+only, it is one side of it; cutting through a corner, the corner goes on its + side (a
+perturbation) and the points cut next to it merge with it, the zero-volume sliver dropped.  A vertex on more than n constraints, a value within ``tol`` of a
 breakpoint, or a face hit by other than two cut edges make the arrangement non-generic:
 :class:`NotGeneric` is raised and the caller uses the exact splitting engine instead.  A hash
 collision cannot go unnoticed either: the exact decision re-derives everything.
@@ -101,9 +104,11 @@ class Skeleton:
 
 
 def _domain_skeleton(domain: Domain, device: torch.device
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None,
+                                list]:
     """K's vertices (float), their sign vectors over K's facets (exact incidence), its edges,
-    and for a non-simple K the vertex each copy stands for (see :func:`_simple_copies`)."""
+    for a non-simple K the vertex each copy stands for (see :func:`_simple_copies`), and the
+    exact coordinates of each."""
     n = domain.dim
     A = [[Fraction(x) for x in row] for row in domain.A]
     tight = [[sum((a * x for a, x in zip(row, v)), Fraction(0)) == bb
@@ -122,7 +127,7 @@ def _domain_skeleton(domain: Domain, device: torch.device
         i, j = torch.tensor([0]), torch.tensor([1])
     V = torch.tensor([[float(x) for x in v] for v in points], dtype=torch.float64)
     S = (~T).to(torch.int8)
-    return V.to(device), S.to(device), torch.stack([i, j], 1).to(device), alias
+    return V.to(device), S.to(device), torch.stack([i, j], 1).to(device), alias, points
 
 
 def _simple_copies(A: list[list[Fraction]], b: list[Fraction], tight: list[list[bool]], n: int
@@ -209,7 +214,7 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
              tol: float) -> Skeleton:
     n = domain.dim
     try:
-        V, S, E, alias = _domain_skeleton(domain, device)
+        V, S, E, alias, points = _domain_skeleton(domain, device)
     except OverflowError:
         raise NotGeneric("K's vertices are beyond the float range") from None
     F = S.shape[1]
@@ -245,18 +250,31 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
             columns.append(("neuron", l, q // T, q % T))
             d = D[:, q]
             side = constant.get(q)
-            if side is not None:     # z ≡ b on K: no hyperplane, one side (exactly known)
+            on: torch.Tensor | None = None
+            if side is None and bool((d.abs() <= thresh).any()):
+                if l > 0:
+                    raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of "
+                                     f"{columns[col]}")
+                side, on = _through_corners(layer, q, points, d, alias, thresh, columns[col])
+            if side is not None:     # z - ξ has one sign on int K (exactly known)
                 S = torch.cat([S, torch.full((len(V), 1), side, dtype=torch.int8,
                                              device=device)], 1)
                 H = H + side * R[col]
                 col += 1
                 continue
-            if bool((d.abs() <= thresh).any()):
-                raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of "
-                                 f"{columns[col]}")
-            s = torch.where(d > 0, 1, -1).to(torch.int8)
+            if on is not None:       # through corners of K: those are on its + side
+                d = d.clone()
+                d[on] = 0.0
+                D[on, q] = 0.0
+                if alias is None:
+                    alias = torch.arange(len(V), device=device)
             da, db = d[E[:, 0]], d[E[:, 1]]
-            cut = (da > 0) != (db > 0)
+            if on is None:
+                s = torch.where(d > 0, 1, -1).to(torch.int8)
+                cut = (da > 0) != (db > 0)
+            else:                    # the corners on it, d = 0 exactly, on its + side
+                s = torch.where(d >= 0, 1, -1).to(torch.int8)
+                cut = (da >= 0) != (db >= 0)
             Ec = E[cut]
             k = len(Ec)
             m = len(V)
@@ -267,12 +285,20 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
                 t = (da[cut] / (da[cut] - db[cut]))[:, None]
                 Vn = V[a] + t * (V[b] - V[a])
                 Dn = D[a] + t * (D[b] - D[a])
+                if on is not None:   # a cut at a corner is that corner, bit for bit
+                    at_b = (db[cut] == 0)[:, None]
+                    Vn = torch.where(at_b, V[b], Vn)
+                    Dn = torch.where(at_b, D[b], Dn)
                 esv = (S[a, :-1].to(torch.int16) + S[b, :-1].to(torch.int16)).sign().to(torch.int8)
                 Sn = torch.cat([esv, torch.zeros(k, 1, dtype=torch.int8, device=device)], 1)
                 Hn = (esv.to(torch.int64) * R[:col]).sum(1)
                 new_ids = m + torch.arange(k, device=device)
                 if alias is not None:
-                    alias = torch.cat([alias, _cut_copies(alias[a], alias[b], new_ids)])
+                    made = _cut_copies(alias[a], alias[b], new_ids)
+                    if on is not None:   # cut at a corner of K: that corner itself
+                        made = torch.where(da[cut] == 0, alias[a],
+                                           torch.where(db[cut] == 0, alias[b], made))
+                    alias = torch.cat([alias, made])
                 new_edges = _face_edges(esv, Hn, R[:col], F, n, new_ids)
                 V = torch.cat([V, Vn])
                 D = torch.cat([D, Dn])
@@ -346,9 +372,37 @@ def _parallel_candidates(layer: Layer, W: np.ndarray | None = None) -> set[int]:
     nz = W != 0
     has = nz.any(1)
     lead = W[np.arange(len(W)), nz.argmax(1)]
-    U = W[has] / lead[has, None] + 0.0            # + 0.0: -0.0 and 0.0 alike
+    with np.errstate(over="ignore", invalid="ignore"):     # a guide: inf and nan may be
+        U = W[has] / lead[has, None] + 0.0                # + 0.0: -0.0 and 0.0 alike
     _, inverse, counts = np.unique(U, axis=0, return_inverse=True, return_counts=True)
     return set(np.flatnonzero(has)[counts[inverse.reshape(-1)] > 1].tolist())
+
+
+def _through_corners(layer: Layer, q: int, points: list, d: torch.Tensor,
+                     alias: torch.Tensor | None, thresh: float, label: tuple
+                     ) -> tuple[int | None, torch.Tensor | None]:
+    """A first-layer hyperplane with near-ties (z - ξ is affine in x, so its sign at K's
+    corners is known exactly): ``(side, None)`` when it only touches K (every corner on one
+    side or on it: z - ξ has that sign on int K, as a constant neuron), ``(None, on)`` when it
+    cuts K through the corners ``on`` (every near-tie exactly a corner, or a point merged with
+    one by an earlier hyperplane through it: they are put on the + side — the perturbation
+    z - ξ + ε, each later hyperplane's ε far larger than the earlier ones' — and the points
+    cut next to them are merged with them), NotGeneric otherwise (a near-tie that is not
+    exact, or not at a corner)."""
+    T = len(layer.breakpoints)
+    i, j = divmod(q, T)
+    row, b, xi = layer.weight[i], layer.bias[i], layer.breakpoints[j]
+    signs = []
+    for v in points:
+        val = sum((w * x for w, x in zip(row, v)), Fraction(0)) + b - xi
+        signs.append((val > 0) - (val < 0))
+    near = torch.nonzero(d.abs() <= thresh, as_tuple=True)[0]
+    if min(signs) >= 0 or max(signs) <= 0:
+        return (1 if max(signs) > 0 else -1), None
+    corner = near if alias is None else alias[near]
+    if int(corner.max()) >= len(points) or any(signs[k] for k in corner.tolist()):
+        raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of {label}")
+    return None, near
 
 
 def _cut_copies(a: torch.Tensor, b: torch.Tensor, new_ids: torch.Tensor) -> torch.Tensor:
@@ -455,8 +509,18 @@ def _regions(V: torch.Tensor, S: torch.Tensor, H: torch.Tensor, E: torch.Tensor,
         merged = np.unique(owner * len(V) + alias.cpu().numpy()[new_verts])
         owner, new_verts = merged // len(V), merged % len(V)
         counts_np = np.bincount(owner, minlength=len(ro))
-        if bool((counts_np < n + 1).any()):
-            raise NotGeneric("a proposed region has fewer than n + 1 vertices")
+        # a region whose copies merge into fewer than n + 1 points has no volume: the sliver
+        # between a corner of K and a hyperplane through it, perturbed off it (dropped; the
+        # certificates would miss nothing else: volumes must still add up to vol(K))
+        keep = counts_np >= n + 1
+        if not bool(keep.all()):
+            kept = np.flatnonzero(keep)
+            renum = np.full(len(ro), -1)
+            renum[kept] = np.arange(len(kept))
+            sel = keep[owner]
+            owner, new_verts = renum[owner[sel]], new_verts[sel]
+            ro = ro[kept]
+            counts_np = counts_np[kept]
     new_ptr = np.zeros(len(ro) + 1, dtype=np.int64)
     new_ptr[1:] = np.cumsum(counts_np)
     return Skeleton(V.cpu().numpy(), Z.cpu().numpy(), new_ptr, new_verts, pat_np[ro],
