@@ -20,17 +20,18 @@ The method is the skeleton subdivision of Berzins (ICML 2023), written anew for 
   sign vectors with those zeros turned to ±1 (only + for K's facets) are the regions around
   it, and grouping by their hashes gives every region with its vertices.
 
-A K whose vertices lie on more than n facets is proposed as a simple polytope that tends to
-it, each vertex copied at its own coordinates (:func:`_simple_copies`); the copies are merged
-in the regions' vertex lists.  Hyperplanes that are no new hyperplanes are known exactly from
-the weights (:func:`_coincident_columns`): a pruned neuron (zero weight row) is on one side
+A K whose vertices lie on more than n facets is proposed as a simple polytope that tends to it,
+each vertex copied at its own coordinates (:func:`_simple_copies`); the copies are merged in
+the regions' vertex lists.  Hyperplanes that are no new hyperplanes are known exactly from the
+weights (:func:`_coincident_columns`): a pruned neuron (zero weight row) is on one side
 everywhere, and a duplicated or rescaled neuron reads the first copy's column.  A first-layer
 hyperplane through corners of K is known exactly there (:func:`_through_corners`): touching K
 only, it is one side of it; cutting through a corner, the corner goes on its + side (a
-perturbation) and the points cut next to it merge with it, the zero-volume sliver dropped.  A vertex on more than n constraints, a value within ``tol`` of a
-breakpoint, or a face hit by other than two cut edges make the arrangement non-generic:
-:class:`NotGeneric` is raised and the caller uses the exact splitting engine instead.  A hash
-collision cannot go unnoticed either: the exact decision re-derives everything.
+perturbation) and the points cut next to it merge with it, the zero-volume sliver dropped.  A
+vertex on more than n constraints, a value within ``tol`` of a breakpoint, or a face hit by
+other than two cut edges make the arrangement non-generic: :class:`NotGeneric` is raised and
+the caller uses the exact splitting engine instead.  A hash collision cannot go unnoticed
+either: the exact decision re-derives everything.
 
 >>> from exactregions.exact.random import random_network
 >>> from exactregions.exact.domain import box
