@@ -217,6 +217,14 @@ def test_a_local_degeneracy_is_repaired_on_its_tile_only():
     assert_same_complex(propose_complex(net, K), split_complex(net, K))
 
 
+def assert_proposed_whole(net, K):
+    """The propose engine took K whole (no repair, no split), and its certified complex is the
+    splitting engine's."""
+    rc = propose_complex(net, K)
+    assert rc.certificate["engine"] == "propose", rc.certificate["engine"]
+    assert_same_complex(rc, split_complex(net, K))
+
+
 def _corners(*signs_per_axis):
     return [list(c) for c in itertools.product(*signs_per_axis)]
 
@@ -256,9 +264,7 @@ def test_a_non_simple_K_is_proposed_whole(data):
     widths = [K.dim] + data.draw(st.lists(st.integers(2, 6 if K.dim < 4 else 4), min_size=1,
                                           max_size=2)) + [1]
     net = generic_net(widths, data.draw(st.integers(0, 10 ** 6)))
-    rc = propose_complex(net, K)
-    assert rc.certificate["engine"] == "propose"
-    assert_same_complex(rc, split_complex(net, K))
+    assert_proposed_whole(net, K)
 
 
 @given(st.data())
@@ -299,9 +305,7 @@ def test_pruned_and_duplicated_neurons_are_proposed_whole(data):
     arr, why = proposed_arrangement(net, K)
     assert arr is not None, why
     assert all(any(c.a) for c in arr.table)
-    rc = propose_complex(net, K)
-    assert rc.certificate["engine"] == "propose"
-    assert_same_complex(rc, split_complex(net, K))
+    assert_proposed_whole(net, K)
 
 
 @given(st.data())
@@ -334,9 +338,7 @@ def test_hyperplanes_through_corners_of_K_are_proposed_whole(data):
     assume(planted)
     net = Network(n, (Layer(tuple(map(tuple, W)), tuple(b), first.activation),)
                   + net.layers[1:])
-    rc = propose_complex(net, K)
-    assert rc.certificate["engine"] == "propose", rc.certificate["engine"]
-    assert_same_complex(rc, split_complex(net, K))
+    assert_proposed_whole(net, K)
 
 
 def test_the_repair_works_on_slices_and_polytopes():
