@@ -53,7 +53,7 @@ def _net_arg(path: str, args: argparse.Namespace | None = None):
 def _domain_from_args(args: argparse.Namespace, input_dim: int):
     from exactregions.exact.domain import (box, on_slice, parse_box, parse_point, plane,
                                            read_polytope, segment)
-    polytope = getattr(args, "polytope", None)
+    polytope = args.polytope
     if polytope:
         if args.box:
             raise InvalidOptionError("give the domain once: --box or --polytope, not both")

@@ -148,8 +148,9 @@ def test_the_tiles_of_a_triangle():
 def test_the_grid_keeps_off_degenerate_points():
     """The grid's cuts lie off the equal parts: with its biases 0 every hyperplane of the first
     layer passes through the origin of [-1, 1]^n, which is then inside one tile (repaired or
-    split), not a corner of all of them; the corners of the simplex stay off the cuts, so all
-    its tiles are simple and proposed (a midpoint grid splits one of them).  Each tiled complex
+    split), not a corner of all of them; the corners of the simplex stay off the cuts and all
+    its tiles are proposed (a midpoint grid makes one of them non-simple, which the skeleton
+    now proposes too: ``test_a_non_simple_K_is_proposed_whole``).  Each tiled complex
     is the whole's."""
     for widths in ([2, 6, 6, 1], [3, 5, 4, 1]):
         net = er.random_network(widths, seed=3, bias_std=0.3)

@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from exactregions.errors import ExactRegionsError
+from exactregions.exact import _cdd
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.network import Layer, Network
 from exactregions.floating.tensors import TorchNet, threads_for
@@ -154,8 +155,6 @@ def _simple_copies(A: list[list[Fraction]], b: list[Fraction], tight: list[list[
     >>> len(K.vertices), len(t), all(sum(r) == 3 for r in t), sorted(set(of)) == [0, 1, 2, 3, 4]
     (5, 6, True, True)
     """
-    from exactregions.exact import _cdd
-
     for k in (8, 24, 64):
         delta = Fraction(1, 2 ** k)
         verts = _cdd.vertices_of(A, [bb + delta ** (i + 1) for i, bb in enumerate(b)])[0]
