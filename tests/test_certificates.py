@@ -15,6 +15,7 @@ import io
 import itertools
 import json
 import math
+import sys
 from fractions import Fraction
 
 import pytest
@@ -23,7 +24,7 @@ from hypothesis import given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
-from exactregions.exact import certificates, checker
+from exactregions.exact import certificates, checker, floatfilter
 from exactregions.exact.certificates import certify_complex
 from exactregions.exact.surd import SurdSum
 from exactregions.exact.complex import build_complex
@@ -433,6 +434,38 @@ def test_a_vertex_a_hair_past_its_breakpoint_fails_the_vertex_side_certificate(s
     cell.tight[k] = frozenset(c for c in cell.tight[k] if arr.table[c].label[0] == "domain")
     with pytest.raises(er.CertificateError, match="wrong side"):
         certificates._check_vertex_sides(arr)
+
+
+@pytest.mark.parametrize("check", ["vertex sides", "witnesses"])
+def test_the_certificates_do_not_lean_on_the_decisions_rounding_bound(check, monkeypatch):
+    """A checker must not share the bug it checks: with floatfilter's rounding bound broken
+    (0, in every module that uses it — the decision's filter), the certificates still catch a
+    vertex 2^-70 past relu(3x - 3/10)'s breakpoint and a witness on its region's facet.  In
+    floats both look clear by +5.6e-17 (3 · fl(1/10) − 3/10 rounds up); only the certificates'
+    own enclosures (exactregions.exact.enclosure) send them to exact arithmetic."""
+    original = floatfilter.error_bound
+    for name, module in list(sys.modules.items()):
+        if name.startswith("exactregions") and getattr(module, "error_bound", None) is original:
+            monkeypatch.setattr(module, "error_bound", lambda mags, n, shift=0.0: 0.0 * mags)
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[3]], "bias": ["-3/10"],
+                                            "activation": "relu"}]})
+    arr = enumerate_cells(net, er.box([(-1, 1)]))
+    on = next(i for i, c in enumerate(arr.cells) if c.pattern == ((1,),))
+    cell = arr.cells[on]
+    if check == "vertex sides":
+        certificates._check_vertex_sides(arr)          # the true arrangement passes
+        k = cell.verts.index((mpq(1, 10),))
+        cell.verts[k] = (mpq(1, 10) - mpq(1, 2 ** 70),)
+        cell.tight[k] = frozenset(c for c in cell.tight[k] if arr.table[c].label[0] == "domain")
+        with pytest.raises(er.CertificateError, match="wrong side"):
+            certificates._check_vertex_sides(arr)
+    else:
+        W = [tuple(mpq(x) for x in c.centroid()) for c in arr.cells]
+        certificates._check_witnesses(arr, W)          # the centroids pass
+        W[on] = (mpq(1, 10),)
+        with pytest.raises(er.CertificateError, match="not strictly inside"):
+            certificates._check_witnesses(arr, W)
 
 
 def test_a_map_beyond_the_float_range_is_checked_exactly():

@@ -9,14 +9,18 @@ an exact LP each), which uses no float at all.
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from gmpy2 import mpq
 from hypothesis import example, given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
+from exactregions.exact import enclosure
+from exactregions.exact.enclosure import dot, enclose, enclose_rows
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
                                             safe_float_rows, safe_floats)
 
@@ -82,6 +86,55 @@ def test_a_sign_the_filter_decides_is_the_exact_sign(problem, shift):
             exact = sum((x * y for x, y in zip(r[:-1], p)), r[-1]) - shift
             if abs(d[p_i, r_i]) > bound[p_i, r_i]:
                 assert (exact > 0) == (d[p_i, r_i] > 0) and exact != 0, (r, p, shift)
+
+
+@MANY
+@given(affine_problems(), rationals_at_any_scale(), st.sampled_from([mpq, Fraction]))
+@example(([(Fraction(5), -Fraction(5, 11) - Fraction(1, 2 ** 60))], [(Fraction(1, 11),)]),
+         Fraction(0), mpq)
+@example(([(Fraction(1, 10), Fraction(2, 10), Fraction(0))], [(Fraction(1), Fraction(1))]),
+         Fraction(3, 10), Fraction)             # 0.1 + 0.2 - 0.3: rounds to +5.6e-17
+@example(([(Fraction(2) ** 1000, Fraction(2) ** 1000, Fraction(0))],
+          [(Fraction(2) ** 23, -Fraction(2) ** 23)]), Fraction(0), mpq)   # overflow, exactly 0
+@example(([(Fraction(3, 2 ** 1074), Fraction(0))], [(Fraction(1, 3),)]), Fraction(0), mpq)
+@example(([(Fraction(2, 7), Fraction(6, 97), Fraction(95), Fraction(62))],
+          [(Fraction(12, 17), Fraction(31, 18), Fraction(3, 64))]), Fraction(22, 59), Fraction)
+def test_the_certificates_enclosures_hold_the_exact_value(problem, shift, kind):
+    """The certificates' own filter (:mod:`exactregions.exact.enclosure`, outward rounding at
+    every step, no a-priori bound) encloses the exact a·v + c − s at every magnitude, the
+    float range's ends and beyond included (an endpoint may be NaN: no claim); and in the safe
+    range it is sharp: a value not within 2^-40 of its terms' size gets a settled sign.  (The
+    last example needs the steps after additions and subtractions: the conversions' and
+    products' steps alone leave its exact value outside.)"""
+    rows, pts = problem
+    n = len(pts[0])
+    Z = enclose_rows([[kind(x) for x in r] for r in rows], n + 1)
+    V = enclose_rows([[kind(x) for x in p] for p in pts], n)
+    vals = dot(V[:, None, :], Z[None, :, :n]) + Z[None, :, n] - enclose([kind(shift)])
+    in_range = all(x == 0 or Fraction(1, 2 ** 400) <= abs(x) <= Fraction(2) ** 400
+                   for x in [*(x for r in rows for x in r), *(x for p in pts for x in p), shift])
+    for p_i, p in enumerate(pts):
+        for r_i, r in enumerate(rows):
+            terms = [x * y for x, y in zip(r[:-1], p)] + [r[-1], -shift]
+            exact = sum(terms, Fraction(0))
+            lo, hi = float(vals.lo[p_i, r_i]), float(vals.hi[p_i, r_i])
+            assert lo != lo or lo == -math.inf or Fraction(lo) <= exact, (r, p, shift)
+            assert hi != hi or hi == math.inf or exact <= Fraction(hi), (r, p, shift)
+            if in_range and abs(exact) > sum(map(abs, terms)) / 2 ** 40:
+                assert lo > 0 or hi < 0, (r, p, shift, lo, hi)
+
+
+def test_the_step_to_the_next_float_is_nextafter():
+    """The enclosures' outward step (bit patterns ± 1) is ``np.nextafter`` on every kind of
+    float — zeros of both signs, subnormals, the ends of the range — and turns ±inf into NaN
+    (no claim) instead of into a finite float."""
+    tiny, big = 5e-324, np.finfo(np.float64).max
+    x = np.array([0.0, -0.0, tiny, -tiny, 2.2250738585072014e-308, 1.0, -1.0, 1 / 3, big, -big])
+    with np.errstate(over="ignore"):
+        assert (enclosure._up(x) == np.nextafter(x, np.inf)).all()
+        assert (enclosure._down(x) == np.nextafter(x, -np.inf)).all()
+    assert np.isnan(enclosure._up(np.array([np.inf, np.nan]))).all()
+    assert np.isnan(enclosure._down(np.array([-np.inf, np.nan]))).all()
 
 
 def test_a_sliver_next_to_a_vertex_that_is_no_float_is_split():

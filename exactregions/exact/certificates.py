@@ -7,8 +7,12 @@ of every region lies on the region's side of every neuron's breakpoints (so each
 inside the closure of its activation region — with (a) and (b) this proves the partition);
 (f) cddlib's redundancy removal keeps exactly the facet rows found from incidence.
 
-Floats decide nothing here on their own: a float forward pass with a rigorous rounding bound
-settles a sign only when the margin exceeds the bound; everything else is redone in rationals.
+Floats decide nothing here on their own.  (c)'s insideness and (e) settle a sign in floats only
+where an enclosure rounded outward at every step lies on one side
+(:mod:`exactregions.exact.enclosure` — not the decision's a-priori bound of
+:mod:`exactregions.exact.floatfilter`, so a wrong bound there cannot pass here); (c)'s forward
+pass propagates a rounding bound of its own through the layers.  Everything else is redone in
+rationals.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
-from exactregions.exact.floatfilter import (TINY, U, error_bound, gamma, safe_float_matrix,
-                                            safe_float_rows, safe_floats)
+from exactregions.exact.enclosure import Interval, dot, enclose, enclose_rows
+from exactregions.exact.floatfilter import TINY, U, gamma, safe_float_matrix, safe_floats
 from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
 if TYPE_CHECKING:
@@ -158,27 +162,22 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
 
 def _check_witnesses(arr: "CellArrangement", W: list) -> None:
     """Every constraint a cell carries (its facets and the redundant ones) holds strictly at its
-    witness.  float64 with floatfilter's rigorous bound settles the clear margins (all cells
-    at once); the rest is exact."""
+    witness.  Float enclosures rounded outward (:mod:`exactregions.exact.enclosure`, not the
+    decision's filter) settle the clear margins, all cells at once; the rest is exact."""
     table = arr.table
     n = arr.domain.dim
     cells = arr.cells
-    # float copies of every constraint row (-a, b) and every witness, with their safety
-    rowsf, row_ok = safe_float_rows([(*con.a, con.b) for con in table], n + 1)
-    rowsf[:, :n] *= -1
-    wf, w_ok = safe_float_rows(W, n)
+    rows = enclose_rows([(*con.a, con.b) for con in table], n + 1)
+    wits = enclose_rows(W, n)
     counts = [len(cell.cons) for cell in cells]
     pcell = np.repeat(np.arange(len(cells)), counts)
     pcon = np.fromiter((c for cell in cells for c in cell.cons), np.int64, sum(counts))
     # slack b − a·w of every (cell, constraint) pair, in chunks that bound the temporaries
     clear = np.zeros(len(pcon), bool)
     for lo in range(0, len(pcon), WITNESS_CHUNK):
-        c, w = pcon[lo:lo + WITNESS_CHUNK], wf[pcell[lo:lo + WITNESS_CHUNK]]
-        R = rowsf[c]
-        slack = np.einsum("pk,pk->p", R[:, :n], w) + R[:, n]
-        mags = np.einsum("pk,pk->p", np.abs(R[:, :n]), np.abs(w)) + np.abs(R[:, n])
-        clear[lo:lo + WITNESS_CHUNK] = ((slack > error_bound(mags, n)) & row_ok[c]
-                                        & w_ok[pcell[lo:lo + WITNESS_CHUNK]])
+        R = rows[pcon[lo:lo + WITNESS_CHUNK]]
+        slack = R[:, n] - dot(R[:, :n], wits[pcell[lo:lo + WITNESS_CHUNK]])
+        clear[lo:lo + WITNESS_CHUNK] = slack.lo > 0
     for k in np.flatnonzero(~clear).tolist():
         ci, con = int(pcell[k]), table[pcon[k]]
         if not sum((x * y for x, y in zip(con.a, W[ci])), mpq(0)) < con.b:
@@ -195,10 +194,11 @@ def _key(a, b) -> tuple:
 def _check_vertex_sides(arr: "CellArrangement") -> None:
     """Every vertex of every cell inside the closed pieces of its pattern, for every neuron.
 
-    All cells at once, layer by layer: float64 with a rigorous rounding bound decides the clear
-    cases (each vertex against its own cell's map); a vertex on one of the neuron's own bounding
-    hyperplanes (exact incidence from the enumeration) sits exactly at ξ_{j-1} or ξ_j, inside
-    the closed piece; every other entry within the bound is recomputed exactly.
+    All cells at once, layer by layer: float enclosures rounded outward
+    (:mod:`exactregions.exact.enclosure`: no a-priori bound, none of the decision's filter)
+    settle the clear cases (each vertex against its own cell's map); a vertex on one of the
+    neuron's own bounding hyperplanes (exact incidence from the enumeration) sits exactly at
+    ξ_{j-1} or ξ_j, inside the closed piece; every other entry is recomputed exactly.
     """
     net = arr.reduced
     n = arr.domain.dim
@@ -217,10 +217,8 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
             if id(v) not in vindex:
                 vindex[id(v)] = len(distinct)
                 distinct.append(v)
-    VF = safe_float_matrix(distinct)
-    if VF is not None:
-        VF = VF[np.fromiter((vindex[id(v)] for c in cells for v in c.verts), np.int64,
-                            int(counts.sum()))]
+    VE = enclose_rows(distinct, n)[np.fromiter((vindex[id(v)] for c in cells for v in c.verts),
+                                               np.int64, int(counts.sum()))]
     # (row, layer, neuron, breakpoint) for every neuron constraint tight at a cell's vertex
     lab_l = np.full(len(arr.table), -1, np.int64)
     lab_i = np.zeros(len(arr.table), np.int64)
@@ -251,29 +249,23 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         P = np.array([cell.pattern[l] for cell in cells], np.int64).reshape(len(cells), width)
         P_rows = P[cell_of]
         clear = np.zeros((len(cell_of), width), bool)
-        bf = safe_floats(bps)
-        if VF is not None and bf is not None:
-            # every distinct map's float copy in one conversion (a map not safe is all 0.0)
-            flat, safe = safe_float_rows([[x for z in Z for x in z] for Z in maps],
-                                         width * (n + 1))
-            stack = flat.reshape(len(maps), width, n + 1)
-            which = cmap[cell_of]
-            lows = np.concatenate([[-np.inf], bf])
-            highs = np.concatenate([bf, [np.inf]])
-            step = max(1, WITNESS_CHUNK // max(1, width))   # chunks bound the temporaries
-            for a in range(0, len(cell_of), step):
-                e = min(len(cell_of), a + step)
-                # its own gather-and-sum (einsum), not the decision's batched kernel
-                G = stack[which[a:e]]                                   # (rows, width, n + 1)
-                vals = np.einsum("pk,pmk->pm", VF[a:e], G[:, :, :n]) + G[:, :, n]
-                mags = (np.einsum("pk,pmk->pm", np.abs(VF[a:e]), np.abs(G[:, :, :n]))
-                        + np.abs(G[:, :, n]))
-                lo, hi = lows[P_rows[a:e]], highs[P_rows[a:e]]
-                shift = np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0)),
-                                   np.abs(np.where(np.isfinite(hi), hi, 0)))
-                bound = error_bound(mags, n, shift)
-                clear[a:e] = (((vals - lo) > bound) & ((hi - vals) > bound)
-                              & safe[which[a:e]][:, None])
+        # every distinct map enclosed in one conversion, and the breakpoints
+        stack = enclose_rows([[x for z in Z for x in z] for Z in maps], width * (n + 1))
+        stack = Interval(stack.lo.reshape(len(maps), width, n + 1),
+                         stack.hi.reshape(len(maps), width, n + 1))
+        xi = enclose(bps)
+        T = len(bps)
+        which = cmap[cell_of]
+        step = max(1, WITNESS_CHUNK // max(1, width))   # chunks bound the temporaries
+        for a in range(0, len(cell_of), step):
+            e = min(len(cell_of), a + step)
+            G = stack[which[a:e]]                                   # (rows, width, n + 1)
+            vals = dot(VE[a:e][:, None, :], G[:, :, :n]) + G[:, :, n]   # (rows, width)
+            j = P_rows[a:e]
+            # z ≥ ξ_{j-1} (none for the first piece) and z ≤ ξ_j (none for the last)
+            above = (j == 0) | vals.ge(xi[np.maximum(j - 1, 0)])
+            below = (j == T) | vals.le(xi[np.minimum(j, T - 1)])
+            clear[a:e] = above & below
         # on the neuron's own hyperplane ξ_{j-1} or ξ_j: exactly at the piece's boundary
         own = lab_l[pcon] == l
         r_own, i_own, j_own = prow[own], lab_i[pcon[own]], lab_j[pcon[own]]
