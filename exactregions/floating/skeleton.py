@@ -28,6 +28,8 @@ everywhere, and a duplicated or rescaled neuron reads the first copy's column.  
 hyperplane through corners of K is known exactly there (:func:`_through_corners`): touching K
 only, it is one side of it; cutting through a corner, the corner goes on its + side (a
 perturbation) and the points cut next to it merge with it, the zero-volume sliver dropped.  A
+deeper layer's hyperplane is read at K's corners from the exact pre-activations there
+(:func:`_deeper_through_corners`) and its corners go on its + side the same way.  A
 vertex on more than n constraints, a value within ``tol`` of a breakpoint, or a face hit by
 other than two cut edges make the arrangement non-generic: :class:`NotGeneric` is raised and
 the caller uses the exact splitting engine instead.  A hash collision cannot go unnoticed
@@ -224,6 +226,7 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
     R = torch.randint(-2 ** 62, 2 ** 62, (total,), generator=gen,
                       dtype=torch.int64).to(device)
     H = (S.to(torch.int64) * R[:F]).sum(1)
+    corner_z: list[list[list[Fraction]]] | None = None
     # every neuron column, layer after layer: the column of S it reads, and the sign
     src: list[int] = []
     mult: list[int] = []
@@ -252,10 +255,14 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
             side = constant.get(q)
             on: torch.Tensor | None = None
             if side is None and bool((d.abs() <= thresh).any()):
-                if l > 0:
-                    raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of "
-                                     f"{columns[col]}")
-                side, on = _through_corners(layer, q, points, d, alias, thresh, columns[col])
+                if l == 0:
+                    side, on = _through_corners(layer, q, points, d, alias, thresh,
+                                                columns[col])
+                else:
+                    if corner_z is None:   # exact pre-activations at K's corners, once
+                        corner_z = [reduced.preactivations(v) for v in points]
+                    on = _deeper_through_corners(corner_z, l, q, T, layer, d, alias, thresh,
+                                                 columns[col])
             if side is not None:     # z - ξ has one sign on int K (exactly known)
                 S = torch.cat([S, torch.full((len(V), 1), side, dtype=torch.int8,
                                              device=device)], 1)
@@ -403,6 +410,25 @@ def _through_corners(layer: Layer, q: int, points: list, d: torch.Tensor,
     if int(corner.max()) >= len(points) or any(signs[k] for k in corner.tolist()):
         raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of {label}")
     return None, near
+
+
+def _deeper_through_corners(corner_z: list[list[list[Fraction]]], l: int, q: int, T: int,
+                            layer: Layer, d: torch.Tensor, alias: torch.Tensor | None,
+                            thresh: float, label: tuple) -> torch.Tensor:
+    """A deeper layer's hyperplane with near-ties: the near-tie vertices ``on``, when every one
+    of them is a corner of K (or a point merged with one) at which the neuron's exact
+    pre-activation ``corner_z[corner][l][i]`` (the net is continuous: one value there, whatever
+    the region) is exactly ξ_j.  They go on its + side, as a first-layer hyperplane's corners
+    do (:func:`_through_corners`; it cannot be read as touching K from its corners, since z is
+    not affine on K: a hyperplane only touching K at a corner gives slivers that are dropped).
+    NotGeneric otherwise (a near-tie that is not exact, or not at a corner)."""
+    i, j = divmod(q, T)
+    xi = layer.breakpoints[j]
+    near = torch.nonzero(d.abs() <= thresh, as_tuple=True)[0]
+    corner = (near if alias is None else alias[near]).tolist()
+    if max(corner) >= len(corner_z) or any(corner_z[k][l][i] != xi for k in set(corner)):
+        raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of {label}")
+    return near
 
 
 def _cut_copies(a: torch.Tensor, b: torch.Tensor, new_ids: torch.Tensor) -> torch.Tensor:
