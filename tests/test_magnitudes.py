@@ -126,8 +126,8 @@ def test_the_certificates_enclosures_hold_the_exact_value(problem, shift, kind):
 
 def test_the_step_to_the_next_float_is_nextafter():
     """The enclosures' outward step (bit patterns ± 1) is ``np.nextafter`` on every kind of
-    float — zeros of both signs, subnormals, the ends of the range — and turns ±inf into NaN
-    (no claim) instead of into a finite float."""
+    float — zeros of both signs, subnormals, the ends of the range — and turns an upper +inf
+    (a lower -inf) into NaN, no claim, instead of into a finite float."""
     tiny, big = 5e-324, np.finfo(np.float64).max
     x = np.array([0.0, -0.0, tiny, -tiny, 2.2250738585072014e-308, 1.0, -1.0, 1 / 3, big, -big])
     with np.errstate(over="ignore"):
@@ -135,6 +135,9 @@ def test_the_step_to_the_next_float_is_nextafter():
         assert (enclosure._down(x) == np.nextafter(x, -np.inf)).all()
     assert np.isnan(enclosure._up(np.array([np.inf, np.nan]))).all()
     assert np.isnan(enclosure._down(np.array([-np.inf, np.nan]))).all()
+    # an end rounded to the far infinity steps back to the largest float, still a bound
+    assert enclosure._up(np.array([-np.inf]))[0] == -big
+    assert enclosure._down(np.array([np.inf]))[0] == big
 
 
 def test_a_sliver_next_to_a_vertex_that_is_no_float_is_split():

@@ -12,8 +12,10 @@ Why one step outward is enough.  numpy's float64 arithmetic rounds each result t
 where the result underflows (the step from 0.0 or a subnormal is 2^-1074, more than rounding
 there can lose).  A conversion ``float(x)`` of a Fraction, a gmpy2 mpq or an int is also within
 one float of x (both round to nearest); a number beyond the float range encloses as
-(-inf, inf).  An endpoint that reaches ±inf becomes NaN at its next step, and NaN compares
-false, so an overflow never settles a sign (it sends the entry to the exact path).
+(-inf, inf).  An upper end that overflows to +inf (a lower end to -inf) becomes NaN at its next
+step, and NaN compares false, so it never settles a sign (the entry goes to the exact path); an
+upper end rounded to -inf (a lower end to +inf) steps back to -DBL_MAX (+DBL_MAX), which is
+still beyond the exact value.
 
 >>> from fractions import Fraction
 >>> x = enclose([Fraction(1, 3)])
@@ -45,8 +47,8 @@ def _quiet() -> Any:
 def _up(x: np.ndarray) -> np.ndarray:
     """The next float above each entry (``np.nextafter(x, inf)``, on the bit patterns: twice
     as fast).  ``x + 0.0`` turns -0.0 into +0.0; a positive float's successor is its bit
-    pattern + 1, a negative one's − 1 (``(b >> 63) | 1`` is +1 or −1); +inf and NaN give NaN,
-    which never settles a sign."""
+    pattern + 1, a negative one's − 1 (``(b >> 63) | 1`` is +1 or −1); -inf gives -DBL_MAX,
+    +inf and NaN give NaN, which never settles a sign."""
     b = (x + 0.0).view(np.int64)
     return (b + ((b >> 63) | 1)).view(np.float64)
 
