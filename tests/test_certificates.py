@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import pytest
 from gmpy2 import mpq
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import exactregions as er
 from exactregions.cli import main
@@ -793,6 +793,20 @@ def test_a_witness_outside_fails_the_witness_certificate():
     broken, arr = _region_0_changed(lambda rs: {"witness": rs[1].witness})
     with pytest.raises(er.CertificateError, match="witness of region 0 is not strictly inside"):
         certify_complex(broken, arr)
+
+
+_TERM = st.tuples(st.integers(-10 ** 30, 10 ** 30), st.integers(1, 10 ** 30))
+
+
+@settings(max_examples=60)
+@given(st.one_of(st.lists(_TERM, max_size=63), st.lists(_TERM, min_size=64, max_size=150)))
+@example([(1, k) for k in range(1, 66)])             # 65 = 2·32 + 1: an odd level
+def test_the_checkers_pairwise_sum_is_the_sum(terms):
+    """The checker's balanced sum of fractions (unreduced pairs up to 64 terms, reduced flint
+    rationals from there on) is the plain Fraction sum, on both sides of the switch."""
+    from flint import fmpz
+    num, den = checker._pairwise_sum([(fmpz(a), fmpz(b)) for a, b in terms])
+    assert Fraction(int(num), int(den)) == sum((Fraction(a, b) for a, b in terms), Fraction(0))
 
 
 @settings(max_examples=100)
