@@ -25,11 +25,10 @@ each vertex copied at its own coordinates (:func:`_simple_copies`); the copies a
 the regions' vertex lists.  Hyperplanes that are no new hyperplanes are known exactly from the
 weights (:func:`_coincident_columns`): a pruned neuron (zero weight row) is on one side
 everywhere, and a duplicated or rescaled neuron reads the first copy's column.  A first-layer
-hyperplane through corners of K is known exactly there (:func:`_through_corners`): touching K
-only, it is one side of it; cutting through a corner, the corner goes on its + side (a
-perturbation) and the points cut next to it merge with it, the zero-volume sliver dropped.  A
-deeper layer's hyperplane is read at K's corners from the exact pre-activations there
-(:func:`_deeper_through_corners`) and its corners go on its + side the same way.  A
+hyperplane through corners of K is known exactly there, from the exact pre-activations at
+K's corners (:func:`_through_corners`): a first-layer one touching K only is one side of it;
+one through a corner, of any layer, puts the corner on its + side (a perturbation), the points
+cut next to it merge with it, the zero-volume sliver dropped.  A
 vertex on more than n constraints, a value within ``tol`` of a breakpoint, or a face hit by
 other than two cut edges make the arrangement non-generic: :class:`NotGeneric` is raised and
 the caller uses the exact splitting engine instead.  A hash collision cannot go unnoticed
@@ -255,14 +254,10 @@ def _propose(reduced: Network, domain: Domain, tn: TorchNet, device: torch.devic
             side = constant.get(q)
             on: torch.Tensor | None = None
             if side is None and bool((d.abs() <= thresh).any()):
-                if l == 0:
-                    side, on = _through_corners(layer, q, points, d, alias, thresh,
-                                                columns[col])
-                else:
-                    if corner_z is None:   # exact pre-activations at K's corners, once
-                        corner_z = [reduced.preactivations(v) for v in points]
-                    on = _deeper_through_corners(corner_z, l, q, T, layer, d, alias, thresh,
-                                                 columns[col])
+                if corner_z is None:   # exact pre-activations at K's corners, once
+                    corner_z = [reduced.preactivations(v) for v in points]
+                side, on = _through_corners(corner_z, l, q, layer, d, alias, thresh,
+                                            columns[col])
             if side is not None:     # z - ξ has one sign on int K (exactly known)
                 S = torch.cat([S, torch.full((len(V), 1), side, dtype=torch.int8,
                                              device=device)], 1)
@@ -385,50 +380,29 @@ def _parallel_candidates(layer: Layer, W: np.ndarray | None = None) -> set[int]:
     return set(np.flatnonzero(has)[counts[inverse.reshape(-1)] > 1].tolist())
 
 
-def _through_corners(layer: Layer, q: int, points: list, d: torch.Tensor,
-                     alias: torch.Tensor | None, thresh: float, label: tuple
+def _through_corners(corner_z: list[list[list[Fraction]]], l: int, q: int, layer: Layer,
+                     d: torch.Tensor, alias: torch.Tensor | None, thresh: float, label: tuple
                      ) -> tuple[int | None, torch.Tensor | None]:
-    """A first-layer hyperplane with near-ties (z - ξ is affine in x, so its sign at K's
-    corners is known exactly): ``(side, None)`` when it only touches K (every corner on one
-    side or on it: z - ξ has that sign on int K, as a constant neuron), ``(None, on)`` when it
-    cuts K through the corners ``on`` (every near-tie exactly a corner, or a point merged with
-    one by an earlier hyperplane through it: they are put on the + side — the perturbation
-    z - ξ + ε, each later hyperplane's ε far larger than the earlier ones' — and the points
-    cut next to them are merged with them), NotGeneric otherwise (a near-tie that is not
-    exact, or not at a corner)."""
-    T = len(layer.breakpoints)
-    i, j = divmod(q, T)
-    row, b, xi = layer.weight[i], layer.bias[i], layer.breakpoints[j]
-    signs = []
-    for v in points:
-        val = sum((w * x for w, x in zip(row, v)), Fraction(0)) + b - xi
-        signs.append((val > 0) - (val < 0))
-    near = torch.nonzero(d.abs() <= thresh, as_tuple=True)[0]
-    if min(signs) >= 0 or max(signs) <= 0:
-        return (1 if max(signs) > 0 else -1), None
-    corner = near if alias is None else alias[near]
-    if int(corner.max()) >= len(points) or any(signs[k] for k in corner.tolist()):
-        raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of {label}")
-    return None, near
-
-
-def _deeper_through_corners(corner_z: list[list[list[Fraction]]], l: int, q: int, T: int,
-                            layer: Layer, d: torch.Tensor, alias: torch.Tensor | None,
-                            thresh: float, label: tuple) -> torch.Tensor:
-    """A deeper layer's hyperplane with near-ties: the near-tie vertices ``on``, when every one
-    of them is a corner of K (or a point merged with one) at which the neuron's exact
-    pre-activation ``corner_z[corner][l][i]`` (the net is continuous: one value there, whatever
-    the region) is exactly ξ_j.  They go on its + side, as a first-layer hyperplane's corners
-    do (:func:`_through_corners`; it cannot be read as touching K from its corners, since z is
-    not affine on K: a hyperplane only touching K at a corner gives slivers that are dropped).
-    NotGeneric otherwise (a near-tie that is not exact, or not at a corner)."""
-    i, j = divmod(q, T)
+    """A hyperplane z_i = ξ_j of layer l with near-ties, read from the neuron's exact
+    pre-activations ``corner_z[corner][l][i]`` at K's corners (the net is continuous: one value
+    at a corner, whatever the region).  ``(side, None)`` when it only touches K — every corner
+    on one side or on it — for the first layer only (z - ξ is affine on K there, so it has that
+    sign on int K, as a constant neuron); ``(None, on)`` when every near-tie is exactly a
+    corner, or a point merged with one by an earlier hyperplane through it: they are put on the
+    + side — the perturbation z - ξ + ε, each later hyperplane's ε far larger than the earlier
+    ones' — and the points cut next to them are merged with them (a deeper hyperplane that only
+    touches K at a corner leaves slivers, which are dropped); NotGeneric otherwise (a near-tie
+    that is not exact, or not at a corner)."""
+    i, j = divmod(q, len(layer.breakpoints))
     xi = layer.breakpoints[j]
+    signs = [(z[l][i] > xi) - (z[l][i] < xi) for z in corner_z]
+    if l == 0 and (min(signs) >= 0 or max(signs) <= 0):
+        return (1 if max(signs) > 0 else -1), None
     near = torch.nonzero(d.abs() <= thresh, as_tuple=True)[0]
     corner = (near if alias is None else alias[near]).tolist()
-    if max(corner) >= len(corner_z) or any(corner_z[k][l][i] != xi for k in set(corner)):
+    if max(corner) >= len(corner_z) or any(signs[k] for k in corner):
         raise NotGeneric(f"a vertex is within {thresh:.1e} of the hyperplane of {label}")
-    return near
+    return None, near
 
 
 def _cut_copies(a: torch.Tensor, b: torch.Tensor, new_ids: torch.Tensor) -> torch.Tensor:
