@@ -690,6 +690,22 @@ def test_a_neuron_identically_at_its_breakpoint_is_one_of_every_pieces_neurons()
     assert er.complex_summary(rc)["proposition_10_violations"] == 1
 
 
+def test_a_neuron_identically_at_a_breakpoint_off_zero_is_one_of_the_pieces_neurons():
+    """The same with φ's breakpoint at 1/3 (slopes 1, 2): z = 0·x + 1/3 sits at it everywhere
+    (the exact maps keep it as integers over a denominator: 1/3 must be read as 1/3)."""
+    act = {"name": "pwl", "breakpoints": ["1/3"], "slopes": [1, 2], "value_at_first": 0}
+    net = er.network_from_dict({"format": "exactregions-network", "version": 1, "input_dim": 1,
+                                "layers": [{"weight": [[1], [0]], "bias": [0, "1/3"],
+                                            "activation": act},
+                                           {"weight": [[1, 1]], "bias": [0],
+                                            "activation": "identity"}]})
+    for engine in ("split", "propose"):
+        rc = er.region_complex(net, er.box([(-1, 1)]), engine=engine)
+        assert len(rc.activation_regions) == 2
+        assert [p.neurons for p in rc.pieces] == [((0, 0), (0, 1))]
+        assert rc.certificate["independent"]["ok"]
+
+
 def test_a_neuron_whose_only_path_is_off_is_not_one_of_the_pieces_neurons():
     """Proposition 9's "good": z1 = z2 = x both switch at 0 (and so does y1 = relu(z1), whose
     pre-activation is 0 on the whole left half), but z2's only path to the output runs through

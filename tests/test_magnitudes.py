@@ -22,6 +22,7 @@ from exactregions.cli import main
 from exactregions.exact import enclosure
 from exactregions.exact.enclosure import dot, enclose, enclose_rows
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
+                                            safe_float_quotients,
                                             safe_float_rows, safe_floats)
 
 from oracles import brute_force_1d, brute_force_regions
@@ -167,6 +168,40 @@ def test_batched_safe_rows_equal_safe_floats_row_by_row(rows, kind):
         want = safe_floats(r)
         assert good == (want is not None)
         assert f == (want.tolist() if good else [0.0] * 3)
+
+
+@st.composite
+def maps_as_integers(draw):
+    """Rows of rationals at any scale, each also as integers over a common denominator times
+    a large odd factor (the integers then exceed 2^53: converting them on their own rounds)."""
+    rows = draw(st.lists(st.lists(rationals_at_any_scale(), min_size=3, max_size=3),
+                         max_size=6))
+    dens = [math.lcm(1, *(x.denominator for x in r)) * draw(st.sampled_from([1, 3 ** 40, 7 ** 90]))
+            for r in rows]
+    return rows, [[int(x * d) for x in r] for r, d in zip(rows, dens)], dens
+
+
+@MANY
+@given(maps_as_integers())
+@example(([[Fraction(1, 3), Fraction(5, 7), Fraction(0)]], [[7 * 3 ** 40, 15 * 3 ** 40, 0]],
+          [21 * 3 ** 40]))     # float(x) / float(d) rounds twice: 1/3 comes out one float off
+def test_maps_kept_as_integers_convert_as_their_rationals(problem):
+    """A map kept as integers over one denominator (:class:`~exactregions.exact.affinemaps.
+    AffineMap`) converts to the floats and safe-row flags its rationals convert to, in the
+    decision's filter (``safe_float_quotients`` = ``safe_float_rows``), and the certificates'
+    enclosures hold every exact quotient (``enclose_quotients``), beyond the float range too."""
+    rows, ints, dens = problem
+    F, ok = safe_float_quotients(ints, dens, 3)
+    want_F, want_ok = safe_float_rows([[mpq(x) for x in r] for r in rows], 3)
+    assert ok.tolist() == want_ok.tolist() and F.tolist() == want_F.tolist()
+    e = enclosure.enclose_quotients(ints, dens, 3)
+    assert e.lo.shape == e.hi.shape == (len(rows), 3)
+    for i, r in enumerate(rows):
+        for k, x in enumerate(r):
+            lo, hi = float(e.lo[i, k]), float(e.hi[i, k])
+            assert lo == -math.inf or Fraction(lo) <= x, (x, lo)
+            assert hi == math.inf or x <= Fraction(hi), (x, hi)
+            assert lo < hi
 
 
 def test_the_filter_refuses_what_it_cannot_bound():

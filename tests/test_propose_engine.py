@@ -93,7 +93,7 @@ def test_integer_pattern_maps_equal_direct_composition(data):
     size, or updated from the map of a pattern with the same earlier layers) equal the oracle's
     layer-by-layer composition in Fractions, for every activation (slopes and offsets of any
     rational, per-neuron PReLU included) and any patterns, feasible or not, asked in any order;
-    their integer rows are the rational rows times the common denominator."""
+    their integer rows over D > 0 are those rational rows (as the map's rows read them)."""
     n = data.draw(st.integers(1, 3))
     scaled = st.sampled_from([er.Activation.pwl([0], [0, 2]), er.Activation.pwl([0], [1, 3]),
                               er.Activation.pwl([1], [0, 1])])   # integer slopes, 0/1 off ξ=0
@@ -120,16 +120,17 @@ def test_integer_pattern_maps_equal_direct_composition(data):
     affinemaps.SIBLING_UPDATE_MAX = data.draw(st.sampled_from([0, 5, old[1]]))  # never … often
     try:
         maps = PatternMaps(net)
-        got = [(maps.of(P), maps.layers(P)) for P in patterns]
+        got = [maps.of(P) for P in patterns]
     finally:
         affinemaps.PYTHON_PRODUCT_MAX, affinemaps.SIBLING_UPDATE_MAX = old
-    for P, (Zs, layers) in zip(patterns, got):
+    for P, Zs in zip(patterns, got):
         want, _ = _affine_maps(net, P)
-        assert [[[Fraction(int(x.numerator), int(x.denominator)) for x in row] for row in Z]
+        assert [[[Fraction(x, Z.D) for x in row] for row in Z.ints]
                 for Z in Zs] == [[list(a) + [c] for a, c in Z] for Z in want]
-        for (D, rows, ints), Z in zip(layers, Zs):
-            assert rows is Z and D > 0
-            assert ints == [[int(x * D) for x in row] for row in rows]
+        for Z in Zs:
+            assert Z.D > 0
+            assert [[Fraction(int(x.numerator), int(x.denominator)) for x in row]
+                    for row in Z] == [[Fraction(x, Z.D) for x in row] for row in Z.ints]
 
 
 @given(st.data())

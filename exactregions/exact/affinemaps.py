@@ -6,8 +6,10 @@ map is an integer matrix over one common denominator, ``Z = [A | c] = Zi / D``, 
 one FLINT matrix product ``Zi_l = W_l · H_(l-1) + [0 | b_l] · D_H`` (``W_l``, ``b_l`` scaled to
 integers by their common denominator; ``H`` the post-activation map, each row the pre-activation
 row times the piece's slope plus its offset, in integers over the activation's common
-denominator).  The rows are handed out as gmpy2 rationals, as the rest of the exact path reads
-them; a map is computed once per pattern prefix and shared by every region with that prefix.
+denominator).  A map is kept as an :class:`AffineMap`: those integers and D, no rational per
+entry (a 3-input net with 42,448 regions has 2 million map entries: 320 MB as gmpy2 rationals,
+about a third of that as integers); a row is made a list of gmpy2 rationals when it is read.  A
+map is computed once per pattern prefix and shared by every region with that prefix.
 A prefix whose earlier layers are those of a prefix computed before it (a sibling: regions
 come sorted by pattern, and neighbours differ in a neuron or two) is updated from the
 sibling's map, E + Σ W[:, i] (H_i - H'_i) over the few neurons i whose piece differs, instead
@@ -24,22 +26,64 @@ of the whole product (on a plane slice of 784-100-100-100-10, two thirds of the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 from operator import mul
+from typing import Any, Iterator
 
 from flint import fmpz_mat
 from gmpy2 import mpq
 
 from exactregions.exact.network import Network
 
-__all__ = ["PatternMaps"]
+__all__ = ["AffineMap", "PatternMaps"]
 
 Pattern = tuple[tuple[int, ...], ...]
 
 
 def _common_denominator(values: list[Fraction]) -> int:
     return lcm(1, *(x.denominator for x in values))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AffineMap(Sequence):
+    """A layer's pre-activation map on a region: rows ``ints[i] = (A_i1, …, A_in, C_i)`` of
+    integers over one denominator ``D > 0``, meaning z_i(x) = (A_i · x + C_i) / D.
+
+    Read as a sequence, row i is the list of gmpy2 rationals ``[a_1, …, a_n, c]`` (made when
+    read, not kept: the integers are the compact form).  Compared by identity: the regions of
+    one pattern prefix share one map object.
+
+    >>> Z = AffineMap(6, ((3, 2), (0, -6)))        # z_0 = x/2 + 1/3, z_1 = -1
+    >>> len(Z), [str(x) for x in Z[0]], [str(x) for x in Z[1]]
+    (2, ['1/2', '1/3'], ['0', '-1'])
+    >>> AffineMap.from_rows([[mpq(1, 2), mpq(1, 3)]]).ints
+    ((3, 2),)
+    """
+
+    D: int
+    ints: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> "AffineMap":
+        """The map of rows of exact rationals (Fraction, mpq or int), over the least common
+        denominator of all its entries."""
+        D = lcm(1, *(int(x.denominator) for r in rows for x in r))
+        return cls(D, tuple(tuple(int(x * D) for x in r) for r in rows))
+
+    def __len__(self) -> int:
+        return len(self.ints)
+
+    def __getitem__(self, i: int) -> list[mpq]:   # type: ignore[override]
+        D = self.D
+        return [mpq(x, D) for x in self.ints[i]]
+
+    def __iter__(self) -> Iterator[list[mpq]]:
+        D = self.D
+        for r in self.ints:
+            yield [mpq(x, D) for x in r]
 
 
 SIBLING_UPDATE_MAX = 1024
@@ -52,8 +96,8 @@ this, in FLINT beyond: converting to and from FLINT costs more than a small prod
 
 
 class PatternMaps:
-    """The exact maps ``of(pattern)[l]`` (rows ``[a_1 … a_n, c]`` of gmpy2 mpq) of every layer,
-    cached by pattern prefix: regions that share a prefix share the very same row lists."""
+    """The exact maps ``of(pattern)[l]`` (:class:`AffineMap`) of every layer, cached by
+    pattern prefix: regions that share a prefix share the very same map object."""
 
     def __init__(self, net: Network):
         self.net = net
@@ -88,20 +132,20 @@ class PatternMaps:
             self.relu_like.append(a_den == 1 and all(
                 q in (0, 1) for a in set(acts) for q in a.slopes) and not any(
                 p for a in set(acts) for p in a.offsets))
-        # per prefix: the denominator D and the rows, as rationals and as Python integers over D
-        # (not the FLINT matrix: its memory would outlive the maps)
-        self.cache: dict[Pattern, tuple[int, list[list[mpq]], list[list[int]]]] = {}
+        # per prefix: the map, as Python integers over D (not the FLINT matrix: its memory
+        # would outlive the maps)
+        self.cache: dict[Pattern, AffineMap] = {}
         # per parent prefix: the last prefix one layer longer computed from it (its sibling)
         self.sibling: dict[Pattern, Pattern] = {}
 
-    def _post(self, l: int, D: int, E: list[list[int]], pieces: tuple[int, ...]
-              ) -> tuple[list[list[int] | None], int]:
+    def _post(self, l: int, D: int, E: Sequence[Sequence[int]], pieces: tuple[int, ...]
+              ) -> tuple[list[Sequence[int] | None], int]:
         """Layer l's post-activation map on these pieces, as (integer rows, None for a zero row;
         denominator), from its pre-activation rows E over their common denominator D."""
         if self.relu_like[l]:
             return [e if self.slope[l][i][j] else None
                     for i, (e, j) in enumerate(zip(E, pieces))], D
-        out: list[list[int] | None] = []
+        out: list[Sequence[int] | None] = []
         for i, (e, j) in enumerate(zip(E, pieces)):
             q, p = self.slope[l][i][j], self.offset[l][i][j]
             if q == 0 and p == 0:
@@ -112,7 +156,7 @@ class PatternMaps:
             out.append(row)
         return out, D * self.act_den[l]
 
-    def _compose(self, l: int, H: list[list[int] | None], DH: int) -> list[list[int]]:
+    def _compose(self, l: int, H: Sequence[Sequence[int] | None], DH: int) -> list[list[int]]:
         """Layer l's pre-activation rows in integers over den[l]·DH: W·H + [0 | b]·DH (in Python
         integers for a small product, such as the output neuron's, one FLINT product beyond)."""
         live = [i for i, h in enumerate(H) if h is not None]
@@ -131,7 +175,7 @@ class PatternMaps:
         E = [int(x) for x in (self.W[l] * Hm + self.B[l] * DH).entries()]
         return [E[i:i + m] for i in range(0, len(E), m)]
 
-    def _post_row(self, l: int, i: int, j: int, e: list[int], D: int) -> list[int]:
+    def _post_row(self, l: int, i: int, j: int, e: Sequence[int], D: int) -> Sequence[int]:
         """Row i of :meth:`_post` (a zero row as zeros) for neuron i of layer l on piece j."""
         q, p = self.slope[l][i][j], self.offset[l][i][j]
         if self.relu_like[l]:
@@ -140,8 +184,9 @@ class PatternMaps:
         row[-1] += p * D
         return row
 
-    def _from_sibling(self, l: int, prev: tuple, pieces: tuple[int, ...],
-                      sibling: tuple[int, ...], E: list[list[int]]) -> list[list[int]] | None:
+    def _from_sibling(self, l: int, prev: AffineMap, pieces: tuple[int, ...],
+                      sibling: tuple[int, ...], E: Sequence[Sequence[int]]
+                      ) -> list[list[int]] | None:
         """Layer l's rows for the layer l - 1 pieces ``pieces`` from those of a sibling prefix
         (the same layers before, the pieces ``sibling``): E + Σ W[:, i] (H_i - H'_i) over the
         neurons i whose piece differs — a rank-k update in Python integers instead of the whole
@@ -149,7 +194,7 @@ class PatternMaps:
         diff = [i for i, (a, b) in enumerate(zip(pieces, sibling)) if a != b]
         if len(diff) * len(self.Wrows[l]) > SIBLING_UPDATE_MAX:
             return None
-        D, e = prev[0], prev[2]
+        D, e = prev.D, prev.ints
         rows = [list(r) for r in E]
         for i in diff:
             new = self._post_row(l - 1, i, pieces[i], e[i], D)
@@ -163,24 +208,19 @@ class PatternMaps:
                             row[c] += w * dc
         return rows
 
-    def of(self, pattern: Pattern) -> list[list[list[mpq]]]:
-        """Every layer's exact pre-activation map on the region of ``pattern``."""
-        return [hit[1] for hit in self.layers(pattern)]
-
-    def layers(self, pattern: Pattern) -> list[tuple[int, list[list[mpq]], list[list[int]]]]:
-        """Every layer's map on the region of ``pattern`` as ``(D, rows, integer rows)``: the
-        rows of :meth:`of`, and the same rows times their common denominator D.
+    def of(self, pattern: Pattern) -> list[AffineMap]:
+        """Every layer's exact pre-activation map on the region of ``pattern``.
 
         >>> from exactregions.exact.netfile import network_from_dict
         >>> net = network_from_dict({"format": "exactregions-network", "version": 1,
         ...   "input_dim": 1, "layers": [{"weight": [["1/2"]], "bias": ["1/3"],
         ...   "activation": "relu"}, {"weight": [[1]], "bias": [0], "activation": "identity"}]})
-        >>> D, rows, ints = PatternMaps(net).layers(((1,), (0,)))[0]     # z = x/2 + 1/3
-        >>> D, [str(x) for x in rows[0]], ints
-        (6, ['1/2', '1/3'], [[3, 2]])
+        >>> Z = PatternMaps(net).of(((1,), (0,)))[0]     # z = x/2 + 1/3
+        >>> Z.D, Z.ints, [str(x) for x in Z[0]]
+        (6, ((3, 2),), ['1/2', '1/3'])
         """
-        out = []
-        prev: tuple | None = None
+        out: list[AffineMap] = []
+        prev: AffineMap | None = None
         for l in range(len(self.net.layers)):
             key = pattern[:l]
             hit = self.cache.get(key)
@@ -189,18 +229,17 @@ class PatternMaps:
                 if prev is None:
                     H, DH = self.identity, 1
                 else:
-                    DH = prev[0] * self.act_den[l - 1]
+                    DH = prev.D * self.act_den[l - 1]
                     near = self.sibling.get(key[:-1])
                     if near is not None:
                         rows = self._from_sibling(l, prev, key[-1], near[-1],
-                                                  self.cache[near][2])
+                                                  self.cache[near].ints)
                     self.sibling[key[:-1]] = key
                 if rows is None:
                     if prev is not None:
-                        H, _ = self._post(l - 1, prev[0], prev[2], pattern[l - 1])
+                        H, _ = self._post(l - 1, prev.D, prev.ints, pattern[l - 1])
                     rows = self._compose(l, H, DH)    # type: ignore[arg-type]
-                D = self.den[l] * DH
-                hit = self.cache[key] = (D, [[mpq(x, D) for x in r] for r in rows], rows)
+                hit = self.cache[key] = AffineMap(self.den[l] * DH, tuple(map(tuple, rows)))
             out.append(hit)
             prev = hit
         return out

@@ -24,7 +24,7 @@ from gmpy2 import mpq
 
 from exactregions.errors import CertificateError
 from exactregions.exact import _cdd
-from exactregions.exact.enclosure import Interval, dot, enclose, enclose_rows
+from exactregions.exact.enclosure import Interval, dot, enclose, enclose_quotients, enclose_rows
 from exactregions.exact.floatfilter import TINY, U, gamma, safe_float_matrix, safe_floats
 from exactregions.exact.rational import describe_rational, mpq_to_fraction
 
@@ -250,7 +250,8 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         P_rows = P[cell_of]
         clear = np.zeros((len(cell_of), width), bool)
         # every distinct map enclosed in one conversion, and the breakpoints
-        stack = enclose_rows([[x for z in Z for x in z] for Z in maps], width * (n + 1))
+        stack = enclose_quotients([[x for z in Z.ints for x in z] for Z in maps],
+                                  [Z.D for Z in maps], width * (n + 1))
         stack = Interval(stack.lo.reshape(len(maps), width, n + 1),
                          stack.hi.reshape(len(maps), width, n + 1))
         xi = enclose(bps)

@@ -641,8 +641,9 @@ class _Builder:
                     # the cells keep alive (so its id names it for the whole build)
                     m = self.const_maps.get(id(Z))
                     if m is None:
-                        m = self.const_maps[id(Z)] = [self.neuron(l, i) for i, z in enumerate(Z)
-                                                      if z[-1] in bps and not any(z[:-1])]
+                        m = self.const_maps[id(Z)] = [
+                            self.neuron(l, i) for i, z in enumerate(Z.ints)
+                            if not any(z[:-1]) and mpq(z[-1], Z.D) in bps]
                     found += m
             hit = self.const_cache[ci] = frozenset(found)
         return hit

@@ -55,12 +55,12 @@ import numpy as np
 from gmpy2 import mpq
 
 from exactregions.exact._runtime import paused_gc
-from exactregions.exact.affinemaps import PatternMaps
+from exactregions.exact.affinemaps import AffineMap, PatternMaps
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.enumerate import CellArrangement, _require_exact, canonical_order
 from exactregions.exact.floatfilter import (AFFINE_CHUNK, affine_values, affine_values_each,
-                                            error_bound, safe_float_matrix, safe_float_rows,
-                                            safe_floats)
+                                            error_bound, safe_float_matrix, safe_float_quotients,
+                                            safe_float_rows, safe_floats)
 from exactregions.exact.network import Network
 from exactregions.exact.polytope import Cell, Constraint
 from exactregions.exact.rational import integer_det
@@ -142,8 +142,7 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     # zero by construction wherever a region uses that very map (a shared prefix), so those
     # entries need no exact re-evaluation
     known: list[frozenset] = [frozenset()] * len(zeros)
-    region_maps: list[list[list[list[mpq]]]] = []
-    region_ints: list[list[tuple[int, list, list[list[int]]]]] = []
+    region_maps: list[list[AffineMap]] = []
     region_patterns: list[Pattern] = []
     seen: set[Pattern] = set()
     bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
@@ -153,10 +152,8 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
         if P in seen:
             raise ProposalRejected("two proposed regions have one pattern")
         seen.add(P)
-        hits = maps.layers(P)
-        Zs = [hit[1] for hit in hits]
+        Zs = maps.of(P)
         region_maps.append(Zs)
-        region_ints.append(hits)
         region_patterns.append(P)
         for v in rverts[ptr[r]:ptr[r + 1]].tolist():
             if exact[v] is None:
@@ -169,10 +166,9 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                         used.append(("K", lab[1]))
                     else:
                         _, l, i, j = lab
-                        D, _, ints = hits[l]
-                        e = ints[i]
+                        D, e = Zs[l].D, Zs[l].ints[i]
                         p, q = bpi[l][j]      # (e[:-1]·x + e[-1]) / D = p / q
-                        M.append(e[:-1] if q == 1 else [q * x for x in e[:-1]])
+                        M.append(list(e[:-1]) if q == 1 else [q * x for x in e[:-1]])
                         rhs.append(p * D - q * e[-1])
                         used.append((id(Zs[l]), i, j))
                 h = hom[v] = _solve(M, rhs)
@@ -214,12 +210,12 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
                 cons.append(f)
         P = region_patterns[r]
         Zs = region_maps[r]
-        for l, (D, Z, ints) in enumerate(region_ints[r]):
+        for l, Z in enumerate(Zs):
             unclear = layer_unclear[l]
             if not len(unclear):
                 continue
             for (i, j), rows in _grouped(unclear[cuts[l][r]:cuts[l][r + 1], 1:].tolist(), lo):
-                e = ints[i]
+                e, D = Z.ints[i], Z.D
                 p, q = bpi[l][j]
                 up = j < P[l][i]
                 zero_at = []
@@ -324,13 +320,14 @@ def _unclear_signs(exact: list, ptr: np.ndarray, rverts: np.ndarray, n: int,
                 k = index[id(Zs[l])] = len(distinct)
                 distinct.append(Zs[l])
             cmap[r] = k
-        live = np.array([[any(z[:-1]) for z in Z] for Z in distinct], bool).reshape(
+        live = np.array([[any(z[:-1]) for z in Z.ints] for Z in distinct], bool).reshape(
             len(distinct), widths[l])
         pieces = np.array([P[l] for P in region_patterns], np.int64).reshape(R, widths[l])
         clear = np.zeros((len(rverts), widths[l], T), bool)
         if bpf[l] is not None and len(rverts):
-            stack, msafe = safe_float_rows([[x for z in Z for x in z] for Z in distinct],
-                                           widths[l] * (n + 1))
+            stack, msafe = safe_float_quotients([[x for z in Z.ints for x in z]
+                                                 for Z in distinct],
+                                                [Z.D for Z in distinct], widths[l] * (n + 1))
             stack = stack.reshape(len(distinct), widths[l], n + 1)
             which = cmap[row_region]
             step = max(1, AFFINE_CHUNK // max(1, widths[l] * T))

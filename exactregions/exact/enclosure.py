@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Interval", "enclose", "enclose_rows", "dot"]
+__all__ = ["Interval", "enclose", "enclose_rows", "enclose_quotients", "dot"]
 
 _DOWN, _UP = -np.inf, np.inf
 
@@ -133,6 +133,35 @@ def enclose_rows(rows: Sequence[Sequence[Any]], width: int) -> Interval:
     """
     e = enclose([x for r in rows for x in r])
     return Interval(e.lo.reshape(len(rows), width), e.hi.reshape(len(rows), width))
+
+
+def enclose_quotients(rows: Sequence[Sequence[int]], dens: Sequence[int], width: int
+                      ) -> Interval:
+    """Enclosures of the rationals x / dens[i] for the integers x of row i: shape
+    (len(rows), width).  ``int / int`` in Python rounds to nearest, as ``float`` of a rational
+    does; a quotient beyond the float range encloses as (-inf, inf).
+
+    >>> e = enclose_quotients([[1, 3], [2**2000, 0]], [3, 1], 2)
+    >>> bool(e.lo[0, 0] < 1 / 3 < e.hi[0, 0]), float(e.lo[1, 0]), float(e.hi[1, 0])
+    (True, -inf, inf)
+    """
+    try:
+        f = np.array([x / d for r, d in zip(rows, dens) for x in r],
+                     np.float64).reshape(len(rows), width)
+    except OverflowError:
+        f = np.array([_quotient(x, d) for r, d in zip(rows, dens) for x in r],
+                     np.float64).reshape(len(rows), width)
+    lo, hi = _down(f), _up(f)
+    big = np.isnan(f)
+    lo[big], hi[big] = _DOWN, _UP
+    return Interval(lo, hi)
+
+
+def _quotient(x: int, d: int) -> float:
+    try:
+        return x / d
+    except OverflowError:
+        return np.nan                         # marks the value; enclosed by (-inf, inf)
 
 
 def dot(x: Interval, y: Interval) -> Interval:

@@ -17,6 +17,7 @@ from gmpy2 import mpq
 
 from exactregions.errors import InvalidDomainError, NotExactError
 from exactregions.exact._runtime import paused_gc
+from exactregions.exact.affinemaps import AffineMap
 from exactregions.exact.domain import Domain, restrict_network
 from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
                                             safe_floats)
@@ -87,8 +88,8 @@ class CellArrangement:
                                    cell.maps[-1], cell.pattern[-1])
 
 
-def post_activation_map(net: Network, layer: int, Z: list[list[mpq]], pieces: tuple[int, ...]
-                        ) -> list[list[mpq]]:
+def post_activation_map(net: Network, layer: int, Z: Sequence[list[mpq]],
+                        pieces: tuple[int, ...]) -> list[list[mpq]]:
     """Rows of φ applied piecewise: h_i = q_j z_i + p_j on the pieces given."""
     out = []
     for act, z, j in zip(net.layers[layer].activations, Z, pieces):
@@ -230,7 +231,7 @@ def enumerate_cells(net: Network, domain: Domain,
                             nxt.extend(sc.split(a, rhs, table, ("neuron", l, int(i), j, -1),
                                                 ("neuron", l, int(i), j, 1)))
                         subcells = nxt
-            maps = base_maps + [Z]
+            maps = base_maps + [AffineMap.from_rows(Z)]
             for sc in subcells:
                 sc.pattern = base_pattern + (_pieces_at_centroid(act, bps, Z, Zf, sc),)
                 sc.maps = maps

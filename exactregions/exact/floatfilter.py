@@ -41,7 +41,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 __all__ = ["SAFE_EXP", "U", "TINY", "gamma", "safe_float", "safe_floats", "safe_float_rows",
-           "safe_float_matrix",
+           "safe_float_quotients", "safe_float_matrix",
            "affine_values", "affine_values_each", "error_bound", "display_float"]
 
 SAFE_EXP = 500
@@ -132,6 +132,36 @@ def safe_float_rows(rows: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarr
         return F, ok
     mag = np.abs(F)
     ok = ~(mag > _HI).any(axis=1)
+    for i, k in np.argwhere(mag < _LO).tolist():   # 0.0 is safe only for an exact 0
+        if mag[i, k] != 0.0 or rows[i][k] != 0:
+            ok[i] = False
+    F[~ok] = 0.0
+    return F, ok
+
+
+def safe_float_quotients(rows: Sequence[Sequence[int]], dens: Sequence[int], width: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`safe_float_rows` of the rationals x / dens[i] for the integers x of row i (an
+    exact map kept as integers over one denominator): ``int / int`` in Python is rounded
+    correctly, as ``float`` of a rational is, and raises OverflowError beyond the float range.
+
+    >>> F, ok = safe_float_quotients([[1, 0], [1, 2**700]], [4, 2], 2)
+    >>> F.tolist(), ok.tolist()
+    ([[0.25, 0.0], [0.0, 0.0]], [True, False])
+    """
+    m = len(rows)
+    F, ok = np.zeros((m, width)), np.ones(m, bool)
+    try:
+        F[:] = np.array([x / d for r, d in zip(rows, dens) for x in r],
+                        np.float64).reshape(m, width)
+    except OverflowError:         # some value beyond the float range: row by row
+        for i, (r, d) in enumerate(zip(rows, dens)):
+            try:
+                F[i] = [x / d for x in r]
+            except OverflowError:
+                ok[i] = False
+    mag = np.abs(F)
+    ok &= ~(mag > _HI).any(axis=1)
     for i, k in np.argwhere(mag < _LO).tolist():   # 0.0 is safe only for an exact 0
         if mag[i, k] != 0.0 or rows[i][k] != 0:
             ok[i] = False

@@ -16,12 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import math
 from functools import cmp_to_key
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from gmpy2 import mpq
 
 from exactregions.exact.floatfilter import TINY, gamma, safe_float, safe_floats
 from exactregions.exact.rational import mpq_to_fraction
+
+if TYPE_CHECKING:
+    from exactregions.exact.affinemaps import AffineMap
 
 __all__ = ["Constraint", "Cell", "rank", "affine_basis_rref", "polytope_volume", "polygon_area",
            "hyperplane_key", "ZERO", "ONE"]
@@ -331,7 +334,7 @@ class Cell:
     tight: list[frozenset[int]]
     cons: list[int]
     pattern: tuple[tuple[int, ...], ...] = ()
-    maps: list[list[mpq]] = field(default_factory=list)
+    maps: list[AffineMap] = field(default_factory=list)
     _centroid: tuple[mpq, ...] | None = field(default=None, repr=False, compare=False)
 
     def centroid(self) -> tuple[mpq, ...]:
