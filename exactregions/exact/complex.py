@@ -981,10 +981,11 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
             face.in_bn = True
     comps = _strata(b) if with_pieces else {}
     # ----- regions ------------------------------------------------------------------------
-    # good[l][cell][neuron], as lists: the pieces read single entries (a numpy scalar index
-    # costs more than the list lookups)
-    good = [g.tolist() for g in _good_sets(arr.net, [c.pattern for c in cells])] \
-        if with_pieces else []
+    # good[l] = (one byte per (cell, neuron), the layer's width): the pieces read single
+    # entries (a numpy scalar index costs more than a bytes lookup; nested lists of bools
+    # took 36 MB on 3-24-24-24-1, these bytes 1 MB)
+    good = [(g.astype(np.uint8).tobytes(), g.shape[1])
+            for g in _good_sets(arr.net, [c.pattern for c in cells])] if with_pieces else []
 
     # exact coordinates and constraint rows as Fractions, each converted once (vertices are
     # shared by ~2^n cells, facet rows by two)
@@ -1222,8 +1223,9 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
             else:
                 all_neurons &= labs
         for z in all_neurons:
-            gz, i = good[z[0]], z[1]
-            if any(gz[ci][i] for ci in top0.cells):
+            gz, w = good[z[0]]
+            i = z[1]
+            if any(gz[ci * w + i] for ci in top0.cells):
                 good_neurons.add(z)
         return (k, tuple(sorted(good_neurons)), tuple(sorted(all_neurons)),
                 volume, tuple((int(x.numerator), int(x.denominator)) for x in witness),

@@ -145,10 +145,12 @@ def arrangement_from_proposal(net: Network, domain: Domain, vertices: Any, zeros
     region_maps: list[list[AffineMap]] = []
     region_patterns: list[Pattern] = []
     seen: set[Pattern] = set()
+    layer_pieces: dict[tuple[int, ...], tuple[int, ...]] = {}   # one tuple for equal pieces
     bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
     for r in range(R):
         row = pats[r].tolist()
-        P: Pattern = tuple(tuple(row[a:b]) for a, b in zip(bounds[:-1], bounds[1:]))
+        P: Pattern = tuple(layer_pieces.setdefault(t, t) for t in
+                           (tuple(row[a:b]) for a, b in zip(bounds[:-1], bounds[1:])))
         if P in seen:
             raise ProposalRejected("two proposed regions have one pattern")
         seen.add(P)
