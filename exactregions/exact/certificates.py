@@ -46,6 +46,7 @@ def _gamma(k: int) -> float:
     return 2.0 * gamma(k)
 
 
+@np.errstate(over="ignore", invalid="ignore")     # an overflow or NaN marks a point unsure
 def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tuple[int, ...], ...]]:
     """Activation patterns at the points X: batched float64 with a propagated rigorous error
     bound; points where any neuron is within the bound of a breakpoint are redone exactly."""
