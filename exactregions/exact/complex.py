@@ -212,7 +212,10 @@ class _Builder:
         self.cell_local: list[list[int]] = []
         self.not_facet: set[frozenset[int]] = set()
         self.facet_key: dict[frozenset[int], object] = {}
-        self.key_cache: dict[frozenset[int], tuple] = {}
+        # a facet's hyperplane key, per constraint (by id: the table keeps them alive) and one
+        # tuple for equal keys (the two sides of one hyperplane, the constraints of one plane)
+        self.con_keys: dict[int, tuple] = {}
+        self.plane_keys: dict[tuple, tuple] = {}
         self.cell_gidx: dict[int, dict[int, int]] = {}
         self.const_cache: dict[int, frozenset[NeuronId]] = {}
         self.const_maps: dict[int, list[NeuronId]] = {}   # by id of a layer's map
@@ -226,16 +229,17 @@ class _Builder:
         """Drop the lattice's lookups and the caches of numbers (each is recomputed if read
         again); the faces, vertices, cell incidences and facet planes stay."""
         for cache in (self.vid, self.fid, self.not_facet, self.hom_cache, self.int_rows,
-                      self.key_cache, self.cell_gidx, self.const_cache, self.const_maps,
-                      self.fq_cache, self.vf_cache, self.hull_rows):
+                      self.con_keys, self.plane_keys, self.cell_gidx, self.const_cache,
+                      self.const_maps, self.fq_cache, self.vf_cache, self.hull_rows):
             cache.clear()
 
     def plane_key(self, verts: frozenset[int]) -> tuple:
         """Canonical key of the hyperplane of a facet (from the constraint that made it)."""
-        k = self.key_cache.get(verts)
+        con = self.facet_key[verts]
+        k = self.con_keys.get(id(con))
         if k is None:
-            con = self.facet_key[verts]
-            k = self.key_cache[verts] = hyperplane_key(con.a, con.b)  # type: ignore[attr-defined]
+            k = hyperplane_key(con.a, con.b)  # type: ignore[attr-defined]
+            k = self.con_keys[id(con)] = self.plane_keys.setdefault(k, k)
         return k
 
     # ----- face lattice -------------------------------------------------------------------
