@@ -102,6 +102,15 @@ class Interval:
         return self.hi <= other.lo
 
 
+def _outward(f: np.ndarray) -> Interval:
+    """The floats one step outside each entry of f (each within one float of its exact
+    number); a NaN entry (a number beyond the float range) encloses as (-inf, inf)."""
+    lo, hi = _down(f), _up(f)
+    big = np.isnan(f)
+    lo[big], hi[big] = _DOWN, _UP
+    return Interval(lo, hi)
+
+
 def enclose(values: Sequence[Any]) -> Interval:
     """Enclosures of exact numbers (Fraction, gmpy2 mpq, int): shape (len(values),).
 
@@ -119,10 +128,7 @@ def enclose(values: Sequence[Any]) -> Interval:
                 f[i] = float(v)
             except OverflowError:
                 f[i] = np.nan                 # marks the value; enclosed by (-inf, inf)
-    lo, hi = _down(f), _up(f)
-    big = np.isnan(f)
-    lo[big], hi[big] = _DOWN, _UP
-    return Interval(lo, hi)
+    return _outward(f)
 
 
 def enclose_rows(rows: Sequence[Sequence[Any]], width: int) -> Interval:
@@ -151,10 +157,7 @@ def enclose_quotients(rows: Sequence[Sequence[int]], dens: Sequence[int], width:
     except OverflowError:
         f = np.array([_quotient(x, d) for r, d in zip(rows, dens) for x in r],
                      np.float64).reshape(len(rows), width)
-    lo, hi = _down(f), _up(f)
-    big = np.isnan(f)
-    lo[big], hi[big] = _DOWN, _UP
-    return Interval(lo, hi)
+    return _outward(f)
 
 
 def _quotient(x: int, d: int) -> float:

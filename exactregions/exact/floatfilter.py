@@ -130,9 +130,16 @@ def safe_float_rows(rows: Sequence[Sequence[Any]], width: int) -> tuple[np.ndarr
             if f is not None:
                 F[i], ok[i] = f, True
         return F, ok
+    return _refuse_unsafe(F, np.ones(m, bool), rows)
+
+
+def _refuse_unsafe(F: np.ndarray, ok: np.ndarray, rows: Sequence[Sequence[Any]]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of float copies ``F`` of the exact ``rows`` with a value outside the safe range
+    marked not ok (a float 0.0 is safe only for an exact 0) and set to 0.0."""
     mag = np.abs(F)
-    ok = ~(mag > _HI).any(axis=1)
-    for i, k in np.argwhere(mag < _LO).tolist():   # 0.0 is safe only for an exact 0
+    ok &= ~(mag > _HI).any(axis=1)
+    for i, k in np.argwhere(mag < _LO).tolist():
         if mag[i, k] != 0.0 or rows[i][k] != 0:
             ok[i] = False
     F[~ok] = 0.0
@@ -160,13 +167,7 @@ def safe_float_quotients(rows: Sequence[Sequence[int]], dens: Sequence[int], wid
                 F[i] = [x / d for x in r]
             except OverflowError:
                 ok[i] = False
-    mag = np.abs(F)
-    ok &= ~(mag > _HI).any(axis=1)
-    for i, k in np.argwhere(mag < _LO).tolist():   # 0.0 is safe only for an exact 0
-        if mag[i, k] != 0.0 or rows[i][k] != 0:
-            ok[i] = False
-    F[~ok] = 0.0
-    return F, ok
+    return _refuse_unsafe(F, ok, rows)
 
 
 def safe_float_matrix(rows: Iterable[Sequence[Any]]) -> np.ndarray | None:
