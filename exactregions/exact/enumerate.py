@@ -72,8 +72,9 @@ def _require_exact(net: object, domain: object) -> None:
 class CellArrangement:
     """The raw result of enumeration: final cells, the shared constraint table, the nets.
 
-    ``maps[l]`` of a cell is the exact affine map of layer l's pre-activations on that cell, as
-    rows ``(a_1, …, a_n, c)`` meaning z(u) = a·u + c in domain coordinates.
+    ``maps[l]`` of a cell is the exact affine map of layer l's pre-activations on that cell, an
+    :class:`~exactregions.exact.affinemaps.AffineMap` (integer rows over one denominator; read
+    as rows ``[a_1, …, a_n, c]`` of rationals meaning z(u) = a·u + c in domain coordinates).
     """
 
     net: Network
