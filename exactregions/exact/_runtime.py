@@ -162,6 +162,8 @@ def fork_has_room(factor: float = FORK_ROOM_FACTOR) -> bool:
 
 
 class _Forked:
+    forked = True      # fn runs in a child process, beside the parent
+
     def __init__(self, pid: int, fd: int):
         self.pid, self.fd = pid, fd
 
@@ -189,6 +191,8 @@ class _Forked:
 
 
 class _Inline:
+    forked = False     # fn runs in this process, at result()
+
     def __init__(self, fn: Callable[[], Any]):
         self.fn = fn
 
