@@ -159,8 +159,8 @@ def safe_float_quotients(rows: Sequence[Sequence[int]], dens: Sequence[int], wid
     m = len(rows)
     F, ok = np.zeros((m, width)), np.ones(m, bool)
     try:
-        F[:] = np.array([x / d for r, d in zip(rows, dens) for x in r],
-                        np.float64).reshape(m, width)
+        F[:] = np.fromiter((x / d for r, d in zip(rows, dens) for x in r), np.float64,
+                           m * width).reshape(m, width)     # no list of Python floats
     except OverflowError:         # some value beyond the float range: row by row
         for i, (r, d) in enumerate(zip(rows, dens)):
             try:
