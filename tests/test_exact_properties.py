@@ -344,6 +344,37 @@ def test_forked_pieces_match_and_failures_propagate(monkeypatch, n):
     assert forks and not _unreaped(forks)       # the child was stopped and reaped
 
 
+def test_without_a_temporary_file_the_pieces_stay_in_process(monkeypatch):
+    """The child sends its pieces back through an unlinked temporary file; where none can be
+    made (no writable temporary directory), no child is forked and this process computes
+    every piece, the same ones."""
+    import tempfile
+
+    import exactregions.exact.checker as checker
+    import exactregions.exact.complex as cx
+
+    net = er.random_network([3, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1)] * 3)
+    inline = er.region_complex(net, K)
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
+    monkeypatch.setattr(checker, "several_cores", lambda: False)   # only the builder may fork
+    _may_fork(monkeypatch)
+    forks = _forking(monkeypatch)
+    er.region_complex(net, K)
+    assert len(forks) == 1          # with a temporary file: the builder's child
+    forks.clear()
+
+    def no_file(*args, **kwargs):
+        raise OSError("no usable temporary directory")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_file)
+    rc = er.region_complex(net, K)
+    assert not forks
+    assert rc.pieces == inline.pieces and rc.activation_regions == inline.activation_regions
+    assert rc.certificate == inline.certificate
+
+
 def test_a_piece_failing_in_the_child_raises_in_the_parent(monkeypatch):
     """A certificate failure while the child computes its pieces reaches the caller."""
     import exactregions.exact.complex as cx

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -1242,15 +1243,30 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
         while span := queue.claim(front):
             yield [(i, one_piece(*piece_items[i])) for i in span]
 
-    def child_pieces() -> list[bytes]:
-        """The child's chunks, each pickled as soon as it is done: its share of the pickling
-        falls in the shared part of the work, not after it."""
-        return [pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL) for chunk in pieces_from(True)]
+    def child_pieces() -> int:
+        """The child's chunks, each pickled to the spool file as soon as it is done (its share
+        of the pickling falls in the shared part of the work, not after it); the number of
+        chunks.  The parent reads them back one at a time: sent as one payload, they were held
+        whole for a moment (~0.25 GB on 3-24-24-24-1, its peak)."""
+        count = 0
+        for chunk in pieces_from(True):
+            pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)   # type: ignore[arg-type]
+            count += 1
+        if count:
+            spool.flush()                                         # type: ignore[union-attr]
+        return count
 
     # The pieces need the lattice, not the regions: on a big complex a forked child computes
     # them from the front of their list while this process builds the regions and runs their
     # certificates, then joins in from the back
     big = with_pieces and len(cells) << n >= FORK_MIN_WORK
+    # an unlinked file both processes hold (opened before the fork): the child's chunks
+    spool = None
+    if big:
+        try:
+            spool = tempfile.TemporaryFile()
+        except OSError:      # no writable temporary directory: the pieces stay in process
+            big = False
     piece_job = fork_call(child_pieces, enabled=big and several_cores(), room=PIECES_FORK_ROOM)
     try:   # a failure here stops the child too
         regions = []
@@ -1344,16 +1360,23 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
             take(chunk)
     except BaseException:
         piece_job.cancel()
+        if spool is not None:
+            spool.close()
         raise
     # this process's share of the work is done: its caches make room for the child's pieces
     b.release_caches()
     area_cache.clear()
     fcons.clear()
     prows.clear()
-    blobs = piece_job.result()   # none if no child ran
-    blobs.reverse()
-    while blobs:                 # each blob freed once read
-        take(pickle.loads(blobs.pop()))
+    try:
+        count = piece_job.result()   # 0 if no child ran
+        if count:
+            spool.seek(0)                                         # type: ignore[union-attr]
+            for _ in range(count):   # one chunk in memory at a time
+                take(pickle.load(spool))                          # type: ignore[arg-type]
+    finally:
+        if spool is not None:
+            spool.close()
     if len(built) != len(piece_items) or sorted(built) != list(range(len(piece_items))):
         raise CertificateError("a boundary piece was not computed (the pieces' work queue)")
     pieces = [built[pi] for pi in range(len(piece_items))]
