@@ -1246,8 +1246,8 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
     def child_pieces() -> int:
         """The child's chunks, each pickled to the spool file as soon as it is done (its share
         of the pickling falls in the shared part of the work, not after it); the number of
-        chunks.  The parent reads them back one at a time: sent as one payload, they were held
-        whole for a moment (~0.25 GB on 3-24-24-24-1, its peak)."""
+        chunks.  The parent reads them back one at a time; sent as one payload, they were all
+        held in the child as pickles (its peak on 3-24-24-24-1: 1.37 GB, now 1.16)."""
         count = 0
         for chunk in pieces_from(True):
             pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)   # type: ignore[arg-type]
@@ -1297,8 +1297,9 @@ def build_complex(arr: CellArrangement, *, with_pieces: bool = True) -> RegionCo
                 vol = lasserre3(ci, local, rows)
                 if piece_job.forked:
                     # the child computes most pieces, with areas of its own: an area no later
-                    # region reads goes (105 MB of 3-24-24-24-1's peak; this process's share
-                    # of the pieces computes the areas it needs again)
+                    # region reads goes (the cache held 105 MB on 3-24-24-24-1 by the end of the
+                    # regions; the peak fell 1.79 -> 1.74 GB; this process's share of the
+                    # pieces computes the areas it needs again)
                     for vs in rows:
                         if max(faces[b.fid[vs]].cells) == ci:
                             for j in range(3):
