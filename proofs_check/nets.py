@@ -58,11 +58,15 @@ def make_net(widths: tuple[int, ...], activation: str, seed: int, bias_std: floa
                           bias_std=bias_std)
 
 
-def dead_neuron_net(seed: int) -> Network:
-    """A generic 2-6-4-1 ReLU net made to have neurons that are never good: hidden neuron (1, 3)
-    has zero weight to the output, and input neuron (0, 5) feeds only it.  Both still switch
-    inside [-1, 1]², so ∪ S_z is strictly larger than B_N there."""
-    base = random_network([2, 6, 4, 1], seed=seed, bias_std=0.1)
+def dead_neuron_net(seed: int, n_in: int = 2) -> Network:
+    """A generic 2-6-4-1 ReLU net (n_in-6-4-1) made to have neurons that are never good: hidden
+    neuron (1, 3) has zero weight to the output, and input neuron (0, 5) feeds only it.  Both
+    still switch inside [-1, 1]², so ∪ S_z is strictly larger than B_N there.
+
+    >>> dead_neuron_net(3, n_in=3).widths
+    (3, 6, 4, 1)
+    """
+    base = random_network([n_in, 6, 4, 1], seed=seed, bias_std=0.1)
     l0, l1, l2 = base.layers
     W1 = [list(r) for r in l1.weight]
     for j in range(3):
@@ -71,7 +75,7 @@ def dead_neuron_net(seed: int) -> Network:
     W2[0][3] = Fraction(0)
     b0 = list(l0.bias)
     b0[5] = Fraction(1, 10)
-    return Network(2, (Layer(l0.weight, tuple(b0), l0.activation),
+    return Network(n_in, (Layer(l0.weight, tuple(b0), l0.activation),
                        Layer(tuple(map(tuple, W1)), l1.bias, l1.activation),
                        Layer(tuple(map(tuple, W2)), l2.bias, l2.activation)),
                    source=f"dead-neuron net seed={seed}")

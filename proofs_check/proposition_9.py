@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Any
+from typing import Any, Sequence
 
 import networkx as nx
 
-from exactregions.exact.complex import region_complex
+from exactregions.exact.complex import Face, region_complex
 from exactregions.exact.domain import box
 from exactregions.exact.network import Network
 from proofs_check.context import RunContext
@@ -38,6 +38,14 @@ NAME = "proposition_9"
 STATEMENT = ("B_N = ∪_z closure(S̃_z): ∇N is discontinuous exactly where a good neuron switches "
              "(Proposition 9); the inclusion B_N ⊆ ∪_z S_z over all neurons is strict when dead "
              "neurons switch inside K.")
+
+
+def in_closure(g: Face, faces: Sequence[Face], by_vertex: dict[int, list[int]]) -> bool:
+    """Whether face g lies in one of the facets that ``by_vertex`` lists (by each of their
+    vertices): all of g's vertices in one facet's (a finished complex's face vertices are
+    sorted tuples: the test is on sets, not on the tuples' order)."""
+    gv = set(g.verts)
+    return any(gv.issubset(faces[F].verts) for F in by_vertex.get(g.verts[0], []))
 
 
 def analyse(net, n: int) -> dict[str, Any]:
@@ -88,9 +96,7 @@ def analyse(net, n: int) -> dict[str, Any]:
     for g in faces:
         if g.dim >= n - 1 or g.on_boundary:
             continue
-        cands = by_vertex.get(next(iter(g.verts)), [])
-        in_closure = any(g.verts <= faces[F].verts for F in cands)
-        if in_closure != g.in_bn:
+        if in_closure(g, faces, by_vertex) != g.in_bn:
             closure_mismatch += 1
     # surplus pieces: connected components of the glued facets (sharing a point)
     G = nx.Graph()

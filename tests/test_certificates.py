@@ -15,9 +15,11 @@ import io
 import itertools
 import json
 import math
+import random
 import sys
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from gmpy2 import mpq
 from hypothesis import example, given, settings, strategies as st
@@ -436,6 +438,51 @@ def test_a_vertex_a_hair_past_its_breakpoint_fails_the_vertex_side_certificate(s
         certificates._check_vertex_sides(arr)
 
 
+@pytest.mark.parametrize("seed, activation", [(0, "relu"), (1, "relu"), (2, "hardtanh"),
+                                              (3, "hardtanh")])
+def test_every_vertex_side_the_enclosures_settle_holds_exactly(seed, activation, monkeypatch):
+    """The vertex-side certificate's float part gathers, chunk by chunk, each (cell, vertex)
+    row's own map; every entry it calls clear must be inside its piece exactly.  Oracle: the
+    net's exact pre-activations at the vertex (no maps), on arrangements whose cells were given
+    one another's patterns (so that many entries are outside), and on the true one, where the
+    floats must settle almost everything; hardtanh's two breakpoints make a vertex on one of
+    them exactly inside only the two pieces next to it."""
+
+    monkeypatch.setattr(certificates, "WITNESS_CHUNK", 64)   # chunks of 12 rows: many
+    net = er.random_network([2, 5, 5, 1], seed=seed, activation=activation, bias_std=0.3)
+    arr = enumerate_cells(net, er.box([(-2, 2), (-2, 2)]))
+    z_at = {}
+
+    def inside(ci, k, l, i, j):
+        v = arr.cells[ci].verts[k]
+        if v not in z_at:
+            z_at[v] = arr.reduced.preactivations([Fraction(int(x.numerator), int(x.denominator))
+                                                  for x in v])
+        z, bps = z_at[v][l][i], arr.reduced.layers[l].breakpoints
+        return (j == 0 or z >= bps[j - 1]) and (j == len(bps) or z <= bps[j])
+
+    def settled_hold(arr):
+        total = settled = 0
+        for l, cell_of, start, clear in certificates._settled_vertex_sides(arr):
+            total += clear.size
+            settled += int(clear.sum())
+            for r, i in np.argwhere(clear).tolist():
+                ci = int(cell_of[r])
+                assert inside(ci, r - int(start[ci]), l, i, arr.cells[ci].pattern[l][i]), \
+                    (l, ci, i)
+        return settled / total
+
+    assert settled_hold(arr) > 0.9
+    rng = random.Random(seed)
+    patterns = [c.pattern for c in arr.cells]
+    rng.shuffle(patterns)
+    for c, p in zip(arr.cells, patterns):
+        c.pattern = p
+    assert settled_hold(arr) < 0.9       # the tampered patterns leave entries outside
+    with pytest.raises(er.CertificateError, match="wrong side"):
+        certificates._check_vertex_sides(arr)
+
+
 @pytest.mark.parametrize("check", ["vertex sides", "witnesses"])
 def test_the_certificates_do_not_lean_on_the_decisions_rounding_bound(check, monkeypatch):
     """A checker must not share the bug it checks: with floatfilter's rounding bound broken
@@ -783,7 +830,7 @@ def test_a_piece_face_that_is_no_face_is_refused(doc3):
     edges = {f.verts for f in rc.faces if f.dim == 1}
     diag = next([a, b] for f in rc.faces if f.dim == 2 and f.in_bn
                 for a, b in itertools.combinations(sorted(f.verts), 2)
-                if frozenset((a, b)) not in edges)
+                if (a, b) not in edges)   # verts: sorted tuples
     bad = copy.deepcopy(doc)
     p = next(i for i, pc in enumerate(bad["pieces"]) if pc["codim"] == 2)
     bad["pieces"][p]["faces"] = [diag]

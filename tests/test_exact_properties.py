@@ -344,6 +344,41 @@ def test_forked_pieces_match_and_failures_propagate(monkeypatch, n):
     assert forks and not _unreaped(forks)       # the child was stopped and reaped
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_consumed_arrangement_builds_the_same_complex(monkeypatch, n):
+    """``build_complex(arr, consume=True)`` empties the arrangement once the complex no longer
+    reads it (with the pieces in a forked child, before their return): the same complex,
+    field for field and face for face, as a build that keeps it; the finished faces' vertex
+    sets are sorted tuples either way."""
+    import exactregions.exact.complex as cx
+
+    net = er.random_network([n, 6, 6, 1], seed=11)
+    K = er.box([(-1, 1)] * n)
+    monkeypatch.setattr(cx, "FORK_MIN_WORK", 0)
+    monkeypatch.setattr(cx, "several_cores", lambda: True)
+    _may_fork(monkeypatch)
+    forks = _forking(monkeypatch)
+    kept_arr, used_arr = er.enumerate_cells(net, K), er.enumerate_cells(net, K)
+    kept = er.build_complex(kept_arr)
+    used = er.build_complex(used_arr, consume=True)
+    assert len(forks) == 2 and not _unreaped(forks)
+    assert kept_arr.cells and kept_arr.table and not used_arr.cells and not used_arr.table
+    assert used.certificate == kept.certificate
+    assert used.activation_regions == kept.activation_regions
+    assert used.linear_regions == kept.linear_regions and used.pieces == kept.pieces
+    assert used.vertices == kept.vertices
+
+    def face(f):
+        return (f.verts, f.dim, f.cells, f.parents, f.on_boundary, f.in_bn, f.k, f.glued)
+    assert [face(f) for f in used.faces] == [face(f) for f in kept.faces]
+    assert all(type(f.verts) is tuple and list(f.verts) == sorted(set(f.verts))
+               for f in used.faces)
+    # the certificates refuse an arrangement that no longer matches the regions
+    from exactregions.exact.certificates import certify_complex
+    with pytest.raises(er.CertificateError, match="cells in the arrangement"):
+        certify_complex(used, used_arr)
+
+
 def test_without_a_temporary_file_the_pieces_stay_in_process(monkeypatch):
     """The child sends its pieces back through an unlinked temporary file; where none can be
     made (no writable temporary directory), no child is forked and this process computes

@@ -31,6 +31,22 @@ def test_proposition_9_holds_and_catches_a_wrong_goodness(monkeypatch):
     assert bad["mismatches"] > 0
 
 
+def test_proposition_9_closures_in_3d_catch_a_wrong_closure_rule(monkeypatch):
+    """In 3-D the closure test is a real subset test (an edge off B_N can end on B_N's facets):
+    the dead-neuron net's lower faces agree with closure(∪ S̃_z) exactly, and two planted rules
+    — "a facet through the face's first vertex", and the faces' sorted vertex tuples compared as
+    tuples instead of as sets — each find disagreements."""
+    net = dead_neuron_net(3, n_in=3)
+    ok = proposition_9.analyse(net, 3)
+    assert ok["closure_mismatches"] == 0 and ok["surplus_facets"] > 0
+    monkeypatch.setattr(proposition_9, "in_closure",
+                        lambda g, faces, by_vertex: bool(by_vertex.get(g.verts[0])))
+    assert proposition_9.analyse(net, 3)["closure_mismatches"] > 0
+    monkeypatch.setattr(proposition_9, "in_closure", lambda g, faces, by_vertex: any(
+        g.verts <= faces[F].verts for F in by_vertex.get(g.verts[0], [])))
+    assert proposition_9.analyse(net, 3)["closure_mismatches"] > 0
+
+
 def test_proposition_10_agrees_with_the_complex_on_neurons_constant_at_a_breakpoint():
     """Integer weights, zero biases: some neurons are identically at ξ around a piece.  The
     complex counts them among the piece's neurons (docs/concepts.md) and the check's own

@@ -17,7 +17,7 @@ rationals.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 from gmpy2 import mpq
@@ -47,7 +47,8 @@ def _gamma(k: int) -> float:
 
 
 @np.errstate(over="ignore", invalid="ignore")     # an overflow or NaN marks a point unsure
-def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tuple[int, ...], ...]]:
+def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]
+                                ) -> Iterable[tuple[tuple[int, ...], ...]]:
     """Activation patterns at the points X: batched float64 with a propagated rigorous error
     bound; points where any neuron is within the bound of a breakpoint are redone exactly."""
     def exact_all() -> list[tuple[tuple[int, ...], ...]]:
@@ -88,14 +89,16 @@ def _forward_patterns_certified(net, X: list[tuple[mpq, ...]]) -> list[tuple[tup
         h = q_on * z + p_on
         lip = float(np.abs(slopes).max())
         err = lip * ez + _gamma(3) * (np.abs(h) + np.abs(p_on)) + TINY
-    rows = [p.tolist() for p in pats]
-    out = []
-    for r in range(len(X)):
-        if unsure[r]:
-            out.append(net.forward_with_pattern([mpq_to_fraction(x) for x in X[r]])[1])
-        else:
-            out.append(tuple(tuple(p[r]) for p in rows))
-    return out
+
+    def each() -> Iterator[tuple[tuple[int, ...], ...]]:
+        # one point's pattern at a time: all of them as tuples held ~0.1 GB on
+        # 3-24-24-24-1 while the vertex sides were checked
+        for r in range(len(X)):
+            if unsure[r]:
+                yield net.forward_with_pattern([mpq_to_fraction(x) for x in X[r]])[1]
+            else:
+                yield tuple(tuple(p[r].tolist()) for p in pats)
+    return each()
 
 
 def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
@@ -107,6 +110,9 @@ def certify_complex(rc: "RegionComplex", arr: "CellArrangement") -> dict:
         Naming the first certificate that failed.
     """
     regions = rc.activation_regions
+    if len(arr.cells) != len(regions):   # e.g. an arrangement emptied too early (consumed)
+        raise CertificateError(f"{len(regions)} regions but {len(arr.cells)} cells in the "
+                               f"arrangement")
     # (a) volumes
     total = mpq_to_fraction(sum((mpq(r.volume) for r in regions), mpq(0)))  # gmpy2: fast gcds
     dom = rc.domain.volume()
@@ -192,15 +198,13 @@ def _key(a, b) -> tuple:
     return (b,)
 
 
-def _check_vertex_sides(arr: "CellArrangement") -> None:
-    """Every vertex of every cell inside the closed pieces of its pattern, for every neuron.
-
-    All cells at once, layer by layer: float enclosures rounded outward
-    (:mod:`exactregions.exact.enclosure`: no a-priori bound, none of the decision's filter)
-    settle the clear cases (each vertex against its own cell's map); a vertex on one of the
-    neuron's own bounding hyperplanes (exact incidence from the enumeration) sits exactly at
-    ξ_{j-1} or ξ_j, inside the closed piece; every other entry is recomputed exactly.
-    """
+def _settled_vertex_sides(arr: "CellArrangement"
+                          ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """For each layer with breakpoints, ``(l, cell_of, start, clear)``: row r stands for vertex
+    ``r - start[cell_of[r]]`` of cell ``cell_of[r]``, and ``clear[r, i]`` says that the float
+    enclosures (or the vertex's exact incidence with one of the piece's bounding hyperplanes)
+    prove it inside the closed piece of neuron (l, i) that its cell's pattern names.  Every
+    entry not clear is for the caller to decide exactly."""
     net = arr.reduced
     n = arr.domain.dim
     cells = arr.cells
@@ -247,23 +251,26 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
                 maps.append(Z)
             cmap[ci] = k
         width = layer.out_dim
+        # the pattern by cell, read for a (cell, vertex) row through cell_of (a table by row
+        # held rows x width integers: 163 MB on 3-24-24-24-1's 850,000 rows)
         P = np.array([cell.pattern[l] for cell in cells], np.int64).reshape(len(cells), width)
-        P_rows = P[cell_of]
         clear = np.zeros((len(cell_of), width), bool)
-        # every distinct map enclosed in one conversion, and the breakpoints
-        stack = enclose_quotients([[x for z in Z.ints for x in z] for Z in maps],
-                                  [Z.D for Z in maps], width * (n + 1))
-        stack = Interval(stack.lo.reshape(len(maps), width, n + 1),
-                         stack.hi.reshape(len(maps), width, n + 1))
         xi = enclose(bps)
         T = len(bps)
         which = cmap[cell_of]
         step = max(1, WITNESS_CHUNK // max(1, width))   # chunks bound the temporaries
         for a in range(0, len(cell_of), step):
             e = min(len(cell_of), a + step)
-            G = stack[which[a:e]]                                   # (rows, width, n + 1)
+            # the chunk's distinct maps, each enclosed in one conversion (the cells come in
+            # pattern order, so a map is rarely enclosed in two chunks; all of a layer's at
+            # once held ~0.2 GB on 3-24-24-24-1)
+            used, local = np.unique(which[a:e], return_inverse=True)
+            stack = enclose_quotients([[x for z in maps[k].ints for x in z] for k in used],
+                                      [maps[k].D for k in used], width * (n + 1))
+            G = Interval(stack.lo.reshape(len(used), width, n + 1),
+                         stack.hi.reshape(len(used), width, n + 1))[local]   # (rows, width, n+1)
             vals = dot(VE[a:e][:, None, :], G[:, :, :n]) + G[:, :, n]   # (rows, width)
-            j = P_rows[a:e]
+            j = P[cell_of[a:e]]
             # z ≥ ξ_{j-1} (none for the first piece) and z ≤ ξ_j (none for the last)
             above = (j == 0) | vals.ge(xi[np.maximum(j - 1, 0)])
             below = (j == T) | vals.le(xi[np.minimum(j, T - 1)])
@@ -271,8 +278,25 @@ def _check_vertex_sides(arr: "CellArrangement") -> None:
         # on the neuron's own hyperplane ξ_{j-1} or ξ_j: exactly at the piece's boundary
         own = lab_l[pcon] == l
         r_own, i_own, j_own = prow[own], lab_i[pcon[own]], lab_j[pcon[own]]
-        at_piece = (j_own == P_rows[r_own, i_own] - 1) | (j_own == P_rows[r_own, i_own])
+        j_pat = P[cell_of[r_own], i_own]
+        at_piece = (j_own == j_pat - 1) | (j_own == j_pat)
         clear[r_own[at_piece], i_own[at_piece]] = True
+        yield l, cell_of, start, clear
+
+
+def _check_vertex_sides(arr: "CellArrangement") -> None:
+    """Every vertex of every cell inside the closed pieces of its pattern, for every neuron.
+
+    All cells at once, layer by layer: float enclosures rounded outward
+    (:mod:`exactregions.exact.enclosure`: no a-priori bound, none of the decision's filter)
+    settle the clear cases (each vertex against its own cell's map); a vertex on one of the
+    neuron's own bounding hyperplanes (exact incidence from the enumeration) sits exactly at
+    ξ_{j-1} or ξ_j, inside the closed piece; every other entry is recomputed exactly.
+    """
+    net = arr.reduced
+    cells = arr.cells
+    for l, cell_of, start, clear in _settled_vertex_sides(arr):
+        bps = net.layers[l].breakpoints
         for r, i in np.argwhere(~clear).tolist():
             ci = int(cell_of[r])
             cell = cells[ci]

@@ -145,18 +145,21 @@ def _regions_on_new_cuts(sk: Skeleton, tile: Domain, parent: Domain) -> int:
 
 def certified_arrangement(net: Network, domain: Domain, device: str | torch.device = "cpu",
                           progress: Callable[[int, int], None] | None = None,
-                          repair: bool = True, with_pieces: bool = True
+                          repair: bool = True, with_pieces: bool = True,
+                          consume: bool = False
                           ) -> tuple[CellArrangement, RegionComplex, str]:
     """The arrangement the propose engine settles on, its certified complex and the engine's
     account: ``"propose"``; ``"propose, k of m tiles split, p% of K (<reason>)"`` when the
     proposal for K failed (not generic, rejected by the decision, or failing a certificate)
     and was repaired tile by tile (:func:`repaired_arrangement`, only with ``repair``); or
     ``"split (<reason>)"`` when exact splitting of the whole of K computed it.
-    ``with_pieces=False``: the complex without its B_N,k pieces (``build_complex``'s option)."""
+    ``with_pieces=False``: the complex without its B_N,k pieces; ``consume=True``: the
+    build frees the arrangement once it is done with it, and the one returned is left empty
+    (both ``build_complex``'s options)."""
     arr, why = proposed_arrangement(net, domain, device)
     if arr is not None:
         try:
-            return arr, build_complex(arr, with_pieces=with_pieces), "propose"
+            return arr, build_complex(arr, with_pieces=with_pieces, consume=consume), "propose"
         except CertificateError as exc:     # e.g. a region the floats missed: repair too
             why = f"proposal failed a certificate: {exc}"
     if repair:
@@ -165,11 +168,11 @@ def certified_arrangement(net: Network, domain: Domain, device: str | torch.devi
             engine = (f"propose, {failed} of {total} tiles split, {float(share):.2%} of K "
                       f"({why})")
             try:
-                return arr, build_complex(arr, with_pieces=with_pieces), engine
+                return arr, build_complex(arr, with_pieces=with_pieces, consume=consume), engine
             except CertificateError as exc:
                 why = f"{why}; the repaired proposal failed a certificate too: {exc}"
     arr = enumerate_cells(net, domain, progress)
-    return arr, build_complex(arr, with_pieces=with_pieces), f"split ({why})"
+    return arr, build_complex(arr, with_pieces=with_pieces, consume=consume), f"split ({why})"
 
 
 def propose_complex(net: Network, domain: Domain, device: str | torch.device = "cpu",
@@ -179,7 +182,7 @@ def propose_complex(net: Network, domain: Domain, device: str | torch.device = "
     the independent checker's report like :func:`exactregions.region_complex`
     (``independent_check=False`` skips it).  ``rc.certificate["engine"]`` says which path
     computed it (:func:`certified_arrangement`)."""
-    _, rc, engine = certified_arrangement(net, domain, device, progress)
+    _, rc, engine = certified_arrangement(net, domain, device, progress, consume=True)
     if progress is not None and not engine.startswith("split"):   # splitting reported its own
         progress(len(net.layers) - 1, len(rc.activation_regions))
     object.__setattr__(rc, "certificate", {**rc.certificate, "engine": engine})
