@@ -61,7 +61,7 @@ def make_net(widths: tuple[int, ...], activation: str, seed: int, bias_std: floa
 def dead_neuron_net(seed: int, n_in: int = 2) -> Network:
     """A generic 2-6-4-1 ReLU net (n_in-6-4-1) made to have neurons that are never good: hidden
     neuron (1, 3) has zero weight to the output, and input neuron (0, 5) feeds only it.  Both
-    still switch inside [-1, 1]², so ∪ S_z is strictly larger than B_N there.
+    still switch inside [-1, 1]^n_in, so ∪ S_z is strictly larger than B_N there.
 
     >>> dead_neuron_net(3, n_in=3).widths
     (3, 6, 4, 1)

@@ -447,7 +447,6 @@ def test_every_vertex_side_the_enclosures_settle_holds_exactly(seed, activation,
     one another's patterns (so that many entries are outside), and on the true one, where the
     floats must settle almost everything; hardtanh's two breakpoints make a vertex on one of
     them exactly inside only the two pieces next to it."""
-
     monkeypatch.setattr(certificates, "WITNESS_CHUNK", 64)   # chunks of 12 rows: many
     net = er.random_network([2, 5, 5, 1], seed=seed, activation=activation, bias_std=0.3)
     arr = enumerate_cells(net, er.box([(-2, 2), (-2, 2)]))
