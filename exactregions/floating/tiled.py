@@ -95,10 +95,13 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
     if total != domain.volume():
         raise CertificateError(f"the tiles' volumes add up to {total}, not vol(K) "
                                f"{domain.volume()}")
-    rc = build_complex(glue_arrangements(net, domain, [arr for arr, _ in results]))
-    engines = [cert["engine"] for _, cert in results]
+    glued = glue_arrangements(net, domain, [arr for arr, _ in results])
+    certs = [cert for _, cert in results]
+    del results      # the tiles' arrangements live on in the glued one, which the build consumes
+    rc = build_complex(glued, consume=True)
+    engines = [cert["engine"] for cert in certs]
     info = {"count": len(parts), "scheduler": scheduler,
-            "regions_per_tile": [cert["regions"] for _, cert in results],
+            "regions_per_tile": [cert["regions"] for cert in certs],
             "engines": engines, "volume_sum_over_tiles": total}
     proposed = sum(e.startswith("propose") for e in engines)
     object.__setattr__(rc, "certificate", {**rc.certificate, "tiles": info, "engine":
