@@ -97,7 +97,7 @@ def tiled_complex(net: Network, domain: Domain, tiles: int | Sequence[int] = 2,
                                f"{domain.volume()}")
     glued = glue_arrangements(net, domain, [arr for arr, _ in results])
     certs = [cert for _, cert in results]
-    del results      # the glued arrangement holds what it needs of the tiles'; the build consumes it
+    del results      # the glued arrangement holds what it needs of the tiles' (consumed below)
     rc = build_complex(glued, consume=True)
     engines = [cert["engine"] for cert in certs]
     info = {"count": len(parts), "scheduler": scheduler,
