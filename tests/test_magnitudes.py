@@ -21,8 +21,9 @@ import exactregions as er
 from exactregions.cli import main
 from exactregions.exact import enclosure
 from exactregions.exact.enclosure import dot, enclose, enclose_rows
-from exactregions.exact.floatfilter import (affine_values, error_bound, safe_float_matrix,
-                                            safe_float_quotients,
+from exactregions.exact import floatfilter
+from exactregions.exact.floatfilter import (affine_values, affine_values_each, error_bound,
+                                            safe_float_matrix, safe_float_quotients,
                                             safe_float_rows, safe_floats)
 
 from oracles import brute_force_1d, brute_force_regions
@@ -88,6 +89,34 @@ def test_a_sign_the_filter_decides_is_the_exact_sign(problem, shift):
             if abs(d[p_i, r_i]) > bound[p_i, r_i]:
                 assert (exact > 0) == (d[p_i, r_i] > 0) and exact != 0, (r, p, shift)
 
+
+
+@given(st.data())
+def test_each_point_against_its_own_map_is_within_the_bound(data):
+    """The batched kernel of the decision (``affine_values_each``: point p against map
+    ``which[p]`` of many, gathered a chunk at a time from the maps that chunk uses) is within
+    the proven bound of the exact a·v + c of the point's own map, computed map by map in
+    Fractions — whichever maps the points skip or repeat, however small the chunks."""
+    n, m = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    M = data.draw(st.integers(1, 6))
+    num = st.builds(Fraction, st.integers(-50, 50), st.sampled_from([1, 3, 8]))
+    maps = [[tuple(data.draw(num) for _ in range(n + 1)) for _ in range(m)] for _ in range(M)]
+    which = data.draw(st.lists(st.integers(0, M - 1), min_size=1, max_size=12))
+    pts = [tuple(data.draw(num) for _ in range(n)) for _ in which]
+    Zf = safe_float_matrix([r for Z in maps for r in Z]).reshape(M, m, n + 1)
+    Vf = safe_float_matrix(pts)
+    saved = floatfilter.AFFINE_CHUNK
+    floatfilter.AFFINE_CHUNK = data.draw(st.sampled_from([1, 2 * m * (n + 1), saved]))
+    try:
+        vals, mags = affine_values_each(Zf, np.array(which), Vf)
+    finally:
+        floatfilter.AFFINE_CHUNK = saved
+    bound = error_bound(mags, n)
+    for i, (k, v) in enumerate(zip(which, pts)):
+        for j, row in enumerate(maps[k]):
+            exact = sum((a * x for a, x in zip(row, v)), row[-1])
+            assert abs(Fraction(float(vals[i, j])) - exact) <= Fraction(float(bound[i, j])), \
+                (k, j, v)
 
 @MANY
 @given(affine_problems(), rationals_at_any_scale(), st.sampled_from([mpq, Fraction]))
