@@ -90,13 +90,13 @@ def test_a_sign_the_filter_decides_is_the_exact_sign(problem, shift):
                 assert (exact > 0) == (d[p_i, r_i] > 0) and exact != 0, (r, p, shift)
 
 
-
 @given(st.data())
 def test_each_point_against_its_own_map_is_within_the_bound(data):
     """The batched kernel of the decision (``affine_values_each``: point p against map
-    ``which[p]`` of many, gathered a chunk at a time from the maps that chunk uses) is within
-    the proven bound of the exact a·v + c of the point's own map, computed map by map in
-    Fractions — whichever maps the points skip or repeat, however small the chunks."""
+    ``which[p]`` of many, only the maps the points use gathered, the products taken a chunk of
+    points at a time) is within the proven bound of the exact a·v + c of the point's own map,
+    computed map by map in Fractions — whichever maps the points skip or repeat, however small
+    the chunks."""
     n, m = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     M = data.draw(st.integers(1, 6))
     num = st.builds(Fraction, st.integers(-50, 50), st.sampled_from([1, 3, 8]))
@@ -117,6 +117,7 @@ def test_each_point_against_its_own_map_is_within_the_bound(data):
             exact = sum((a * x for a, x in zip(row, v)), row[-1])
             assert abs(Fraction(float(vals[i, j])) - exact) <= Fraction(float(bound[i, j])), \
                 (k, j, v)
+
 
 @MANY
 @given(affine_problems(), rationals_at_any_scale(), st.sampled_from([mpq, Fraction]))
